@@ -1,0 +1,23 @@
+# Everything goes through tools/setup_env.sh (idempotent): a fresh machine needs nothing else.
+#   make test                       # set up .venv and run the test suite
+#   make demo                       # set up .venv and run the end-to-end demo
+# Optional: WHEELHOUSE=../shared/wheels (prebuilt mmcv), TORCH_SPEC='torch==2.13.0' (CUDA users
+# pick theirs), DIGESTPATH_ROOT=/path/to/digestpath (real data for tests and the demo).
+SHELL := /bin/bash
+PY := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV)/bin/python,$(CURDIR)/.venv/bin/python)
+
+.PHONY: setup test demo benchmark clean
+setup:
+	bash tools/setup_env.sh
+
+test: setup
+	$(PY) -m pytest tests -q
+
+demo: setup
+	$(PY) tools/demo.py $(DEMO_ARGS)
+
+benchmark: setup
+	$(PY) tools/benchmark.py $(BENCH_ARGS)
+
+clean:
+	rm -rf work_dirs .pytest_cache

@@ -1,0 +1,14 @@
+"""mmdet-dghm: Decoupled Gradient Harmonizing Mechanism (DGHM-C) for MMDetection 3.x.
+
+Importing the package registers every module it defines (losses, heads, datasets, transforms,
+samplers, metrics) into mmdet's registries, so configs only need
+``custom_imports = dict(imports=['mmdet_dghm'], allow_failed_imports=False)``.
+"""
+from .version import __version__
+from .utils import allow_mmengine_checkpoint_globals
+
+allow_mmengine_checkpoint_globals()
+
+from . import apis, datasets, evaluation, models  # noqa: E402,F401  (registration)
+
+__all__ = ["__version__", "allow_mmengine_checkpoint_globals"]

@@ -1,0 +1,19 @@
+"""tools/setup_env.sh on an environment it already built: checks only, installs nothing."""
+import os
+import subprocess
+import sys
+import time
+
+
+def test_second_setup_run_changes_nothing_and_is_fast(repo_root):
+    env = dict(os.environ, VENV=sys.prefix)
+    start = time.monotonic()
+    proc = subprocess.run(['bash', str(repo_root / 'tools' / 'setup_env.sh')], env=env,
+                          capture_output=True, text=True, timeout=120)
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert 'installing' not in out, out
+    for line in ('torch ok', 'mmcv 2.1.0 with compiled ops ok', 'mmdet_dghm ok'):
+        assert line in out, out
+    assert elapsed < 60
