@@ -40,59 +40,75 @@ if [[ -n "${WHEELHOUSE:-}" ]]; then
     say "wheel cache: $WHEELHOUSE (pip --find-links)"
 fi
 
+# One probe reports every component's state (importing torch/mmcv/mmdet once keeps a no-op
+# run to a few seconds).
+probe() {
+    "$PY" - "$SETUPTOOLS_SPEC" "$TORCH_SPEC" "$MMCV_VERSION" 2>/dev/null <<'PYEOF' || true
+import sys
+from importlib.metadata import PackageNotFoundError, version
+try:
+    from packaging.requirements import Requirement
+except ImportError:
+    sys.exit(0)
+def satisfied(spec, ver):
+    return Requirement(spec).specifier.contains(ver.split("+")[0], prereleases=True)
+try:
+    print("setuptools", "ok" if satisfied(sys.argv[1], version("setuptools")) else "bad")
+except PackageNotFoundError:
+    print("setuptools missing")
+try:
+    import torch
+    print("torch", "ok" if satisfied(sys.argv[2], torch.__version__) else "bad", torch.__version__)
+except ImportError:
+    print("torch missing")
+    sys.exit(0)
+try:
+    import mmcv
+except ImportError:
+    print("mmcv missing")
+    sys.exit(0)
+if mmcv.__version__ != sys.argv[3]:
+    print("mmcv bad", mmcv.__version__)
+    sys.exit(0)
+try:
+    from mmcv.ops import nms  # noqa: F401  needs the compiled mmcv._ext
+except ImportError as exc:
+    print("mmcv noops", str(exc).replace("\n", " "))
+    sys.exit(0)
+print("mmcv ok", mmcv.__version__)
+try:
+    import mmdet_dghm
+    print("mmdet_dghm ok", mmdet_dghm.__version__)
+except ImportError:
+    print("mmdet_dghm missing")
+PYEOF
+}
+state_of() { grep "^$1 " <<<"$STATE" | cut -d' ' -f2- || true; }
+STATE="$(probe)"
+
 # mmengine 0.10.7 resolves mmdet:: config paths through pkg_resources (gone in setuptools 82);
 # torch 2.13 needs setuptools>=77.0.3; mmcv's setup.py imports pkg_resources too.
-if "$PY" - "$SETUPTOOLS_SPEC" 2>/dev/null <<'PYEOF'
-import sys
-from importlib.metadata import version
-from packaging.specifiers import SpecifierSet
-sys.exit(0 if version("setuptools") in SpecifierSet(sys.argv[1].split("setuptools", 1)[1]) else 1)
-PYEOF
-then
-    say "setuptools ok ($("$PY" -c 'import setuptools; print(setuptools.__version__)'))"
+if [[ "$(state_of setuptools)" == ok ]]; then
+    say "setuptools ok"
 else
     say "installing $SETUPTOOLS_SPEC, wheel, packaging"
     "${PIP[@]}" "$SETUPTOOLS_SPEC" wheel packaging
 fi
 
-torch_ok() {
-    "$PY" - "$TORCH_SPEC" <<'PYEOF' 2>/dev/null
-import sys
-from packaging.requirements import Requirement
-import torch
-req = Requirement(sys.argv[1])
-sys.exit(0 if req.specifier.contains(torch.__version__.split("+")[0], prereleases=True) else 1)
-PYEOF
-}
-if torch_ok; then
-    say "torch ok ($("$PY" -c 'import torch; print(torch.__version__)'))"
+if [[ "$(state_of torch)" == ok* ]]; then
+    say "torch ok ($(state_of torch | cut -d' ' -f2))"
 else
     say "installing $TORCH_SPEC"
     "${PIP[@]}" "$TORCH_SPEC"
+    STATE="$(probe)"
 fi
 
-mmcv_ok() {
-    "$PY" - "$MMCV_VERSION" <<'PYEOF'
-import sys
-try:
-    import mmcv
-except ImportError:
-    sys.exit(1)
-if mmcv.__version__ != sys.argv[1]:
-    sys.exit(1)
-try:
-    from mmcv.ops import nms  # noqa: F401  needs the compiled mmcv._ext
-except (ImportError, ModuleNotFoundError) as exc:
-    print(f"[setup_env] installed mmcv {mmcv.__version__} has no compiled ops ({exc})")
-    sys.exit(2)
-PYEOF
-}
-set +e; mmcv_ok; rc=$?; set -e
-if [[ $rc -eq 0 ]]; then
+mmcv_state="$(state_of mmcv)"
+if [[ "$mmcv_state" == ok* ]]; then
     say "mmcv $MMCV_VERSION with compiled ops ok"
 else
-    if [[ $rc -eq 2 ]]; then
-        say "removing the mmcv without ops"
+    if [[ "$mmcv_state" == noops* || "$mmcv_state" == bad* ]]; then
+        say "removing mmcv ($mmcv_state)"
         "$PY" -m pip uninstall -y mmcv
     fi
     # mmcv ships no PyPI wheel. --no-build-isolation lets its setup.py import *this* torch
@@ -102,9 +118,10 @@ else
     say "installing mmcv==$MMCV_VERSION (MAX_JOBS=$MAX_JOBS; a source build takes ~30 min on 2 cores)"
     MMCV_WITH_OPS=1 FORCE_CUDA="${FORCE_CUDA:-0}" MAX_JOBS="$MAX_JOBS" \
         "${PIP[@]}" --no-build-isolation "mmcv==$MMCV_VERSION"
-    set +e; mmcv_ok; rc=$?; set -e
-    if [[ $rc -ne 0 ]]; then
-        say "ERROR: mmcv $MMCV_VERSION was installed but 'from mmcv.ops import nms' fails:"
+    STATE="$(probe)"
+    mmcv_state="$(state_of mmcv)"
+    if [[ "$mmcv_state" != ok* ]]; then
+        say "ERROR: mmcv $MMCV_VERSION was installed but 'from mmcv.ops import nms' fails ($mmcv_state):"
         say "       mmcv was built without its compiled ops (mmcv._ext). Rebuild it with"
         say "       --no-build-isolation against the installed torch, or give WHEELHOUSE a wheel."
         exit 1
@@ -115,12 +132,12 @@ fi
 # The project itself, editable. A stamp of setup.py skips the pip call when nothing changed.
 STAMP="$VENV/.mmdet_dghm_setup_stamp"
 WANT="$(sha256sum "$REPO/setup.py" | cut -d' ' -f1) $EXTRAS $REPO"
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]] && "$PY" -c "import mmdet_dghm" 2>/dev/null; then
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && "$(state_of mmdet_dghm)" == ok* ]]; then
     say "mmdet_dghm ok (editable, extras: $EXTRAS)"
 else
     say "installing mmdet_dghm in editable mode with extras [$EXTRAS]"
     "${PIP[@]}" -e "$REPO[$EXTRAS]"
     echo "$WANT" > "$STAMP"
+    "$PY" -c 'import torch, mmcv, mmdet, mmengine, mmdet_dghm as m; print(f"[setup_env] installed: torch {torch.__version__}, mmcv {mmcv.__version__}, mmdet {mmdet.__version__}, mmengine {mmengine.__version__}, mmdet_dghm {m.__version__}")'
 fi
-say "done: $("$PY" -c 'import torch, mmcv, mmdet, mmengine, mmdet_dghm as m; print(f"torch {torch.__version__}, mmcv {mmcv.__version__}, mmdet {mmdet.__version__}, mmengine {mmengine.__version__}, mmdet_dghm {m.__version__}")')"
-say "activate with: source $VENV/bin/activate"
+say "ready; activate with: source $VENV/bin/activate"
