@@ -1,1 +1,3 @@
-__all__: list = []
+from .pos_neg_batch_sampler import PosNegBatchSampler
+
+__all__ = ["PosNegBatchSampler"]

@@ -1,0 +1,112 @@
+"""Pascal-VOC XML annotations of DigestPath positive images, parsed and checked strictly."""
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence, Tuple
+
+import numpy as np
+
+_BOX_KEYS = ("xmin", "ymin", "xmax", "ymax")
+
+
+@dataclass(frozen=True)
+class VocAnnotation:
+    """One parsed VOC file.
+
+    Attributes:
+        width (int): ``<size><width>``.
+        height (int): ``<size><height>``.
+        bboxes (np.ndarray): ``(K, 4)`` float32 xyxy boxes exactly as written (pixel edges).
+        labels (np.ndarray): ``(K,)`` int64 class indices into the dataset's classes.
+    """
+
+    width: int
+    height: int
+    bboxes: np.ndarray
+    labels: np.ndarray
+
+
+def _text(node: ET.Element, tag: str, path: Path, what: str) -> str:
+    child = node.find(tag)
+    if child is None or child.text is None or not child.text.strip():
+        raise ValueError(f"{path}: {what} has no <{tag}>")
+    return child.text.strip()
+
+
+def parse_voc_xml(path: Path, classes: Sequence[str]) -> VocAnnotation:
+    """Parse a VOC XML file, failing loudly on anything the dataset cannot trust.
+
+    Args:
+        path (Path): The XML file.
+        classes (Sequence[str]): Known class names; the label is the index in it.
+
+    Returns:
+        VocAnnotation: Size, boxes and labels.
+
+    Raises:
+        ValueError: Naming ``path``, when the XML is malformed, has no ``<size>`` (or a
+            non-positive one), a box with a non-numeric coordinate or ``xmin > xmax`` /
+            ``ymin > ymax``, or an object whose class is not in ``classes``.
+    """
+    path = Path(path)
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as err:
+        raise ValueError(f"{path}: malformed XML ({err})") from err
+    size = root.find("size")
+    if size is None:
+        raise ValueError(f"{path}: no <size> element; cannot check it against the image")
+    try:
+        width = int(float(_text(size, "width", path, "<size>")))
+        height = int(float(_text(size, "height", path, "<size>")))
+    except ValueError as err:
+        raise ValueError(f"{path}: bad <size> ({err})") from err
+    if width <= 0 or height <= 0:
+        raise ValueError(f"{path}: non-positive <size> {width} x {height}")
+
+    boxes, labels = [], []
+    for index, obj in enumerate(root.findall("object")):
+        name = _text(obj, "name", path, f"object {index}")
+        if name not in classes:
+            raise ValueError(
+                f"{path}: object {index} has unknown class {name!r}; expected one of "
+                f"{tuple(classes)}")
+        bndbox = obj.find("bndbox")
+        if bndbox is None:
+            raise ValueError(f"{path}: object {index} has no <bndbox>")
+        try:
+            box = [float(_text(bndbox, key, path, f"object {index} <bndbox>"))
+                   for key in _BOX_KEYS]
+        except ValueError as err:
+            raise ValueError(f"{path}: object {index}: {err}") from err
+        if box[0] > box[2] or box[1] > box[3]:
+            raise ValueError(
+                f"{path}: object {index} has xmin > xmax or ymin > ymax: {box}")
+        boxes.append(box)
+        labels.append(classes.index(name))
+    return VocAnnotation(
+        width=width,
+        height=height,
+        bboxes=np.asarray(boxes, dtype=np.float32).reshape(-1, 4),
+        labels=np.asarray(labels, dtype=np.int64))
+
+
+def sanitize_boxes(bboxes: np.ndarray, width: int,
+                   height: int) -> Tuple[np.ndarray, np.ndarray, int]:
+    """Clip boxes to the image and drop those left without area.
+
+    Args:
+        bboxes (np.ndarray): ``(K, 4)`` xyxy boxes.
+        width (int): Image width.
+        height (int): Image height.
+
+    Returns:
+        tuple: ``(clipped_boxes, keep, num_clipped)`` where ``keep`` ``(K,)`` marks boxes with
+        positive area after clipping (``clipped_boxes`` holds all K) and ``num_clipped`` counts
+        boxes that reached outside the image.
+    """
+    limits = np.array([width, height, width, height], dtype=np.float32)
+    clipped = np.clip(bboxes, 0, limits)
+    num_clipped = int(np.any(clipped != bboxes, axis=1).sum())
+    keep = (clipped[:, 2] > clipped[:, 0]) & (clipped[:, 3] > clipped[:, 1])
+    return clipped, keep, num_clipped
