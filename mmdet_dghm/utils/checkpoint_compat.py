@@ -18,6 +18,9 @@ import numpy as np
 import torch
 
 
+_DEFAULT_STATISTICS = frozenset({'min', 'max', 'current', 'mean'})
+
+
 def _numpy_dtype_classes() -> list[type]:
     """Every concrete numpy dtype class (``np.dtypes.Float64DType``, ...)."""
     classes = (getattr(np.dtypes, name) for name in np.dtypes.__all__)
@@ -39,7 +42,9 @@ def history_buffer_getattr(obj: Any, name: str) -> Any:
     """
     from mmengine.logging.history_buffer import HistoryBuffer
 
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    # The table fills when the first buffer is created; a fresh process has only the defaults.
+    allowed = _DEFAULT_STATISTICS | set(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
         f'checkpoint asks for getattr({obj!r}, {name!r}); only the statistics methods of '

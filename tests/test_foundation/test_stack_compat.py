@@ -1,5 +1,7 @@
 """The pinned stack's compatibility problems (issue 2), each fixed and tested on real objects."""
 import pickle
+import subprocess
+import sys
 from importlib.metadata import version
 
 import numpy as np
@@ -92,6 +94,15 @@ def test_runner_checkpoint_resumes_under_weights_only_loading(tmp_path):
     # Adam's step counter continued from the resumed state rather than restarting at 0.
     steps = {float(s['step']) for s in state['optimizer']['state'].values()}
     assert steps == {4.0}
+
+    # A fresh interpreter (no HistoryBuffer created yet, as in tools/test.py) loads it too.
+    code = ('import mmdet_dghm, torch; from mmengine.runner import load_checkpoint; '
+            f'ckpt = load_checkpoint(torch.nn.Module(), {str(ckpt)!r}, strict=False); '
+            "print(ckpt['meta']['iter'])")
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == '2'
 
 
 class _NotAllowed:

@@ -31,7 +31,9 @@ class LoadDigestPathTile(BaseTransform):
     the tile's bytes are touched. It costs ``H * W * 3`` bytes of disk per source image.
 
     Required keys: ``img_path``, ``tile_origin``, ``width``, ``height``, ``scale``.
-    Added keys: ``img`` (BGR uint8), ``img_shape``, ``ori_shape``.
+    Added keys: ``img`` (BGR uint8), ``img_shape``, ``ori_shape``, ``scale_factor``
+    (``(1.0, 1.0)``: the tile is already in the dataset's scaled coordinates, so predictions
+    need no rescaling; mmdet's post-processing requires the key).
 
     Args:
         cache_size (int): Source images (decoded or memory-mapped) kept per worker.
@@ -93,6 +95,7 @@ class LoadDigestPathTile(BaseTransform):
         results["img"] = np.array(tile)
         results["img_shape"] = (height, width)
         results["ori_shape"] = (height, width)
+        results["scale_factor"] = (1.0, 1.0)
         return results
 
     def __repr__(self) -> str:
