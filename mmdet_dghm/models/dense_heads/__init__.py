@@ -1,1 +1,3 @@
-__all__: list = []
+from .decoupled_retina_head import DecoupledRetinaHead
+
+__all__ = ["DecoupledRetinaHead"]

@@ -1,1 +1,4 @@
-__all__: list = []
+from .dghm_loss import DGHMCLoss
+from .sce_loss import SymmetricCELoss
+
+__all__ = ["DGHMCLoss", "SymmetricCELoss"]

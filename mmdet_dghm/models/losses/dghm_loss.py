@@ -1,0 +1,319 @@
+"""DGHM-C: the Decoupled Gradient Harmonizing Mechanism classification loss.
+
+Lin et al., "Decoupled Gradient Harmonized Detector for Partial Annotation: Application to
+Signet Ring Cell Detection", Neurocomputing 2020, section 3.4, eq. (9)-(12); DGHM-C* (three
+groups) from section 5.1. Gradient harmonizing (GHM-C) is Li et al., AAAI 2019.
+
+For every element (anchor i, class c) with p = sigmoid(x) and binary label t, the gradient norm
+is g = |p - t| (eq. 3). Elements are split into groups whose gradient-norm histograms are
+harmonized separately (eq. 9); with ``bins`` unit regions of width 1 / bins, an element in bin
+b of group k has gradient density GD = R[k, b] * bins, R being the count of valid elements of
+group k in that bin. Its weight is
+
+    w = 1 / (M * GD ** gamma),                                  eq. (10)-(12) with beta / (M N)
+
+where gamma (eq. 11) is ``mu_noisy`` for noisy outliers (g >= outlier_thr), ``mu_clean`` for
+clean outliers and 1 otherwise, and M is the number of groups holding valid elements. The loss
+is sum(w * label_weight * BCE(x, t)): eq. (12)'s 1 / (M N) and beta's N cancel.
+
+A single integer slot per element (bin, group, outlier flag) drives both the histogram (one
+``bincount``) and the weight lookup (one gather); NaN logits land in a valid slot and give a
+NaN loss, as BCE does.
+
+The maths lives in small pure functions; :class:`DGHMCLoss` is the registered adapter that
+validates input, keeps the optional moving average and all-reduces counts under DDP.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+import torch.nn.functional as F
+from mmdet.registry import MODELS
+from torch import Tensor
+
+from .utils import binary_target, check_logits, check_reduction, label_weight
+
+#: Number of harmonized groups per decoupling mode; the noisy group (AP_N) is always last.
+DECOUPLE_GROUPS = {"noisy_clean": 2, "full": 3}
+
+
+def outlier_gammas(decouple: str, mu_noisy: float, mu_clean: float) -> Tensor:
+    """The modulating factor gamma of eq. (11) for an outlier of each group.
+
+    Args:
+        decouple (str): ``'noisy_clean'`` or ``'full'``.
+        mu_noisy (float): mu_n, for outliers of the noisy group (AP_N, always the last).
+        mu_clean (float): mu_c, for outliers of every clean group.
+
+    Returns:
+        Tensor: (num_groups,) float32, one gamma per group of :func:`group_codes`.
+    """
+    return torch.tensor([mu_clean] * (DECOUPLE_GROUPS[decouple] - 1) + [mu_noisy])
+
+
+def gradient_bins_(g: Tensor, bins: int) -> Tensor:
+    """Unit region of each gradient norm (eq. 9): b = min(floor(g * bins), bins - 1).
+
+    In place, like torch's ``*_`` methods: ``g``'s storage is reused for g * bins, because
+    every fresh 1e6-element buffer costs page faults comparable to the arithmetic itself.
+
+    Args:
+        g (Tensor): Gradient norms in [0, 1], overwritten. NaN (from NaN logits) is put in
+            bin 0 so that it stays a valid index; its loss term is NaN anyway.
+        bins (int): Number of unit regions.
+
+    Returns:
+        Tensor: int32 bin indices in [0, bins - 1], same shape as ``g``.
+    """
+    # g >= 0, so truncation is floor; only g == 1 reaches ``bins`` and needs the clamp.
+    return g.mul_(bins).nan_to_num_(nan=0.0).to(torch.int32).clamp_(max=bins - 1)
+
+
+def group_codes(target: Tensor, partial: Tensor, outlier: Tensor, decouple: str) -> Tensor:
+    """``2 * group + outlier`` of every element: the decoupling of eq. (9) and eq. (11)'s case.
+
+    ``'noisy_clean'`` (DGHM-C, M <= 2): group 0 = clean (positives, and negatives of
+    exhaustively annotated images: AP_P and NP_N), 1 = noisy (negatives of partially annotated
+    images, AP_N). ``'full'`` (DGHM-C*, section 5.1, M <= 3): 0 = positives, 1 = negatives of
+    exhaustively annotated images, 2 = negatives of partially annotated images.
+
+    Args:
+        target (Tensor): (N, C) binary labels.
+        partial (Tensor): (N,) bool, True where the anchor's image is partially annotated.
+        outlier (Tensor): (N, C) bool, g >= lambda.
+        decouple (str): ``'noisy_clean'`` or ``'full'``.
+
+    Returns:
+        Tensor: (N, C) uint8 codes in [0, 2 * num_groups - 1].
+    """
+    negative = target == 0
+    # Arithmetic on uint8 views of the masks: one byte per element, no casts.
+    group = (negative & partial.view(-1, 1)).view(torch.uint8)
+    if decouple == "full":
+        group = group + negative.view(torch.uint8)
+    return (group * 2).add_(outlier.view(torch.uint8))
+
+
+def element_slots_(bin_idx: Tensor, codes: Tensor, valid: Tensor, num_groups: int,
+                   bins: int) -> Tensor:
+    """Flat slot ``bin * 2K + code`` of every element, written into ``bin_idx``.
+
+    One slot per element drives both the histogram and the weight lookup. Ignored elements
+    go to the dump slot ``bins * 2K``, never counted nor weighted.
+
+    Args:
+        bin_idx (Tensor): (N, C) int32 bins from :func:`gradient_bins_`, overwritten.
+        codes (Tensor): (N, C) codes from :func:`group_codes`.
+        valid (Tensor): bool broadcastable to (N, C), False for ignored elements.
+        num_groups (int): K, the number of groups.
+        bins (int): Number of unit regions.
+
+    Returns:
+        Tensor: ``bin_idx``, now holding slots in [0, bins * 2K].
+    """
+    width = 2 * num_groups
+    return bin_idx.mul_(width).add_(codes).masked_fill_(~valid, bins * width)
+
+
+def count_per_group_bin(slots: Tensor, num_groups: int, bins: int) -> Tensor:
+    """R[k, b], the number of valid elements of group k in bin b, in one ``bincount`` pass.
+
+    Args:
+        slots (Tensor): Element slots from :func:`element_slots_`.
+        num_groups (int): K, the number of groups.
+        bins (int): Number of unit regions.
+
+    Returns:
+        Tensor: (num_groups, bins) int64 counts.
+    """
+    per_slot = torch.bincount(slots.flatten(), minlength=(bins + 1) * 2 * num_groups)
+    # Slots are bin-major; the outlier halves share their bin's count; the dump is dropped.
+    per_slot = per_slot[:bins * 2 * num_groups].view(bins, num_groups, 2)
+    # Contiguous: collective backends (NCCL, gloo) all-reduce only dense tensors in place.
+    return per_slot.sum(-1).t().contiguous()
+
+
+def harmonizing_weight_table(density_counts: Tensor, num_present: Tensor, gammas: Tensor,
+                             bins: int) -> Tensor:
+    """w = 1 / (M * GD ** gamma) for every slot, GD = R[k, b] * bins (eq. 9-12).
+
+    Args:
+        density_counts (Tensor): (K, bins) counts R, or their moving average.
+        num_present (Tensor): Scalar M, the number of groups holding valid elements.
+        gammas (Tensor): (K,) outlier gamma of each group (:func:`outlier_gammas`);
+            non-outliers use gamma = 1.
+        bins (int): Number of unit regions.
+
+    Returns:
+        Tensor: Flat (bins * 2K + 1,) float32 table indexed by :func:`element_slots_`, the
+        last entry (the dump slot) 0; zero wherever R is zero (no valid element lands there).
+    """
+    density = density_counts.t().to(torch.float32).unsqueeze(-1) * bins  # (bins, K, 1)
+    gammas = gammas.to(density)
+    gamma = torch.stack([torch.ones_like(gammas), gammas], 1)  # (K, 2): [inlier, outlier]
+    table = torch.where(density > 0, 1.0 / (num_present * density.pow(gamma)), 0.0)
+    return F.pad(table.flatten(), (0, 1))
+
+
+@MODELS.register_module()
+class DGHMCLoss(nn.Module):
+    """DGHM-C loss (eq. 9-12) for sigmoid classification on partially annotated data.
+
+    Args:
+        use_sigmoid (bool): Must be True: DGHM-C is defined on per-class sigmoid outputs.
+            Defaults to True.
+        bins (int): Number of unit regions of the gradient norm. Defaults to 10.
+        mu_noisy (float): mu_n, gamma for noisy outliers (> 1 down-weights them).
+            Defaults to 2.0.
+        mu_clean (float): mu_c, gamma for clean outliers (< 1 up-weights them).
+            Defaults to 0.5.
+        outlier_thr (float): lambda, the gradient norm from which an element is an outlier.
+            Defaults to 0.9.
+        momentum (float): If > 0, an exponential moving average of the counts per group and
+            bin (a buffer ``acc_counts``, in the state dict) replaces R, as in GHM-C. It is
+            updated for bins that are non-empty in the batch, and only in training mode; in
+            eval mode the batch's own counts are used. Defaults to 0.0.
+        decouple (str): ``'noisy_clean'`` (DGHM-C, two groups) or ``'full'`` (DGHM-C*, three
+            groups: positives, exhaustive negatives, partial negatives). Defaults to
+            ``'noisy_clean'``.
+        sync (bool): If True and torch.distributed is initialised with more than one rank,
+            counts are summed over ranks before weighting, so densities are those of the
+            global batch and the per-rank losses add up to the loss of the global batch
+            (DDP then averages gradients, i.e. divides that sum by the world size).
+            Defaults to False.
+        loss_weight (float): Scale of the loss. Defaults to 1.0.
+        reduction (str): ``'none'`` returns the (N, C) weighted terms; ``'mean'`` and
+            ``'sum'`` both return their sum, because the harmonizing weights already
+            normalise by the number of elements. Defaults to ``'mean'``.
+    """
+
+    def __init__(self,
+                 use_sigmoid: bool = True,
+                 bins: int = 10,
+                 mu_noisy: float = 2.0,
+                 mu_clean: float = 0.5,
+                 outlier_thr: float = 0.9,
+                 momentum: float = 0.0,
+                 decouple: str = "noisy_clean",
+                 sync: bool = False,
+                 loss_weight: float = 1.0,
+                 reduction: str = "mean") -> None:
+        super().__init__()
+        name = type(self).__name__
+        if not use_sigmoid:
+            raise NotImplementedError(f"{name}: only use_sigmoid=True is implemented; DGHM-C "
+                                      f"harmonizes per-class sigmoid gradient norms")
+        if int(bins) != bins or bins < 1:
+            raise ValueError(f"{name}: bins must be an integer >= 1, got {bins}")
+        if not 0.0 <= outlier_thr <= 1.0:
+            raise ValueError(f"{name}: outlier_thr must lie in [0, 1], got {outlier_thr}")
+        if mu_noisy < 0 or mu_clean < 0:
+            raise ValueError(f"{name}: mu_noisy and mu_clean must be >= 0, got {mu_noisy} and "
+                             f"{mu_clean}")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"{name}: momentum must lie in [0, 1), got {momentum}")
+        if decouple not in DECOUPLE_GROUPS:
+            raise ValueError(f"{name}: decouple must be one of {tuple(DECOUPLE_GROUPS)}, got "
+                             f"{decouple!r}")
+        check_reduction(reduction, name)
+        self.use_sigmoid = use_sigmoid
+        self.bins = int(bins)
+        self.mu_noisy = mu_noisy
+        self.mu_clean = mu_clean
+        self.outlier_thr = outlier_thr
+        self.momentum = momentum
+        self.decouple = decouple
+        self.sync = sync
+        self.loss_weight = loss_weight
+        self.reduction = reduction
+        self.num_groups = DECOUPLE_GROUPS[decouple]
+        # A constant derived from the arguments: non-persistent, so it follows .to(device)
+        # without entering the state dict.
+        self.register_buffer("gammas", outlier_gammas(decouple, mu_noisy, mu_clean),
+                             persistent=False)
+        if momentum > 0:
+            self.register_buffer("acc_counts", torch.zeros(self.num_groups, self.bins))
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None,
+                partial: Optional[Tensor] = None) -> Tensor:
+        """Compute the DGHM-C loss.
+
+        Args:
+            pred (Tensor): (N, C) logits. Half inputs are computed in float32.
+            target (Tensor): (N,) class indices with background = C, or (N, C) binary.
+            weight (Tensor, optional): (N,) or (N, C) label weights; elements with weight
+                <= 0 are ignored (not counted, no loss), others scale their term.
+            avg_factor (float, optional): Accepted for mmdet's interface and ignored: the
+                loss normalises itself through the gradient densities, like GHM-C.
+            reduction_override (str, optional): ``'none'``, ``'mean'`` or ``'sum'``.
+            partial (Tensor): (N,) bool, True where the anchor's image is partially
+                annotated. Required; ``DecoupledRetinaHead`` supplies it.
+
+        Returns:
+            Tensor: float32 scalar, or the (N, C) terms for reduction ``'none'``.
+        """
+        name = type(self).__name__
+        check_reduction(reduction_override, name)
+        reduction = reduction_override or self.reduction
+        check_logits(pred, name)
+        if partial is None:
+            raise ValueError(f"{name}: `partial` (N,) bool is required to tell noisy from clean "
+                             f"anchors; use DecoupledRetinaHead (mmdet_dghm.models.dense_heads), "
+                             f"which builds it from each image's `partially_annotated` metainfo")
+        if partial.dim() != 1 or partial.numel() != pred.size(0):
+            raise ValueError(f"{name}: partial must have shape ({pred.size(0)},), got "
+                             f"{tuple(partial.shape)}")
+        if partial.dtype != torch.bool:
+            raise ValueError(f"{name}: partial must be a bool tensor, got {partial.dtype}")
+        binary = binary_target(pred, target, name)
+        lw = label_weight(pred, weight, name)
+        logits = pred.float()
+        harmonized = self.harmonizing_weights(logits.detach(), binary, lw > 0, partial)
+        # In place: ``harmonized`` is a fresh tensor and lw is usually (N, 1).
+        coefficient = harmonized.mul_(lw * self.loss_weight)
+        return F.binary_cross_entropy_with_logits(
+            logits, binary, weight=coefficient, reduction="none" if reduction == "none" else "sum")
+
+    @torch.no_grad()
+    def harmonizing_weights(self, logits: Tensor, target: Tensor, valid: Tensor,
+                            partial: Tensor) -> Tensor:
+        """Per-element w = 1 / (M * GD ** gamma) of eq. (9)-(12); 0 for invalid elements.
+
+        Args:
+            logits (Tensor): (N, C) float32 logits.
+            target (Tensor): (N, C) binary labels.
+            valid (Tensor): bool broadcastable to (N, C), False for ignored elements.
+            partial (Tensor): (N,) bool.
+
+        Returns:
+            Tensor: (N, C) float32 weights, without gradient.
+        """
+        g = logits.sigmoid().sub_(target).abs_()
+        codes = group_codes(target, partial, g >= self.outlier_thr, self.decouple)
+        slots = element_slots_(gradient_bins_(g, self.bins), codes, valid, self.num_groups,
+                               self.bins)
+        counts = count_per_group_bin(slots, self.num_groups, self.bins)
+        if self.sync and dist.is_available() and dist.is_initialized() \
+                and dist.get_world_size() > 1:
+            dist.all_reduce(counts)
+        num_present = (counts.sum(1) > 0).sum()
+        density_counts = counts
+        if self.momentum > 0 and self.training:
+            density_counts = self._update_moving_counts(counts)
+        table = harmonizing_weight_table(density_counts, num_present, self.gammas, self.bins)
+        # index_select is several times faster than advanced indexing on the CPU.
+        return table.index_select(0, slots.flatten()).view_as(slots)
+
+    def _update_moving_counts(self, counts: Tensor) -> Tensor:
+        """EMA update of ``acc_counts`` for the bins non-empty in this batch; returns it."""
+        moved = self.momentum * self.acc_counts + (1 - self.momentum) * counts
+        self.acc_counts.copy_(torch.where(counts > 0, moved, self.acc_counts))
+        return self.acc_counts
