@@ -9,6 +9,6 @@ from .utils import allow_mmengine_checkpoint_globals
 
 allow_mmengine_checkpoint_globals()
 
-from . import apis, datasets, evaluation, models  # noqa: E402,F401  (registration)
+from . import apis, datasets, engine, evaluation, models  # noqa: E402,F401  (registration)
 
 __all__ = ["__version__", "allow_mmengine_checkpoint_globals"]

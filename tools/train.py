@@ -18,6 +18,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmdet_dghm  # noqa: F401  registers the plugin even for configs without custom_imports
+from mmdet_dghm.engine import setup_cpu_distributed
 from mmdet.utils import setup_cache_size_limit_of_dynamo
 
 LAUNCHERS = ("none", "pytorch", "slurm", "mpi")
@@ -51,6 +52,8 @@ def load_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = args.work_dir
     elif cfg.get("work_dir") is None:
         cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(args.config))[0])
+    # Without CUDA: a gloo process group and a CPU DDP wrapper (mmengine assumes a GPU).
+    setup_cpu_distributed(cfg, args.launcher)
     return cfg
 
 
