@@ -1,0 +1,290 @@
+"""Whole-image detection by overlapping tiles: lazy reading, batching, forward, shift and merge.
+
+The detector sees the image as the test-mode dataset does: overlapping windows (the last one
+snapped to the image edge, so every window has the same size and a batch needs no padding),
+predicted one batch at a time, shifted by their origin and merged by NMS with the same
+:func:`merge_tile_predictions` the ``DigestPathMetric`` uses. Windows are read through an
+:class:`ImageReader` while the model runs on the previous batch, so memory holds two batches of
+tiles, never the whole image (for formats that allow region reads).
+"""
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import CheckpointLoader
+from torch import nn
+
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+from ..datasets.tiling import sliding_windows
+from ..evaluation.metrics.tile_merge import merge_tile_predictions
+from .readers import ImageReader, PathLike, open_image
+
+DEFAULT_CLASS_NAME = 'ring_cell_cancer'
+TileCallback = Callable[[np.ndarray, int, int], None]
+
+
+@dataclass
+class Detections:
+    """Merged detections of one whole image, in its pixel coordinates.
+
+    Attributes:
+        path (Path): The image file.
+        width (int): Image width.
+        height (int): Image height.
+        bboxes (np.ndarray): ``(N, 4)`` float32 xyxy boxes, by descending score.
+        scores (np.ndarray): ``(N,)`` float32 scores.
+        num_tiles (int): Windows the image was cut into.
+        forward_seconds (float): Wall time inside the model (normalisation, network, box
+            decoding and per-tile NMS) for this image.
+    """
+
+    path: Path
+    width: int
+    height: int
+    bboxes: np.ndarray
+    scores: np.ndarray
+    num_tiles: int
+    forward_seconds: float
+
+
+def _first(keys: Sequence, limit: int = 5) -> str:
+    shown = ', '.join(str(k) for k in list(keys)[:limit])
+    return shown + (', ...' if len(keys) > limit else '')
+
+
+def checkpoint_mismatch(model_state: dict, ckpt_state: dict) -> List[str]:
+    """Differences between a model's state dict and a checkpoint's, one line per kind.
+
+    Args:
+        model_state (dict): ``model.state_dict()``.
+        ckpt_state (dict): The checkpoint's state dict (``module.`` prefixes removed).
+
+    Returns:
+        List[str]: Empty when the keys and shapes agree; otherwise counts and the first keys
+        of the missing, unexpected and shape-mismatched entries.
+    """
+    missing = [k for k in model_state if k not in ckpt_state]
+    unexpected = [k for k in ckpt_state if k not in model_state]
+    mismatched = [f'{k} (checkpoint {tuple(ckpt_state[k].shape)} vs model '
+                  f'{tuple(model_state[k].shape)})'
+                  for k in model_state
+                  if k in ckpt_state and tuple(ckpt_state[k].shape) != tuple(model_state[k].shape)]
+    problems = []
+    for name, keys in (('missing', missing), ('unexpected', unexpected),
+                       ('shape-mismatched', mismatched)):
+        if keys:
+            problems.append(f'{len(keys)} {name} keys (first: {_first(keys)})')
+    return problems
+
+
+def load_checkpoint_strict(model: nn.Module, checkpoint: PathLike, config_name: str) -> dict:
+    """Load ``checkpoint`` into ``model`` only if every key and shape matches.
+
+    Args:
+        model (nn.Module): The model built from ``config_name``.
+        checkpoint: Checkpoint file (mmengine's ``{'state_dict': ..., 'meta': ...}`` or a bare
+            state dict).
+        config_name (str): The config, named in errors.
+
+    Returns:
+        dict: The checkpoint's ``meta`` (empty when it has none).
+
+    Raises:
+        ValueError: Naming the checkpoint (and the config) when the file cannot be read or its
+            weights do not match the model: missing, unexpected or differently shaped keys.
+    """
+    try:
+        ckpt = CheckpointLoader.load_checkpoint(str(checkpoint), map_location='cpu',
+                                                logger='silent')
+    except Exception as err:  # missing file, truncated zip, foreign pickle...
+        raise ValueError(f'checkpoint {checkpoint}: cannot be loaded '
+                         f'({type(err).__name__}: {err})') from err
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f'checkpoint {checkpoint}: holds no state dict of tensors')
+    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    problems = checkpoint_mismatch(model.state_dict(), state)
+    if problems:
+        raise ValueError(f'checkpoint {checkpoint} does not match config {config_name}: '
+                         + '; '.join(problems))
+    model.load_state_dict(state, strict=True)
+    return ckpt.get('meta', {}) if 'state_dict' in ckpt else {}
+
+
+def build_detector(config: Union[str, Path, Config], checkpoint: Optional[PathLike] = None,
+                   device: str = 'cpu', score_thr: float = 0.05, max_per_img: int = 1000,
+                   cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build ``config``'s detector in eval mode, with test-time limits for whole images.
+
+    Whole images hold hundreds of cells and the FROC sweep needs low scores, so the test
+    config's ``score_thr`` and ``max_per_img`` are overridden. The backbone's pretrained
+    ``init_cfg`` is dropped: the weights come from ``checkpoint`` (random without one).
+
+    Args:
+        config: Config file or object.
+        checkpoint: Weights, loaded strictly (see :func:`load_checkpoint_strict`).
+        device (str): Torch device. Defaults to 'cpu'.
+        score_thr (float): Lowest score kept per tile. Defaults to 0.05.
+        max_per_img (int): Most boxes kept per tile. Defaults to 1000.
+        cfg_options (dict, optional): Overrides merged into the config.
+
+    Returns:
+        nn.Module: The model, with ``cfg`` and ``dataset_meta`` attributes.
+    """
+    cfg = config if isinstance(config, Config) else Config.fromfile(str(config))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if not 0 <= score_thr <= 1 or max_per_img < 1:
+        raise ValueError(f'score_thr={score_thr} must be in [0, 1] and max_per_img='
+                         f'{max_per_img} positive')
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model_cfg = cfg.model
+    model_cfg.test_cfg.score_thr = score_thr
+    model_cfg.test_cfg.max_per_img = max_per_img
+    if 'backbone' in model_cfg:
+        model_cfg.backbone.init_cfg = None
+    model = MODELS.build(model_cfg)
+    name = getattr(cfg, 'filename', None) or 'the given Config'
+    meta = load_checkpoint_strict(model, checkpoint, name) if checkpoint is not None else {}
+    model.cfg = cfg
+    model.dataset_meta = meta.get('dataset_meta', dict(classes=(DEFAULT_CLASS_NAME, )))
+    return model.to(device).eval()
+
+
+class TiledDetector:
+    """Detect objects in images of any size with a detector trained on tiles.
+
+    Args:
+        model (nn.Module): An mmdet detector in eval mode (see :func:`build_detector`).
+        tile_size (int): Window side in pixels (the paper's 800). Defaults to 800.
+        overlap (int): Pixels shared by neighbouring windows, ``0 <= overlap < tile_size``;
+            should exceed the largest object so every object lies whole in some window.
+            Defaults to 200.
+        batch_size (int): Windows per forward pass. Defaults to 4.
+        nms_iou_thr (float): IoU of the NMS that merges windows. Defaults to 0.5.
+    """
+
+    def __init__(self, model: nn.Module, tile_size: int = 800, overlap: int = 200,
+                 batch_size: int = 4, nms_iou_thr: float = 0.5) -> None:
+        if tile_size < 1 or not 0 <= overlap < tile_size:
+            raise ValueError(f'tile_size={tile_size} must be positive and overlap={overlap} '
+                             'in [0, tile_size)')
+        if batch_size < 1:
+            raise ValueError(f'batch_size={batch_size} must be positive')
+        self.model = model
+        self.tile_size = tile_size
+        self.overlap = overlap
+        self.batch_size = batch_size
+        self.nms_iou_thr = nms_iou_thr
+
+    @classmethod
+    def from_config(cls, config: Union[str, Path, Config], checkpoint: Optional[PathLike],
+                    device: str = 'cpu', score_thr: float = 0.05, max_per_img: int = 1000,
+                    cfg_options: Optional[dict] = None, **kwargs) -> 'TiledDetector':
+        """Build the model (:func:`build_detector`) and wrap it; ``kwargs`` go to ``__init__``."""
+        return cls(build_detector(config, checkpoint, device, score_thr, max_per_img,
+                                  cfg_options), **kwargs)
+
+    @property
+    def class_name(self) -> str:
+        """The model's first (for DigestPath: only) class name."""
+        return str(self.model.dataset_meta.get('classes', (DEFAULT_CLASS_NAME, ))[0])
+
+    def windows(self, width: int, height: int) -> np.ndarray:
+        """``(N, 4)`` int64 xyxy windows covering a ``width x height`` image, row-major."""
+        return sliding_windows(width, height, self.tile_size, self.tile_size - self.overlap)
+
+    @torch.no_grad()
+    def predict_tiles(self, tiles: Sequence[np.ndarray]) -> List[Tuple[np.ndarray, np.ndarray]]:
+        """Run the model on equally sized BGR uint8 tiles, as mmdet's test pipeline would feed it.
+
+        Returns:
+            List[Tuple[np.ndarray, np.ndarray]]: Per tile, ``(N, 4)`` boxes in tile coordinates
+            and ``(N,)`` scores.
+        """
+        inputs, samples = [], []
+        for tile in tiles:
+            inputs.append(torch.from_numpy(np.ascontiguousarray(tile)).permute(2, 0, 1))
+            shape = tuple(tile.shape[:2])
+            samples.append(DetDataSample(
+                metainfo=dict(img_shape=shape, ori_shape=shape, scale_factor=(1.0, 1.0))))
+        results = self.model.test_step(dict(inputs=inputs, data_samples=samples))
+        return [(r.pred_instances.bboxes.cpu().numpy().astype(np.float32),
+                 r.pred_instances.scores.cpu().numpy().astype(np.float32)) for r in results]
+
+    @staticmethod
+    def _read_batch(reader: ImageReader, windows: np.ndarray,
+                    on_tile: Optional[TileCallback]) -> List[np.ndarray]:
+        tiles = []
+        for x1, y1, x2, y2 in windows.tolist():
+            tile = reader.read_region(x1, y1, x2 - x1, y2 - y1)
+            if on_tile is not None:
+                on_tile(tile, x1, y1)
+            tiles.append(tile)
+        return tiles
+
+    def detect(self, image: Union[PathLike, ImageReader],
+               on_tile: Optional[TileCallback] = None,
+               progress: Optional[Callable[[int], None]] = None) -> Detections:
+        """Detect in one whole image.
+
+        Args:
+            image: A file (opened with :func:`open_image` and closed after) or an open reader.
+            on_tile (callable, optional): Called as ``on_tile(tile, x, y)`` with every window
+                read (e.g. to build a downscaled overview without reading twice). It runs in
+                the reading thread.
+            progress (callable, optional): Called with the number of windows done after each
+                batch.
+
+        Returns:
+            Detections: Merged boxes and scores in image coordinates.
+        """
+        if not isinstance(image, ImageReader):
+            with open_image(image) as reader:
+                return self.detect(reader, on_tile, progress)
+        reader = image
+        windows = self.windows(reader.width, reader.height)
+        batches = [windows[i:i + self.batch_size]
+                   for i in range(0, len(windows), self.batch_size)]
+        bboxes, scores = [], []
+        forward_seconds = 0.0
+        # One reading thread: the next batch is read (decoding releases the GIL) while the
+        # model runs on the current one.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending: Future = pool.submit(self._read_batch, reader, batches[0], on_tile)
+            for index in range(len(batches)):
+                tiles = pending.result()
+                if index + 1 < len(batches):
+                    pending = pool.submit(self._read_batch, reader, batches[index + 1], on_tile)
+                start = time.perf_counter()
+                for tile_bboxes, tile_scores in self.predict_tiles(tiles):
+                    bboxes.append(tile_bboxes)
+                    scores.append(tile_scores)
+                forward_seconds += time.perf_counter() - start
+                if progress is not None:
+                    progress(len(tiles))
+        merged_bboxes, merged_scores = merge_tile_predictions(
+            bboxes, scores, windows[:, :2].astype(np.float32), self.nms_iou_thr)
+        return Detections(path=reader.path, width=reader.width, height=reader.height,
+                          bboxes=merged_bboxes, scores=merged_scores, num_tiles=len(windows),
+                          forward_seconds=forward_seconds)
+
+
+def detect_large_image(config: Union[str, Path, Config], checkpoint: Optional[PathLike],
+                       image: PathLike, device: str = 'cpu', score_thr: float = 0.05,
+                       max_per_img: int = 1000, **kwargs) -> Detections:
+    """One-call convenience: build a :class:`TiledDetector` and detect in ``image``.
+
+    ``kwargs`` are :class:`TiledDetector` arguments (``tile_size``, ``overlap``, ...). To
+    process many images, build the detector once with :meth:`TiledDetector.from_config`.
+    """
+    detector = TiledDetector.from_config(config, checkpoint, device=device, score_thr=score_thr,
+                                         max_per_img=max_per_img, **kwargs)
+    return detector.detect(image)

@@ -1,0 +1,279 @@
+"""Region readers for images of any size: JPEG/PNG, (tiled) TIFF, and whole-slide files.
+
+Inference reads an image window by window (``read_region``). TIFF pages are cut into tiles or
+strips ("segments") that can be decoded one by one, so a TIFF reader decodes only the segments a
+window overlaps and never the whole page: memory stays bounded by the window (plus one row of
+segments) however large the image is. JPEG and PNG have no such index and are decoded whole once.
+Whole-slide formats (``.svs``, ``.ndpi``, ...) go through OpenSlide when it is installed
+(``pip install mmdet-dghm[wsi]``).
+
+Every reader returns 3-channel BGR uint8 (mmdet's order) and raises ``ValueError`` naming the file
+when it cannot read it.
+"""
+from pathlib import Path
+from typing import List, Tuple, Union
+
+import cv2
+import numpy as np
+import tifffile
+
+from ..datasets.image_io import read_scaled_image
+
+PathLike = Union[str, Path]
+
+RASTER_EXTENSIONS = ('.jpeg', '.jpg', '.png', '.bmp')
+TIFF_EXTENSIONS = ('.tif', '.tiff')
+WSI_EXTENSIONS = ('.svs', '.ndpi', '.mrxs', '.scn', '.vms', '.vmu', '.svslide', '.bif')
+IMAGE_EXTENSIONS = RASTER_EXTENSIONS + TIFF_EXTENSIONS + WSI_EXTENSIONS
+_TIFF_MAGIC = (b'II*\x00', b'MM\x00*', b'II+\x00', b'MM\x00+')
+# TIFF photometric interpretations read here: 0/1 grey (min-is-white/black), 2 RGB.
+_GREY_PHOTOMETRIC = (0, 1)
+_RGB_PHOTOMETRIC = 2
+
+
+class ImageReader:
+    """Reads rectangular windows of one image; a context manager closing the file.
+
+    Attributes:
+        path (Path): The image file.
+        width (int): Image width in pixels.
+        height (int): Image height in pixels.
+    """
+
+    path: Path
+    width: int
+    height: int
+
+    def read_region(self, x: int, y: int, width: int, height: int) -> np.ndarray:
+        """The window ``[x, x + width) x [y, y + height)`` as ``(height, width, 3)`` BGR uint8.
+
+        Raises:
+            ValueError: If the window leaves the image or the file cannot be decoded there.
+        """
+        self._check_window(x, y, width, height)
+        return self._read(int(x), int(y), int(width), int(height))
+
+    def _read(self, x: int, y: int, width: int, height: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _check_window(self, x: int, y: int, width: int, height: int) -> None:
+        if width <= 0 or height <= 0 or x < 0 or y < 0 or x + width > self.width \
+                or y + height > self.height:
+            raise ValueError(
+                f'{self.path}: window at ({x}, {y}) of {width} x {height} is empty or leaves '
+                f'the image of {self.width} x {self.height}')
+
+    def close(self) -> None:
+        """Release the file (no-op for readers holding decoded pixels)."""
+
+    def __enter__(self) -> 'ImageReader':
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class RasterReader(ImageReader):
+    """JPEG, PNG or BMP, decoded whole once (these formats cannot be decoded by region).
+
+    Decoding reuses the dataset's reader, which also rejects truncated JPEGs that libjpeg would
+    silently pad with grey.
+    """
+
+    def __init__(self, path: PathLike) -> None:
+        self.path = Path(path)
+        self._image = read_scaled_image(self.path, 1.0)
+        self.height, self.width = self._image.shape[:2]
+
+    def _read(self, x: int, y: int, width: int, height: int) -> np.ndarray:
+        return self._image[y:y + height, x:x + width]
+
+
+def _to_bgr_uint8(pixels: np.ndarray, photometric: int, path: Path) -> np.ndarray:
+    """``(h, w, samples)`` TIFF pixels as BGR uint8 (alpha and extra samples dropped)."""
+    if pixels.dtype == np.uint16:
+        # Full 16-bit range onto 8 bits: 65535 / 257 = 255 exactly.
+        pixels = (pixels // 257).astype(np.uint8)
+    elif pixels.dtype == np.bool_:
+        pixels = pixels.astype(np.uint8) * 255
+    elif pixels.dtype != np.uint8:
+        raise ValueError(f'{path}: TIFF samples of type {pixels.dtype} are not supported '
+                         '(uint8, uint16 or bilevel)')
+    if photometric in _GREY_PHOTOMETRIC:
+        grey = pixels[..., 0]
+        if photometric == 0:
+            grey = 255 - grey
+        return cv2.cvtColor(np.ascontiguousarray(grey), cv2.COLOR_GRAY2BGR)
+    return np.ascontiguousarray(pixels[..., 2::-1])
+
+
+class TiffReader(ImageReader):
+    """The first page of a TIFF, decoded segment by segment (tiles or strips).
+
+    A window decodes only the segments it overlaps, read from the file by their offsets, so a
+    tiled TIFF of any size is read with memory bounded by the window. A striped TIFF decodes
+    whole-width strips; a TIFF written as one strip is therefore decoded whole.
+
+    Raises:
+        ValueError: Naming the file for unreadable or unsupported TIFFs (colour spaces other
+            than grey/RGB, planar sample layout, volumes, sample types other than uint8/uint16,
+            or a compression tifffile cannot decode without ``imagecodecs``).
+    """
+
+    def __init__(self, path: PathLike) -> None:
+        self.path = Path(path)
+        try:
+            self._tiff = tifffile.TiffFile(self.path)
+        except (OSError, ValueError, tifffile.TiffFileError) as err:
+            raise ValueError(f'{self.path}: not a readable TIFF ({err})') from err
+        try:
+            self._page = self._tiff.pages.first
+        except (IndexError, tifffile.TiffFileError) as err:
+            self._tiff.close()
+            raise ValueError(f'{self.path}: not a readable TIFF (no valid first page)') from err
+        try:
+            self._check_page()
+        except ValueError as err:
+            self._tiff.close()
+            raise ValueError(f'{self.path}: unsupported TIFF ({err})') from err
+        page = self._page
+        self.height, self.width = int(page.imagelength), int(page.imagewidth)
+        if page.is_tiled:
+            self._seg_h, self._seg_w = int(page.tilelength), int(page.tilewidth)
+        else:
+            self._seg_h, self._seg_w = int(page.rowsperstrip), self.width
+        self._seg_cols = -(-self.width // self._seg_w)
+
+    def _check_page(self) -> None:
+        page = self._page
+        if page.photometric not in _GREY_PHOTOMETRIC + (_RGB_PHOTOMETRIC, ):
+            raise ValueError(f'photometric {page.photometric!r}; grey or RGB TIFFs only')
+        if page.samplesperpixel > 1 and page.planarconfig != 1:
+            raise ValueError('planar (separate) sample layout; contiguous (chunky) only')
+        if page.imagedepth > 1:
+            raise ValueError(f'a volume of depth {page.imagedepth}')
+        if page.photometric == _RGB_PHOTOMETRIC and page.samplesperpixel < 3:
+            raise ValueError(f'RGB with {page.samplesperpixel} samples per pixel')
+        if len(page.dataoffsets) == 0 or not all(page.databytecounts):
+            raise ValueError('page without pixel data')
+
+    def _segment(self, index: int) -> Tuple[np.ndarray, int, int]:
+        """Decoded segment ``index`` as ``(pixels (h, w, samples), y, x)``."""
+        page = self._page
+        handle = self._tiff.filehandle
+        handle.seek(page.dataoffsets[index])
+        data = handle.read(page.databytecounts[index])
+        try:
+            pixels, position, _ = page.decode(data, index)
+        except Exception as err:  # tifffile raises codec-specific types
+            raise ValueError(f'{self.path}: cannot decode TIFF segment {index} '
+                             f'({type(err).__name__}: {err}); the file is corrupt or needs '
+                             '`pip install imagecodecs` for its compression') from err
+        if pixels is None:
+            raise ValueError(f'{self.path}: TIFF segment {index} holds no data')
+        # (depth=1, h, w, samples); position is (plane, depth, y, x, sample).
+        return pixels[0], int(position[2]), int(position[3])
+
+    def _read(self, x: int, y: int, width: int, height: int) -> np.ndarray:
+        out = None
+        rows = range(y // self._seg_h, (y + height - 1) // self._seg_h + 1)
+        cols = range(x // self._seg_w, (x + width - 1) // self._seg_w + 1)
+        for row in rows:
+            for col in cols:
+                pixels, seg_y, seg_x = self._segment(row * self._seg_cols + col)
+                if out is None:
+                    out = np.empty((height, width, pixels.shape[-1]), dtype=pixels.dtype)
+                # Overlap of the segment (edge segments are padded) with the window.
+                y0, y1 = max(y, seg_y), min(y + height, seg_y + pixels.shape[0], self.height)
+                x0, x1 = max(x, seg_x), min(x + width, seg_x + pixels.shape[1], self.width)
+                out[y0 - y:y1 - y, x0 - x:x1 - x] = pixels[y0 - seg_y:y1 - seg_y,
+                                                           x0 - seg_x:x1 - seg_x]
+        return _to_bgr_uint8(out, int(self._page.photometric), self.path)
+
+    def close(self) -> None:
+        self._tiff.close()
+
+
+class OpenSlideReader(ImageReader):
+    """Level 0 of a whole-slide image through OpenSlide, read region by region.
+
+    Areas outside the scanned tissue (transparent in OpenSlide's RGBA) become white, the
+    background of a brightfield slide.
+    """
+
+    def __init__(self, path: PathLike) -> None:
+        self.path = Path(path)
+        try:
+            import openslide
+        except ImportError as err:
+            raise ImportError(
+                f'{self.path}: whole-slide files need OpenSlide; install the optional extra '
+                '`pip install mmdet-dghm[wsi]` (openslide-python and openslide-bin)') from err
+        try:
+            self._slide = openslide.OpenSlide(str(self.path))
+        except openslide.OpenSlideError as err:
+            raise ValueError(f'{self.path}: OpenSlide cannot read it ({err})') from err
+        self.width, self.height = (int(v) for v in self._slide.dimensions)
+
+    def _read(self, x: int, y: int, width: int, height: int) -> np.ndarray:
+        rgba = np.asarray(self._slide.read_region((x, y), 0, (width, height)))
+        alpha = rgba[..., 3:4].astype(np.uint16)
+        # OpenSlide un-premultiplies its RGBA: blend onto white by alpha.
+        rgb = (rgba[..., :3] * alpha + 255 * (255 - alpha)) // 255
+        return np.ascontiguousarray(rgb[..., ::-1].astype(np.uint8))
+
+    def close(self) -> None:
+        self._slide.close()
+
+
+def open_image(path: PathLike) -> ImageReader:
+    """A region reader for ``path``, chosen by its content (TIFF magic) and extension.
+
+    Args:
+        path: JPEG, PNG, BMP, TIFF, or a whole-slide file (OpenSlide's extensions).
+
+    Returns:
+        ImageReader: Close it (or use it as a context manager) when done.
+
+    Raises:
+        ValueError: Naming ``path`` when it is missing, not a file, of an unknown type, empty
+            or unreadable.
+        ImportError: For a whole-slide file when OpenSlide is not installed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f'{path}: no such image file')
+    suffix = path.suffix.lower()
+    if suffix in WSI_EXTENSIONS:
+        return OpenSlideReader(path)
+    with open(path, 'rb') as f:
+        magic = f.read(4)
+    if magic in _TIFF_MAGIC:
+        return TiffReader(path)
+    if suffix in TIFF_EXTENSIONS:
+        raise ValueError(f'{path}: not a TIFF file (bad header {magic!r})')
+    if suffix in RASTER_EXTENSIONS:
+        return RasterReader(path)
+    raise ValueError(f'{path}: unsupported image type {suffix!r}; expected one of '
+                     f'{", ".join(IMAGE_EXTENSIONS)}')
+
+
+def list_images(inputs: List[PathLike]) -> List[Path]:
+    """Image files named by ``inputs``: files as given, folders expanded (sorted, top level).
+
+    Raises:
+        ValueError: For an input that does not exist, or a folder without images.
+    """
+    images: List[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir()
+                           if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+            if not found:
+                raise ValueError(f'{item}: folder holds no images ({", ".join(IMAGE_EXTENSIONS)})')
+            images.extend(found)
+        elif item.is_file():
+            images.append(item)
+        else:
+            raise ValueError(f'{item}: no such file or folder')
+    return images
