@@ -4,6 +4,7 @@
 # Optional: WHEELHOUSE=../shared/wheels (prebuilt mmcv), TORCH_SPEC='torch==2.13.0' (CUDA users
 # pick theirs), DIGESTPATH_ROOT=/path/to/digestpath (real data for tests and the demo).
 SHELL := /bin/bash
+export WHEELHOUSE DIGESTPATH_ROOT TORCH_SPEC
 PY := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV)/bin/python,$(CURDIR)/.venv/bin/python)
 
 .PHONY: setup test demo benchmark clean
