@@ -271,6 +271,11 @@ class DigestPathDataset(BaseDetDataset):
             data_list.extend(self._tile_entries(
                 source, boxes[~dropped] * factor, boxes[dropped] * factor, (scaled_h, scaled_w)))
         self._warn(stats)
+        if not data_list:
+            raise ValueError(
+                f"{self.data_root}: split={self.split!r} of fold {self.fold}/{self.num_folds} "
+                f"holds no image ({len(set(folds.values()))} folds are occupied by "
+                f"{len(folds)} slides); use fewer folds or add slides")
         for index, entry in enumerate(data_list):
             entry["img_id"] = index
         return data_list

@@ -102,3 +102,12 @@ def test_boxes_outside_clipped_and_zero_area_dropped_with_one_warning_each(tmp_p
     assert "2 boxes had zero area" in messages[1]
     boxes = [inst["bbox"] for i in range(2) for inst in dataset.get_data_info(i)["instances"]]
     np.testing.assert_allclose(boxes, [[0, 4, 20, 20], [50, 40, 64, 48], [60, 4, 64, 20]])
+
+
+def test_empty_split_names_the_folder_and_the_fold(tmp_path):
+    from mmdet_dghm.datasets.synthetic import generate_synthetic_digestpath
+    generate_synthetic_digestpath(tmp_path, num_pos=1, num_neg=1, image_size=128,
+                                  images_per_slide=1)
+    with pytest.raises(ValueError, match=r"split='val' of fold 4/5 holds no image"):
+        DigestPathDataset(data_root=str(tmp_path), split='val', fold=4, num_folds=5,
+                          tile_size=128, tile_stride=128, pipeline=[])
