@@ -52,13 +52,16 @@ def load_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = args.work_dir
     elif cfg.get("work_dir") is None:
         cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(args.config))[0])
-    # Without CUDA: a gloo process group and a CPU DDP wrapper (mmengine assumes a GPU).
-    setup_cpu_distributed(cfg, args.launcher)
     return cfg
 
 
 def build_runner(cfg: Config) -> Runner:
-    """mmengine's Runner, or the registered one the config names in ``runner_type``."""
+    """mmengine's Runner, or the registered one the config names in ``runner_type``.
+
+    Without CUDA and with a launcher, a gloo process group and a CPU DDP wrapper are set up
+    first (mmengine 0.10.7 assumes a GPU there).
+    """
+    setup_cpu_distributed(cfg, cfg.get("launcher", "none"))
     if "runner_type" in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
