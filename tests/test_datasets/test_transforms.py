@@ -180,3 +180,18 @@ def test_decoded_dir_decodes_once_across_loaders_and_reads_regions(tmp_path):
     # Another scale is another decoded copy.
     first(tile_results(path, (0, 0), (8, 8), 1.0))
     assert first.num_decodes == 2 and len(list(decoded.iterdir())) == 2
+
+
+def test_tiled_tiff_tile_is_read_by_region_without_decoding_the_image(tmp_path):
+    import tifffile
+    rgb = np.random.default_rng(0).integers(0, 255, (150, 200, 3), dtype=np.uint8)
+    path = tmp_path / "slide.tiff"
+    tifffile.imwrite(path, rgb, tile=(32, 32), photometric="rgb")
+    load = LoadDigestPathTile()
+    img = load(tile_results(path, origin=(37, 21), size=(50, 40)))["img"]
+    np.testing.assert_array_equal(img, rgb[21:61, 37:87, ::-1])
+    assert load.num_decodes == 0  # no whole-image decode: only the TIFF tiles under the tile
+    half = load(tile_results(path, origin=(20, 10), size=(30, 25), scale=0.5))["img"]
+    expected = cv2.resize(np.ascontiguousarray(rgb[20:70, 40:100, ::-1]), (30, 25),
+                          interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(half, expected)

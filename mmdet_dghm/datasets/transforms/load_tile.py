@@ -5,6 +5,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Optional
 
+import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmdet.registry import TRANSFORMS
@@ -16,8 +17,9 @@ from ..image_io import read_scaled_image
 class LoadDigestPathTile(BaseTransform):
     """Read a tile (``tile_origin``, ``width``, ``height``) of its source image.
 
-    JPEG cannot be decoded by region, so the whole (scaled) source image is decoded and the
-    tile sliced out of it. Decoded images are kept in a small LRU cache owned by this
+    TIFF sources are read by region: only the TIFF tiles (or strips) under the dataset tile are
+    decoded (``mmdet_dghm.apis.readers.TiffReader``). JPEG cannot be decoded by region, so the
+    whole (scaled) source image is decoded and the tile sliced out of it. Decoded images are kept in a small LRU cache owned by this
     transform; each DataLoader worker process holds its own copy of the pipeline, so the cache
     is per worker. When tiles are visited image by image (test mode: the dataset lists tiles
     grouped by source image and ``DefaultSampler(shuffle=False)`` keeps that order), each
@@ -66,25 +68,48 @@ class LoadDigestPathTile(BaseTransform):
             os.replace(partial, target)
         return np.load(target, mmap_mode="r")
 
-    def _source(self, path: str, scale: float) -> np.ndarray:
+    def _source(self, path: str, scale: float):
+        """The decoded (or memory-mapped) scaled image, or a region reader for a TIFF."""
         key = (path, scale)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        if self.decoded_dir is None:
+        if Path(path).suffix.lower() in (".tif", ".tiff"):
+            # Imported here: mmdet_dghm.apis imports the datasets package.
+            from ...apis.readers import TiffReader
+            image = TiffReader(path)
+        elif self.decoded_dir is None:
             image = self._decode(path, scale)
         else:
             image = self._memory_mapped(path, scale)
         self._cache[key] = image
         if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+            _, evicted = self._cache.popitem(last=False)
+            if hasattr(evicted, "close"):
+                evicted.close()
         return image
+
+    @staticmethod
+    def _read_region(reader, x: int, y: int, width: int, height: int,
+                     scale: float) -> np.ndarray:
+        """Tile of a region reader: only the segments under the tile are decoded. With
+        ``scale != 1`` the matching source window is read and resized to the tile."""
+        if scale == 1.0:
+            return reader.read_region(x, y, width, height)
+        x0, y0 = int(np.floor(x / scale)), int(np.floor(y / scale))
+        x1 = min(reader.width, int(np.ceil((x + width) / scale)))
+        y1 = min(reader.height, int(np.ceil((y + height) / scale)))
+        window = reader.read_region(x0, y0, x1 - x0, y1 - y0)
+        return cv2.resize(window, (width, height), interpolation=cv2.INTER_AREA)
 
     def transform(self, results: dict) -> dict:
         source = self._source(results["img_path"], results["scale"])
         x, y = results["tile_origin"]
         height, width = results["height"], results["width"]
-        tile = source[y:y + height, x:x + width]
+        if isinstance(source, np.ndarray):
+            tile = source[y:y + height, x:x + width]
+        else:
+            tile = self._read_region(source, x, y, width, height, results["scale"])
         if tile.shape[:2] != (height, width):
             raise ValueError(
                 f"{results['img_path']}: tile at {(x, y)} of {width} x {height} leaves the "
