@@ -184,6 +184,7 @@ class DigestPathMetric(BaseMetric):
         for fps in self.froc_fps:
             ax.axvline(fps, color='grey', linewidth=0.5, linestyle=':')
         ax.set_xscale('symlog', linthresh=1.0)
+        ax.set_xlim(0, max(float(nrfp.max(initial=0.0)), max(self.froc_fps)) * 1.2)
         ax.set_xlabel('mean predictions per normal image (NRFP)')
         ax.set_ylabel('recall')
         ax.set_ylim(0, 1.02)

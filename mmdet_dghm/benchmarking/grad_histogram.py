@@ -1,0 +1,214 @@
+"""Gradient-norm histograms of a trained detector by anchor group (paper figures 3 and 6).
+
+For every valid classification element (anchor i, class c) with p = sigmoid(x) and binary
+target t, the gradient norm of the sigmoid cross entropy w.r.t. x is g = |p - t| (paper eq. 3).
+Elements fall into three groups (paper section 3.1): positives (AP_P, all from partially
+annotated images), negatives of partially annotated images (AP_N, the noisy ones that hide
+missed cells) and negatives of exhaustively annotated normal images (NP_N, clean).
+"""
+import json
+from pathlib import Path
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from torch import Tensor
+
+GROUPS: Tuple[str, ...] = ('AP_P', 'AP_N', 'NP_N')
+
+
+def element_groups(labels: Tensor, label_weights: Tensor, partial: Tensor,
+                   num_classes: int) -> Tuple[Tensor, Tensor, Tensor]:
+    """Binary target, group and validity of every (anchor, class) element.
+
+    Args:
+        labels (Tensor): (N,) assigned labels, ``num_classes`` for background.
+        label_weights (Tensor): (N,) assigner weights; 0 marks ignored anchors.
+        partial (Tensor): (N,) bool, the anchor's image is partially annotated.
+        num_classes (int): Foreground classes C.
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: (N, C) float targets t, (N, C) long group index into
+        :data:`GROUPS` (0 AP_P, 1 AP_N, 2 NP_N) and (N, C) bool validity.
+    """
+    classes = torch.arange(num_classes, device=labels.device)
+    target = (labels[:, None] == classes[None, :])
+    negative_group = torch.where(partial, 1, 2)[:, None].expand(-1, num_classes)
+    group = torch.where(target, torch.zeros_like(negative_group), negative_group)
+    valid = (label_weights > 0)[:, None].expand(-1, num_classes)
+    return target.float(), group, valid
+
+
+def gradient_norms(logits: Tensor, target: Tensor) -> Tensor:
+    """g = |sigmoid(x) - t| (paper eq. 3), elementwise."""
+    return (logits.sigmoid() - target).abs()
+
+
+def group_histograms(g: np.ndarray, group: np.ndarray, bins: int = 10) -> np.ndarray:
+    """Counts of the gradient norms of each group in ``bins`` unit regions of [0, 1].
+
+    Args:
+        g (np.ndarray): (M,) gradient norms of valid elements, in [0, 1].
+        group (np.ndarray): (M,) group index in ``[0, len(GROUPS))``.
+        bins (int): Unit regions of width ``1 / bins`` (g = 1 goes to the last).
+
+    Returns:
+        np.ndarray: (len(GROUPS), bins) int64 counts; they sum to M.
+    """
+    if g.shape != group.shape:
+        raise ValueError(f'group_histograms: g {g.shape} and group {group.shape} differ')
+    index = np.minimum((np.asarray(g) * bins).astype(np.int64), bins - 1)
+    flat = np.asarray(group, np.int64) * bins + index
+    return np.bincount(flat, minlength=len(GROUPS) * bins).reshape(len(GROUPS), bins)
+
+
+@torch.no_grad()
+def collect_gradient_norms(model, dataloader, max_batches: Optional[int] = None
+                           ) -> Tuple[np.ndarray, np.ndarray, int]:
+    """Gradient norm and group of every valid element over the batches of ``dataloader``.
+
+    The anchors are assigned by the model's own head (``get_anchors`` / ``get_targets``, the
+    assigner of training), and each image's ``partially_annotated`` metainfo decides the group
+    of its negatives, exactly as ``DecoupledRetinaHead.loss_by_feat`` sees them.
+
+    Anchors the assigner leaves out of the loss (label weight 0: IoU between the negative
+    and positive thresholds, ignored boxes) are left out here too.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray, int]: (M,) gradient norms and (M,) group indices of
+        the valid elements, and the number of elements before that filter.
+    """
+    from mmdet.models.utils import unpack_gt_instances
+
+    from mmdet_dghm.models.dense_heads.decoupled_retina_head import (broadcast_to_anchors,
+                                                                     image_partial_flags)
+    model.eval()
+    head = model.bbox_head
+    norms, groups = [], []
+    num_elements = 0
+    for index, data in enumerate(dataloader):
+        if max_batches is not None and index >= max_batches:
+            break
+        data = model.data_preprocessor(data, False)
+        cls_scores, _ = head(model.extract_feat(data['inputs']))
+        gts, gts_ignore, metas = unpack_gt_instances(data['data_samples'])
+        device = cls_scores[0].device
+        anchors, valid_flags = head.get_anchors([s.shape[-2:] for s in cls_scores], metas,
+                                                device=device)
+        labels, label_weights, *_ = head.get_targets(anchors, valid_flags, gts, metas,
+                                                     batch_gt_instances_ignore=gts_ignore)
+        num_level_anchors = [a.size(0) for a in anchors[0]]
+        partial = torch.cat(broadcast_to_anchors(
+            image_partial_flags(metas, gts, device), num_level_anchors))
+        logits = torch.cat([s.permute(0, 2, 3, 1).reshape(-1, head.cls_out_channels)
+                            for s in cls_scores])
+        target, group, valid = element_groups(
+            torch.cat([lab.reshape(-1) for lab in labels]),
+            torch.cat([w.reshape(-1) for w in label_weights]), partial, head.num_classes)
+        num_elements += valid.numel()
+        norms.append(gradient_norms(logits, target)[valid].cpu().numpy())
+        groups.append(group[valid].cpu().numpy())
+    if not norms:
+        raise ValueError('collect_gradient_norms: the dataloader yielded no batch')
+    return np.concatenate(norms), np.concatenate(groups), num_elements
+
+
+def plot_histograms(counts: np.ndarray, title: str, path: Path) -> None:
+    """Grouped bars per unit region, log-scaled counts (paper figures 3 and 6)."""
+    bins = counts.shape[1]
+    fig = Figure(figsize=(5.5, 3.6), dpi=90)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    width = 0.8 / len(GROUPS)
+    centers = (np.arange(bins) + 0.5) / bins
+    for k, name in enumerate(GROUPS):
+        # Zero counts have no log: leave those bars out rather than clamp them.
+        heights = np.where(counts[k] > 0, counts[k], np.nan)
+        ax.bar(centers + (k - 1) * width / bins, heights, width=width / bins, label=name)
+    ax.set_yscale('log')
+    ax.set_xlim(0, 1)
+    ax.set_xlabel('gradient norm g = |p - t|')
+    ax.set_ylabel('number of anchors')
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def gradient_histogram(config: str, checkpoint: str, out: Path, data_root: Optional[str] = None,
+                       split: str = 'train', drop_rate: Optional[float] = None,
+                       tile_size: Optional[int] = None, max_tiles: int = 64, bins: int = 10,
+                       seed: int = 0, title: Optional[str] = None,
+                       device: str = 'cpu') -> Dict[str, object]:
+    """Histogram a checkpoint's gradient norms over training tiles; write PNG and JSON.
+
+    Args:
+        config (str): Config file of the model (and of the training dataset).
+        checkpoint (str): Trained weights.
+        out (Path): PNG path; the counts go to the same name with ``.json``.
+        data_root (str, optional): Data root replacing the config's.
+        split (str): Dataset split. Defaults to 'train'.
+        drop_rate (float, optional): Missing rate replacing the config's (the training one
+            by default, so the groups are those the loss saw).
+        tile_size (int, optional): Tile side (default: the config's training tiles).
+        max_tiles (int): Tiles drawn at random (seeded) from the split. Defaults to 64.
+        bins (int): Unit regions. Defaults to 10.
+        seed (int): Seed of the tile draw. Defaults to 0.
+        title (str, optional): Plot title (default: the config and checkpoint names).
+        device (str): Torch device. Defaults to 'cpu'.
+
+    Returns:
+        dict: ``groups``, ``bins``, ``counts`` (per group), ``num_valid`` (elements in the
+        loss), ``num_elements`` (all anchors x classes), ``num_tiles`` and the inputs.
+    """
+    from mmengine.config import Config
+    from mmengine.dataset import pseudo_collate
+    from mmengine.runner import load_checkpoint
+    from mmdet.registry import DATASETS, MODELS
+    from mmdet.utils import register_all_modules
+
+    import mmdet_dghm  # noqa: F401  registration
+    register_all_modules(init_default_scope=True)
+    cfg = Config.fromfile(config)
+    dataset_cfg = cfg.train_dataloader.dataset
+    dataset_cfg.update(split=split, test_mode=True, pipeline=cfg.val_dataloader.dataset.pipeline)
+    for key, value in (('data_root', data_root), ('drop_rate', drop_rate)):
+        if value is not None:
+            dataset_cfg[key] = value
+    if tile_size is not None:
+        dataset_cfg.update(tile_size=tile_size, tile_stride=tile_size)
+    dataset = DATASETS.build(dataset_cfg)
+    if len(dataset) == 0:
+        raise ValueError(f'gradient_histogram: split {split!r} of {config} has no tiles')
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(len(dataset), size=min(max_tiles, len(dataset)),
+                                replace=False))
+    model = MODELS.build(cfg.model)
+    load_checkpoint(model, checkpoint, map_location='cpu')
+    model.to(device)
+    # One tile per batch: padding a batch to its largest tile would add anchors.
+    loader = (pseudo_collate([dataset[int(i)]]) for i in chosen)
+    g, group, num_elements = collect_gradient_norms(model, loader)
+    counts = group_histograms(g, group, bins)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plot_histograms(counts, title or f'{Path(config).stem}\n{Path(checkpoint).name}', out)
+    record = dict(groups=list(GROUPS), bins=bins,
+                  counts={name: counts[k].tolist() for k, name in enumerate(GROUPS)},
+                  num_valid=int(g.size), num_elements=num_elements,
+                  num_tiles=int(chosen.size), config=str(config),
+                  checkpoint=str(checkpoint), split=split,
+                  drop_rate=float(dataset_cfg.get('drop_rate', 0.0)))
+    out.with_suffix('.json').write_text(json.dumps(record, indent=2))
+    return record
+
+
+def summarize(counts: Sequence[Sequence[int]]) -> Dict[str, float]:
+    """Share of each group's elements with g >= 0.5 (hard or wrong), for the report."""
+    counts = np.asarray(counts)
+    half = counts.shape[1] // 2
+    totals = counts.sum(axis=1)
+    return {name: float(counts[k, half:].sum() / totals[k]) if totals[k] else float('nan')
+            for k, name in enumerate(GROUPS)}

@@ -1,0 +1,112 @@
+"""The run matrix of a benchmark invocation, its preparation and its (parallel) execution."""
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from .profiles import MISSING_RATES, Profile
+from .runs import REPO, RESULT_FILE, SPEC_FILE, RunSpec
+
+
+def plan_runs(protocols: Sequence[str], datasets: Dict[str, Sequence[str]],
+              data_roots: Dict[str, str], losses: Sequence[str], seeds: Sequence[int],
+              folds: Sequence[int], num_folds: int, profile: Profile,
+              drop_rates: Sequence[float] = MISSING_RATES) -> List[RunSpec]:
+    """Every run of the matrix, ordered seed-major so that early stops leave whole seeds.
+
+    Args:
+        protocols (Sequence[str]): Subset of ``('table3', 'table4')``.
+        datasets (Dict[str, Sequence[str]]): Datasets of each protocol.
+        data_roots (Dict[str, str]): Data root of each dataset.
+        losses (Sequence[str]): Loss keys.
+        seeds (Sequence[int]): Seeds.
+        folds (Sequence[int]): Held-out folds (cross-validation).
+        num_folds (int): Folds of the split.
+        profile (Profile): The profile (its name goes into the run ids).
+        drop_rates (Sequence[float]): Table 4's missing rates.
+
+    Returns:
+        list[RunSpec]: The runs, table 3 before table 4 within a seed.
+    """
+    runs = []
+    for seed in seeds:
+        for fold in folds:
+            for protocol in protocols:
+                rates = [0.0] if protocol == 'table3' else list(drop_rates)
+                for dataset in datasets[protocol]:
+                    for rate in rates:
+                        for loss in losses:
+                            runs.append(RunSpec(
+                                protocol=protocol, dataset=dataset,
+                                data_root=data_roots[dataset], loss=loss,
+                                drop_rate=float(rate), fold=fold, num_folds=num_folds,
+                                seed=seed, profile=profile.name))
+    return runs
+
+
+def prepare_run(spec: RunSpec, profile: Profile, runs_dir: Path, command: str) -> Path:
+    """Create the run folder with its ``spec.json``; returns the folder."""
+    run_dir = runs_dir / spec.run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    record = dict(spec=asdict(spec), profile=profile.to_dict(), command=command)
+    (run_dir / SPEC_FILE).write_text(json.dumps(record, indent=2))
+    return run_dir
+
+
+def is_done(run_dir: Path) -> bool:
+    """A run is finished when its ``result.json`` exists."""
+    return (run_dir / RESULT_FILE).is_file()
+
+
+def _launch(run_dir: Path, device: str, threads: Optional[int]) -> subprocess.Popen:
+    env = dict(os.environ, MPLBACKEND='Agg')
+    env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO), env.get('PYTHONPATH')]))
+    if device == 'cpu':
+        env['CUDA_VISIBLE_DEVICES'] = ''
+    if threads:
+        env['OMP_NUM_THREADS'] = env['MKL_NUM_THREADS'] = str(threads)
+    log = open(run_dir / 'run.log', 'w')
+    return subprocess.Popen([sys.executable, '-m', 'mmdet_dghm.benchmarking.runs', str(run_dir)],
+                            cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def execute_runs(run_dirs: Sequence[Path], parallel: int = 1, device: str = 'cpu',
+                 threads: Optional[int] = None, log=print) -> Dict[str, int]:
+    """Execute pending runs, ``parallel`` at a time, each in its own process.
+
+    A separate process per run isolates mmengine's global state and lets ``parallel`` runs
+    share one GPU. A failed run leaves no ``result.json`` (it is retried next time) and its
+    log in ``run.log``.
+
+    Returns:
+        Dict[str, int]: Exit code of each executed run (by folder name).
+    """
+    pending = [d for d in run_dirs if not is_done(d)]
+    for d in run_dirs:
+        if is_done(d):
+            log(f'skip (done): {d.name}')
+    running: Dict[Path, subprocess.Popen] = {}
+    codes: Dict[str, int] = {}
+    starts: Dict[Path, float] = {}
+    while pending or running:
+        while pending and len(running) < parallel:
+            run_dir = pending.pop(0)
+            log(f'start: {run_dir.name}')
+            running[run_dir] = _launch(run_dir, device, threads)
+            starts[run_dir] = time.perf_counter()
+        for run_dir, proc in list(running.items()):
+            code = proc.poll()
+            if code is None:
+                continue
+            del running[run_dir]
+            codes[run_dir.name] = code
+            took = time.perf_counter() - starts[run_dir]
+            state = 'done' if code == 0 and is_done(run_dir) else f'FAILED (exit {code})'
+            log(f'{state}: {run_dir.name} in {took:.0f} s'
+                + ('' if code == 0 else f', see {run_dir / "run.log"}'))
+        time.sleep(0.2)
+    return codes

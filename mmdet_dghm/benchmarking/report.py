@@ -1,0 +1,384 @@
+"""``benchmarks/RESULTS.md`` and its plots, computed from the runs' ``result.json`` files only.
+
+Nothing here is typed by hand: every number comes from a result file or an mmengine log, so
+``tools/benchmark.py --report-only`` rebuilds the whole report from a work directory.
+"""
+import json
+import math
+from collections import OrderedDict, defaultdict
+from pathlib import Path
+from typing import Dict, Iterable, List, Sequence, Tuple
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .profiles import LOSS_LABELS, LOSSES
+from .runs import RESULT_FILE
+
+#: (column title, metric source, key); source 'val': held-out complete boxes, 'train': the
+#: training images with their removed boxes (Table 4's R-/T-recall).
+TABLE3_COLUMNS = (('Precision', 'val', 'precision'), ('NFPs', 'val', 'nfps'),
+                  ('Recall', 'val', 'recall'), ('FROC', 'val', 'froc'))
+TABLE4_COLUMNS = TABLE3_COLUMNS + (('R-recall', 'train', 'r_recall'),
+                                   ('T-recall', 'train', 't_recall'))
+
+
+def load_results(work_dir: Path) -> List[dict]:
+    """Every ``result.json`` under ``work_dir`` (any depth), sorted by run id."""
+    results = [json.loads(p.read_text()) for p in Path(work_dir).rglob(RESULT_FILE)]
+    return sorted(results, key=lambda r: r['run_id'])
+
+
+def mean_std(values: Sequence[float]) -> Tuple[float, float, int]:
+    """Mean and sample standard deviation (ddof=1; 0 for one value) of the finite values.
+
+    Returns:
+        tuple: ``(mean, std, n)`` with NaN mean when no value is finite.
+    """
+    finite = np.asarray([v for v in values if v is not None and math.isfinite(v)], float)
+    if finite.size == 0:
+        return float('nan'), float('nan'), 0
+    std = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
+    return float(finite.mean()), std, int(finite.size)
+
+
+def format_mean_std(values: Sequence[float], digits: int = 3) -> str:
+    """``'0.412 ± 0.031'`` over the finite values; ``' (k/n)'`` is appended when only k of the
+    n values are finite (e.g. precision without any prediction above the threshold), and
+    ``'n/a'`` is returned when none is."""
+    mean, std, n = mean_std(values)
+    if n == 0:
+        return 'n/a'
+    text = f'{mean:.{digits}f} ± {std:.{digits}f}'
+    return text if n == len(values) else f'{text} ({n}/{len(values)})'
+
+
+def group_key(result: dict) -> Tuple[str, str, str, float, str]:
+    """(profile, protocol, dataset, drop rate, loss): runs that differ by seed or fold."""
+    spec = result['spec']
+    return (spec['profile'], spec['protocol'], spec['dataset'], float(spec['drop_rate']),
+            spec['loss'])
+
+
+def group_results(results: Iterable[dict]) -> Dict[tuple, List[dict]]:
+    """Results grouped by :func:`group_key`, in sorted key order."""
+    groups: Dict[tuple, List[dict]] = defaultdict(list)
+    for result in results:
+        groups[group_key(result)].append(result)
+    return OrderedDict(sorted(groups.items(), key=lambda kv: (
+        kv[0][:4], LOSSES.index(kv[0][4]) if kv[0][4] in LOSSES else 99)))
+
+
+def metric_values(results: Sequence[dict], source: str, key: str) -> List[float]:
+    """One metric of every result; ``source`` 'val' or 'train'."""
+    field = 'metrics' if source == 'val' else 'train_metrics'
+    return [result[field].get(f'digestpath/{key}', float('nan')) for result in results]
+
+
+def _loss_label(loss: str) -> str:
+    return LOSS_LABELS.get(loss, loss)
+
+
+def results_table(groups: Dict[tuple, List[dict]], protocol: str) -> List[str]:
+    """Markdown rows of one protocol: loss (and missing rate) x metric, mean ± std."""
+    columns = TABLE3_COLUMNS if protocol == 'table3' else TABLE4_COLUMNS
+    header = ['Loss'] + (['Missing rate'] if protocol == 'table4' else [])
+    header += [c[0] for c in columns] + ['Runs (seeds x folds)', 'Train s/run']
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for key, runs in groups.items():
+        row = [_loss_label(key[4])] + ([f'{key[3]:.1f}'] if protocol == 'table4' else [])
+        row += [format_mean_std(metric_values(runs, src, k)) for _, src, k in columns]
+        row += [str(len(runs)), f'{np.mean([r["train_time_s"] for r in runs]):.0f}']
+        lines.append('| ' + ' | '.join(row) + ' |')
+    return lines
+
+
+def _figure(width: float = 5.0, height: float = 3.6) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=90)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def plot_vs_missing_rate(groups: Dict[tuple, List[dict]], source: str, key: str,
+                         title: str, path: Path) -> None:
+    """One line per loss: mean (error bar: std) of a metric against the missing rate."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    by_loss: Dict[str, list] = defaultdict(list)
+    for group, runs in groups.items():
+        mean, std, n = mean_std(metric_values(runs, source, key))
+        if n:
+            by_loss[group[4]].append((group[3], mean, std))
+    for loss in sorted(by_loss, key=lambda s: LOSSES.index(s) if s in LOSSES else 99):
+        rate, mean, std = np.asarray(sorted(by_loss[loss])).T
+        ax.errorbar(rate, mean, yerr=std, marker='o', capsize=3, label=_loss_label(loss))
+    ax.set_xlabel('missing rate (share of training boxes removed)')
+    ax.set_ylabel(title)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def read_loss_curve(run_dir: Path) -> Dict[str, np.ndarray]:
+    """Training loss records of a run's mmengine ``vis_data/scalars.json`` (latest log).
+
+    Returns:
+        dict: ``iter``, ``loss_cls``, ``loss_bbox`` arrays (empty when there is no log).
+    """
+    logs = sorted(Path(run_dir).glob('*/vis_data/scalars.json'))
+    curve: Dict[str, list] = dict(iter=[], loss_cls=[], loss_bbox=[])
+    if logs:
+        for line in logs[-1].read_text().splitlines():
+            record = json.loads(line)
+            if 'loss_cls' in record:
+                for name in curve:
+                    curve[name].append(record[name])
+    return {name: np.asarray(values, float) for name, values in curve.items()}
+
+
+def plot_learning_curves(groups: Dict[tuple, List[dict]], run_dirs: Dict[str, Path],
+                         path: Path, title: str) -> bool:
+    """Loss vs iteration, one panel per loss, one line per missing rate (first run of each
+    group); classification (solid) and box regression (dashed) losses. Returns whether
+    anything was drawn."""
+    losses = [loss for loss in LOSSES if any(g[4] == loss for g in groups)]
+    if not losses:
+        return False
+    cols = 3
+    rows = math.ceil(len(losses) / cols)
+    fig = _figure(4.0 * cols, 2.8 * rows)
+    drawn = False
+    for index, loss in enumerate(losses):
+        ax = fig.add_subplot(rows, cols, index + 1)
+        for group, runs in groups.items():
+            if group[4] != loss:
+                continue
+            curve = read_loss_curve(run_dirs[runs[0]['run_id']])
+            if curve['iter'].size == 0:
+                continue
+            line, = ax.plot(curve['iter'], curve['loss_cls'],
+                            label=f'cls, missing {group[3]:.1f}')
+            ax.plot(curve['iter'], curve['loss_bbox'], linestyle='--', color=line.get_color(),
+                    label=f'bbox, missing {group[3]:.1f}')
+            drawn = True
+        ax.set_title(_loss_label(loss), fontsize=9)
+        ax.set_xlabel('iteration', fontsize=8)
+        ax.set_yscale('log')
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=6)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    if drawn:
+        fig.savefig(path)
+    return drawn
+
+
+def read_val_curve(run_dir: Path, iters: int, val_interval: int) -> List[Tuple[int, float]]:
+    """(iteration, held-out FROC) of every evaluation in a run's mmengine scalars log.
+
+    mmengine logs the evaluations inside an ``IterBasedTrainLoop`` with ``step`` 0, so the
+    iteration is recovered from their order: every ``val_interval`` iterations, then the one
+    after training.
+    """
+    logs = sorted(Path(run_dir).glob('*/vis_data/scalars.json'))
+    if not logs:
+        return []
+    frocs = [json.loads(line).get('digestpath/froc') for line in logs[-1].read_text().splitlines()]
+    frocs = [f for f in frocs if f is not None]
+    during = [val_interval * (k + 1) for k in range(iters // val_interval if val_interval else 0)]
+    steps = during[:len(frocs)] + [iters] * max(len(frocs) - len(during), 0)
+    # The evaluation after training repeats the in-loop one when val_interval divides iters.
+    return sorted(dict(zip(steps, frocs)).items())
+
+
+def recipe_section(run_dirs: Sequence[Path], out_dir: Path) -> List[str]:
+    """Learning evidence of recipe experiments (runs with intermediate evaluations): a table of
+    held-out FROC by iteration and a PNG of their losses and FROC."""
+    rows, curves = [], []
+    for run_dir in run_dirs:
+        spec_file = Path(run_dir) / 'spec.json'
+        if not spec_file.is_file():
+            continue
+        record = json.loads(spec_file.read_text())
+        spec, profile = record['spec'], record['profile']
+        label = (f'{Path(run_dir).name}: {_loss_label(spec["loss"])}, {spec["dataset"]}, '
+                 f'missing {spec["drop_rate"]:.1f}')
+        val = read_val_curve(run_dir, profile['iters'], profile['val_interval'])
+        curves.append((label, read_loss_curve(run_dir), val))
+        rows.append(f'| {label} | Adam {profile["lr"]:g}, warm-up {profile["warmup_iters"]}, '
+                    f'batch {profile["batch_size"]} x {profile["crop_size"]} px | '
+                    + ', '.join(f'{it}: {froc:.3f}' for it, froc in val) + ' |')
+    if not rows:
+        return []
+    fig = _figure(10, 3.6)
+    ax_loss, ax_froc = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    for label, loss, val in curves:
+        line, = ax_loss.plot(loss['iter'], loss['loss_cls'], label=label.split(':')[0] + ' cls')
+        ax_loss.plot(loss['iter'], loss['loss_bbox'], linestyle='--', color=line.get_color())
+        if val:
+            ax_froc.plot(*zip(*val), marker='o', color=line.get_color(),
+                         label=label.split(':')[0])
+    ax_loss.set_yscale('log')
+    ax_loss.set_xlabel('iteration')
+    ax_loss.set_title('training loss (cls solid, bbox dashed)', fontsize=9)
+    ax_froc.set_xlabel('iteration')
+    ax_froc.set_title('held-out FROC', fontsize=9)
+    ax_froc.set_ylim(0, 1)
+    for ax in (ax_loss, ax_froc):
+        ax.legend(fontsize=6)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    png = out_dir / 'recipe_learning_curves.png'
+    fig.savefig(png)
+    return (['## CPU recipe experiments (learning evidence)', '',
+             'Short runs with intermediate held-out evaluations, used to choose the CPU '
+             'profile (light model from scratch, trainable BatchNorm).', '',
+             '| Run | Optimiser, batch | Held-out FROC at iteration |', '|---|---|---|']
+            + rows + ['', f'![recipe learning curves]({png.name})', ''])
+
+
+def claim_check(groups: Dict[tuple, List[dict]]) -> List[str]:
+    """Whether DGHM-C has the best mean FROC and R-recall in each setting (paper claim)."""
+    settings: Dict[tuple, Dict[str, List[dict]]] = defaultdict(dict)
+    for group, runs in groups.items():
+        settings[group[:4]][group[4]] = runs
+    lines = []
+    for setting, by_loss in settings.items():
+        if 'dghmc' not in by_loss or len(by_loss) < 2:
+            continue
+        for title, source, key in (('FROC', 'val', 'froc'), ('R-recall', 'train', 'r_recall')):
+            means = {loss: mean_std(metric_values(runs, source, key))[0]
+                     for loss, runs in by_loss.items()}
+            means = {k: v for k, v in means.items() if math.isfinite(v)}
+            if 'dghmc' not in means:
+                continue
+            ranked = sorted(means, key=lambda k: -means[k])
+            best_other = max((k for k in means if k != 'dghmc'), key=lambda k: means[k])
+            verdict = ('DGHM-C is best' if ranked[0] == 'dghmc' else
+                       f'DGHM-C ranks {ranked.index("dghmc") + 1} of {len(ranked)}')
+            lines.append(
+                f'- {setting[2]}, {setting[1]}, missing rate {setting[3]:.1f}, {title}: '
+                f'{verdict} (DGHM-C {means["dghmc"]:.3f}, best other '
+                f'{_loss_label(best_other)} {means[best_other]:.3f}).')
+    return lines
+
+
+def _demote_headings(text: str) -> str:
+    return '\n'.join('#' + line if line.startswith('#') else line
+                     for line in text.strip().splitlines())
+
+
+def _profile_table(results: Sequence[dict]) -> List[str]:
+    profiles = OrderedDict((r['profile']['name'], r['profile']) for r in results)
+    names = list(profiles)
+    keys = list(next(iter(profiles.values())))
+    lines = ['| Parameter | ' + ' | '.join(names) + ' |', '|---|' + '---|' * len(names)]
+    for key in keys:
+        if key == 'name':
+            continue
+        lines.append(f'| {key} | ' + ' | '.join(str(profiles[n].get(key, '')) for n in names)
+                     + ' |')
+    return lines
+
+
+def write_report(work_dirs: Sequence[Path], out_dir: Path, report_command: str,
+                 extra_sections: Sequence[Path] = (),
+                 grad_histograms: Sequence[Path] = (),
+                 recipe_runs: Sequence[Path] = ()) -> Path:
+    """Aggregate every result under ``work_dirs`` into ``out_dir/RESULTS.md`` with plots.
+
+    Args:
+        work_dirs (Sequence[Path]): Benchmark work directories (their runs' result files).
+        out_dir (Path): Destination of RESULTS.md and the PNGs.
+        report_command (str): The command that produced the report (written in it).
+        extra_sections (Sequence[Path]): Markdown files included verbatim when they exist
+            (the loss micro-benchmark, the inference overhead).
+        grad_histograms (Sequence[Path]): Gradient-norm histogram PNGs to show.
+        recipe_runs (Sequence[Path]): Run folders of recipe experiments (see
+            :func:`recipe_section`).
+
+    Returns:
+        Path: The written RESULTS.md.
+
+    Raises:
+        FileNotFoundError: When no ``result.json`` exists under ``work_dirs``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results, run_dirs = [], {}
+    for work_dir in work_dirs:
+        for path in sorted(Path(work_dir).rglob(RESULT_FILE)):
+            result = json.loads(path.read_text())
+            results.append(result)
+            run_dirs[result['run_id']] = path.parent
+    if not results:
+        raise FileNotFoundError(f'benchmark report: no {RESULT_FILE} under '
+                                f'{", ".join(map(str, work_dirs))}')
+    groups = group_results(results)
+    lines = ['# Benchmark results: paper Tables 3 and 4 on our data', '',
+             f'Generated by `{report_command}` from {len(results)} result files; '
+             'do not edit by hand (rerun the command).', '',
+             'Every run of a table uses the same data, seed, schedule and model; only the '
+             'classification loss differs. Metrics (paper section 4.3): Precision, Recall at '
+             'score 0.5 on the held-out fold (by slide) with *complete* boxes, NFPs = '
+             'max(100 - W, 0) with W the false positives per normal image (eq. 15, higher is '
+             'better), FROC = mean recall at 1, 2, 4, 8, 16, 32 FPs per '
+             'normal image. R-recall / T-recall: recall of the removed / kept boxes on the '
+             'positive training images (paper section 4.6). Values are mean ± sample std over '
+             'the seeds (and folds) run.', '']
+    by_table: Dict[tuple, Dict[tuple, List[dict]]] = defaultdict(OrderedDict)
+    for key, runs in groups.items():
+        by_table[key[:3]][key] = runs
+    for (profile, protocol, dataset), table_groups in sorted(by_table.items()):
+        machines = sorted({f'{r["machine"]["device"]}' for g in table_groups.values()
+                           for r in g})
+        title = ('Table 3 protocol (natural partial annotation)' if protocol == 'table3'
+                 else 'Table 4 protocol (controlled missing rate)')
+        lines += [f'## {title}: {dataset} data, profile `{profile}`', '',
+                  f'Device: {", ".join(machines)}.', '']
+        lines += results_table(table_groups, protocol) + ['']
+        stem = f'{profile}_{protocol}_{dataset}'
+        if protocol == 'table4':
+            for source, key, label in (('val', 'froc', 'FROC'),
+                                       ('train', 'r_recall', 'R-recall')):
+                png = out_dir / f'{stem}_{key}_vs_missing.png'
+                plot_vs_missing_rate(table_groups, source, key,
+                                     f'{label} ({dataset}, {profile})', png)
+                lines += [f'![{label} vs missing rate]({png.name})', '']
+        png = out_dir / f'{stem}_learning_curves.png'
+        if plot_learning_curves(table_groups, run_dirs, png,
+                                f'training losses ({protocol}, {dataset}, {profile})'):
+            lines += [f'![learning curves]({png.name})', '']
+    checks = claim_check(groups)
+    if checks:
+        lines += ['## The paper\'s claim, checked', '',
+                  'Paper: DGHM-C beats GHM-C, focal, CE and SCE on FROC and R-recall, most at '
+                  'high missing rates. Measured (means over seeds):', ''] + checks + ['']
+    if grad_histograms:
+        lines += ['## Gradient-norm histograms (paper figures 3 and 6)', '',
+                  'g = |sigmoid(x) - t| of every valid anchor of the training tiles, split into '
+                  'positives (AP_P), negatives of partially annotated images (AP_N) and '
+                  'negatives of normal images (NP_N).', '']
+        lines += [f'![{p.stem}]({p.name})' for p in grad_histograms] + ['']
+    lines += recipe_section(recipe_runs, out_dir)
+    lines += ['## Profiles', ''] + _profile_table(results) + ['']
+    machines = OrderedDict()
+    for result in results:
+        m = result['machine']
+        machines[(m['cpu'], m['cores'], m['torch'], m['device'])] = m
+    lines += ['## Machines', '']
+    lines += [f'- {m["cpu"]}, {m["cores"]} cores, torch {m["torch"]} '
+              f'({m["torch_threads"]} threads), device {m["device"]}, Python {m["python"]}'
+              for m in machines.values()] + ['']
+    lines += ['## Commands', '', '```']
+    lines += list(OrderedDict.fromkeys(r['command'] for r in results))
+    lines += [report_command, '```', '']
+    for section in extra_sections:
+        if Path(section).is_file():
+            lines += [_demote_headings(Path(section).read_text()), '']
+    path = out_dir / 'RESULTS.md'
+    path.write_text('\n'.join(lines))
+    return path

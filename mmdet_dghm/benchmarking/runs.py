@@ -1,0 +1,254 @@
+"""One benchmark run: its identity, its mmengine config, its execution and its result file.
+
+A run is (protocol, dataset, missing rate, fold, loss, seed) under a :class:`Profile`. Its
+folder holds ``spec.json`` (what to run), mmengine's logs and checkpoint, and, once finished,
+``result.json`` (metrics, times, config, command). A folder with ``result.json`` is done and
+skipped, which makes the matrix resumable.
+"""
+import copy
+import json
+import os
+import platform
+import socket
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Dict, Optional
+
+from mmengine.config import Config
+
+from .profiles import Profile
+
+REPO = Path(__file__).resolve().parents[2]
+RESULT_FILE = 'result.json'
+SPEC_FILE = 'spec.json'
+PROTOCOLS = ('table3', 'table4')
+DATASETS = ('synthetic', 'real')
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Identity of one run.
+
+    Attributes:
+        protocol (str): ``'table3'`` (natural annotation) or ``'table4'`` (controlled missing
+            rate, R-/T-recall on the training images).
+        dataset (str): ``'synthetic'`` or ``'real'``.
+        data_root (str): Folder in the challenge layout.
+        loss (str): Loss key of :data:`LOSSES`.
+        drop_rate (float): Share of each training image's boxes removed (paper Sec. 4.6).
+        fold (int): Held-out fold (by slide).
+        num_folds (int): Folds.
+        seed (int): Seed of training and of the box removal.
+        profile (str): Profile name.
+    """
+
+    protocol: str
+    dataset: str
+    data_root: str
+    loss: str
+    drop_rate: float
+    fold: int
+    num_folds: int
+    seed: int
+    profile: str
+
+    @property
+    def run_id(self) -> str:
+        """Folder name, unique within a work directory."""
+        return (f'{self.profile}_{self.protocol}_{self.dataset}_drop{self.drop_rate:.2f}_'
+                f'fold{self.fold}_{self.loss}_seed{self.seed}')
+
+    def config_path(self, variant: str) -> Path:
+        """The committed config of this loss and model variant."""
+        return (REPO / 'configs' / 'digestpath' /
+                f'retinanet_{variant}_fpn_{self.loss}_digestpath.py')
+
+
+def _set_crop_size(pipeline: list, crop_size: int) -> None:
+    crops = [step for step in pipeline if step['type'] == 'RandomTileCrop']
+    if len(crops) != 1:
+        raise ValueError(f'benchmark: expected one RandomTileCrop in the train pipeline, '
+                         f'found {len(crops)}')
+    crops[0]['crop_size'] = crop_size
+
+
+def _loader(cfg_loader: dict, workers: int) -> None:
+    cfg_loader['num_workers'] = workers
+    cfg_loader['persistent_workers'] = workers > 0
+
+
+def build_run_config(spec: RunSpec, profile: Profile, run_dir: Path) -> Config:
+    """The config of one run: the committed loss config with the profile applied.
+
+    Training is an ``IterBasedTrainLoop`` of ``profile.iters`` with linear warm-up and one
+    x0.1 step; evaluation runs after training on the held-out fold's whole images (complete
+    boxes) through ``val``, and, when boxes were removed, on the positive training images in
+    test mode with the same removal (``src_removed_bboxes``: R-/T-recall) through ``test``.
+
+    Args:
+        spec (RunSpec): The run.
+        profile (Profile): Its profile.
+        run_dir (Path): Work directory of the run.
+
+    Returns:
+        Config: Ready for ``Runner.from_cfg``.
+    """
+    config_path = spec.config_path(profile.variant)
+    if not config_path.is_file():
+        raise FileNotFoundError(f'benchmark: config {config_path} of loss {spec.loss!r} '
+                                f'and variant {profile.variant!r} does not exist')
+    cfg = Config.fromfile(str(config_path))
+    cfg.work_dir = str(run_dir)
+    cfg.randomness = dict(seed=spec.seed, deterministic=False)
+    scale = profile.syn_scale if spec.dataset == 'synthetic' else profile.real_scale
+    # Synthetic images are written at syn_scale already; the real half-scale copy at 20x.
+    data_scale = 1.0 if spec.dataset == 'synthetic' else scale
+
+    backbone = cfg.model.backbone
+    backbone.frozen_stages = -1 if not profile.pretrained else 1
+    backbone.norm_eval = profile.pretrained
+    if not profile.pretrained:
+        backbone.init_cfg = None
+
+    val_interval = profile.val_interval or profile.iters + 1
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=profile.iters,
+                         val_interval=val_interval)
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
+             end=max(profile.warmup_iters, 1)),
+        dict(type='MultiStepLR', by_epoch=False, begin=0, end=profile.iters,
+             milestones=[max(int(profile.lr_step * profile.iters), 1)], gamma=0.1)]
+    cfg.optim_wrapper = dict(type='OptimWrapper',
+                             optimizer=dict(type='Adam', lr=profile.lr, weight_decay=0))
+    if profile.grad_clip > 0:
+        cfg.optim_wrapper['clip_grad'] = dict(max_norm=profile.grad_clip, norm_type=2)
+    cfg.auto_scale_lr = dict(enable=False, base_batch_size=profile.batch_size)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
+                                        interval=profile.iters, max_keep_ckpts=1,
+                                        save_last=True)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=profile.log_interval)
+    cfg.log_processor = dict(type='LogProcessor', window_size=profile.log_interval,
+                             by_epoch=False)
+
+    common = dict(data_root=spec.data_root, fold=spec.fold, num_folds=spec.num_folds,
+                  scale=data_scale)
+    train = cfg.train_dataloader
+    train.batch_size = profile.batch_size
+    _loader(train, profile.num_workers)
+    train.batch_sampler.pos_fraction = profile.pos_fraction
+    train.dataset.update(common, split='train', tile_size=profile.train_tile,
+                         tile_stride=profile.train_stride, drop_rate=spec.drop_rate,
+                         drop_seed=spec.seed)
+    _set_crop_size(train.dataset.pipeline, profile.crop_size)
+
+    val = cfg.val_dataloader
+    _loader(val, profile.num_workers)
+    val.dataset.update(common, split='val', tile_size=profile.val_tile,
+                       tile_stride=profile.val_stride, drop_rate=0.0, test_mode=True)
+    cfg.val_evaluator = dict(type='DigestPathMetric', outfile_prefix=str(run_dir / 'val_'))
+
+    # Training images as the model saw their annotation: removed boxes give R-recall.
+    test = copy.deepcopy(cfg.val_dataloader)
+    test.dataset.update(split='train', drop_rate=spec.drop_rate, drop_seed=spec.seed,
+                        neg_dirs=[])
+    cfg.test_dataloader = test
+    cfg.test_evaluator = dict(type='DigestPathMetric', outfile_prefix=str(run_dir / 'train_'))
+    return cfg
+
+
+def machine_info() -> Dict[str, object]:
+    """CPU model, core count, torch version and the device the run used."""
+    import torch
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'):
+                cpu = line.split(':', 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cuda = torch.cuda.is_available()
+    return dict(cpu=cpu, cores=os.cpu_count(), torch=torch.__version__,
+                torch_threads=torch.get_num_threads(), host=socket.gethostname(),
+                python=platform.python_version(),
+                device=torch.cuda.get_device_name(0) if cuda else 'cpu')
+
+
+def _first_source_images(cfg_dataset: dict, limit: int) -> list:
+    """Tile indices of the first ``limit`` source images of a dataset config (the tiles of one
+    image are listed together), to bound the cost of the training-image evaluation."""
+    from mmdet.registry import DATASETS
+    probe = dict(cfg_dataset, pipeline=[], lazy_init=False)
+    probe.pop('indices', None)
+    dataset = DATASETS.build(probe)
+    paths = []
+    indices = []
+    for index in range(len(dataset)):
+        path = dataset.get_data_info(index)['src_img_path']
+        if path not in paths:
+            if len(paths) == limit:
+                break
+            paths.append(path)
+        indices.append(index)
+    return indices
+
+
+def execute(run_dir: Path) -> dict:
+    """Train and evaluate the run described by ``run_dir/spec.json``; write ``result.json``.
+
+    Returns:
+        dict: The result record.
+    """
+    import mmdet_dghm  # noqa: F401  registration
+    from mmengine.runner import Runner
+
+    record = json.loads((run_dir / SPEC_FILE).read_text())
+    spec = RunSpec(**record['spec'])
+    profile = Profile(**record['profile'])
+    cfg = build_run_config(spec, profile, run_dir)
+    if profile.train_eval_max_images:
+        cfg.test_dataloader.dataset['indices'] = _first_source_images(
+            cfg.test_dataloader.dataset, profile.train_eval_max_images)
+    cfg.dump(str(run_dir / 'config.py'))
+    runner = Runner.from_cfg(cfg)
+    start = time.perf_counter()
+    runner.train()
+    train_time = time.perf_counter() - start
+    start = time.perf_counter()
+    val_metrics = runner.val()
+    val_time = time.perf_counter() - start
+    train_metrics: dict = {}
+    test_time = 0.0
+    if spec.drop_rate > 0:
+        start = time.perf_counter()
+        train_metrics = runner.test()
+        test_time = time.perf_counter() - start
+    result = dict(
+        run_id=spec.run_id, spec=asdict(spec), profile=profile.to_dict(),
+        config=str(spec.config_path(profile.variant).relative_to(REPO)),
+        command=record['command'],
+        metrics={k: float(v) for k, v in val_metrics.items()},
+        train_metrics={k: float(v) for k, v in train_metrics.items()},
+        train_time_s=round(train_time, 1), val_time_s=round(val_time, 1),
+        train_eval_time_s=round(test_time, 1), machine=machine_info(),
+        finished=time.strftime('%Y-%m-%d %H:%M:%S'))
+    tmp = run_dir / (RESULT_FILE + '.tmp')
+    tmp.write_text(json.dumps(result, indent=2, allow_nan=True))
+    tmp.replace(run_dir / RESULT_FILE)
+    return result
+
+
+def main(argv: Optional[list] = None) -> int:
+    """``python -m mmdet_dghm.benchmarking.runs RUN_DIR``: execute one prepared run."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print('usage: python -m mmdet_dghm.benchmarking.runs RUN_DIR', file=sys.stderr)
+        return 2
+    execute(Path(argv[0]))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

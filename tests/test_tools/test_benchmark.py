@@ -1,0 +1,164 @@
+"""tools/benchmark.py (smoke profile end to end, resume, report) and tools/grad_histogram.py."""
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mmdet_dghm.benchmarking.grad_histogram import (GROUPS, element_groups, gradient_norms,
+                                                    group_histograms)
+from mmdet_dghm.benchmarking.report import format_mean_std
+
+REPO = Path(__file__).resolve().parents[2]
+METRIC_KEYS = {'digestpath/recall', 'digestpath/precision', 'digestpath/nfps',
+               'digestpath/froc'}
+TILE = 128
+# Anchors of a 128 px tile: strides 8..128 give 16^2 + 8^2 + 4^2 + 2^2 + 1^2 cells, 9 each.
+ANCHORS_PER_TILE = 9 * (16 ** 2 + 8 ** 2 + 4 ** 2 + 2 ** 2 + 1)
+
+
+def load_tool(name: str):
+    spec = importlib.util.spec_from_file_location(f'mmdet_dghm_tool_{name}',
+                                                  REPO / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SMOKE_ARGS = ['--profile', 'smoke', '--protocol', 'table4', '--losses', 'ce', 'dghmc',
+              '--drop-rates', '0.5', '--seeds', '0', '--iters', '2', '--threads', '1',
+              '--no-report']
+
+
+@pytest.fixture(scope='module')
+def smoke(tmp_path_factory):
+    """Two smoke runs (CE, DGHM-C) at missing rate 0.5 on a tiny synthetic set."""
+    work = tmp_path_factory.mktemp('bench')
+    benchmark = load_tool('benchmark')
+    assert benchmark.main(SMOKE_ARGS + ['--work-dir', str(work)]) == 0
+    return benchmark, work
+
+
+def run_dirs(work: Path):
+    return sorted(p.parent for p in (work / 'runs').glob('*/result.json'))
+
+
+def test_smoke_runs_write_results(smoke):
+    _, work = smoke
+    dirs = run_dirs(work)
+    assert [d.name for d in dirs] == ['smoke_table4_synthetic_drop0.50_fold0_ce_seed0',
+                                      'smoke_table4_synthetic_drop0.50_fold0_dghmc_seed0']
+    for run_dir in dirs:
+        result = json.loads((run_dir / 'result.json').read_text())
+        assert METRIC_KEYS <= set(result['metrics'])
+        # Training images at missing rate 0.5: removed boxes exist, so R-/T-recall do.
+        assert {'digestpath/r_recall', 'digestpath/t_recall'} <= set(result['train_metrics'])
+        assert result['spec']['drop_rate'] == 0.5 and result['profile']['iters'] == 2
+        assert result['config'].endswith(f'retinanet_r18-light_fpn_{result["spec"]["loss"]}'
+                                         '_digestpath.py')
+        assert result['command'].startswith('python tools/benchmark.py --profile smoke')
+        assert result['machine']['device'] == 'cpu'
+        cfg = (run_dir / 'config.py').read_text()
+        assert "type='IterBasedTrainLoop'" in cfg and 'max_iters=2' in cfg
+        assert (run_dir / 'iter_2.pth').is_file()
+
+
+def test_second_invocation_skips_finished_runs(smoke, capsys):
+    benchmark, work = smoke
+    before = {d.name: (d / 'result.json').stat().st_mtime_ns for d in run_dirs(work)}
+    capsys.readouterr()
+    assert benchmark.main(SMOKE_ARGS + ['--work-dir', str(work)]) == 0
+    out = capsys.readouterr().out
+    assert '2 runs (0 to do)' in out
+    assert out.count('skip (done)') == 2 and 'start:' not in out
+    assert {d.name: (d / 'result.json').stat().st_mtime_ns for d in run_dirs(work)} == before
+
+
+def test_report_only_aggregates_result_files(smoke, tmp_path):
+    benchmark, work = smoke
+    # A second seed of CE with other metric values: the table must show their mean ± std.
+    seed0 = work / 'runs' / 'smoke_table4_synthetic_drop0.50_fold0_ce_seed0'
+    seed1 = tmp_path / 'more' / 'runs' / seed0.name.replace('seed0', 'seed1')
+    shutil.copytree(seed0, seed1)
+    result = json.loads((seed1 / 'result.json').read_text())
+    result['run_id'] = seed1.name
+    result['spec']['seed'] = 1
+    result['metrics'].update({'digestpath/froc': 0.25, 'digestpath/precision': 0.75})
+    result['train_metrics']['digestpath/r_recall'] = 0.125
+    (seed1 / 'result.json').write_text(json.dumps(result))
+    ce = [json.loads((seed0 / 'result.json').read_text()), result]
+
+    report_dir = tmp_path / 'report'
+    assert benchmark.main(['--report-only', '--work-dir', str(work), '--extra-results',
+                           str(tmp_path / 'more'), '--report-dir', str(report_dir)]) == 0
+    text = (report_dir / 'RESULTS.md').read_text()
+
+    def cell(field, key):
+        values = np.array([r[field][f'digestpath/{key}'] for r in ce])
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            return 'n/a'
+        std = finite.std(ddof=1) if finite.size > 1 else 0.0
+        text = f'{finite.mean():.3f} ± {std:.3f}'
+        return text if finite.size == 2 else f'{text} ({finite.size}/2)'
+
+    expected = ('| CE | 0.5 | ' + ' | '.join(
+        [cell('metrics', k) for k in ('precision', 'nfps', 'recall', 'froc')]
+        + [cell('train_metrics', k) for k in ('r_recall', 't_recall')]) + ' | 2 |')
+    assert expected in text
+    assert '| DGHM-C | 0.5 |' in text and '| 1 |' in text
+    assert 'python tools/benchmark.py --profile smoke' in text
+    for png in ('smoke_table4_synthetic_froc_vs_missing.png',
+                'smoke_table4_synthetic_r_recall_vs_missing.png',
+                'smoke_table4_synthetic_learning_curves.png'):
+        assert (report_dir / png).stat().st_size > 1000 and f']({png})' in text
+
+
+def test_format_mean_std():
+    assert format_mean_std([0.5, 0.7]) == f'0.600 ± {np.std([0.5, 0.7], ddof=1):.3f}'
+    assert format_mean_std([0.5, float('nan')]) == '0.500 ± 0.000 (1/2)'
+    assert format_mean_std([float('nan')]) == 'n/a'
+
+
+def test_element_groups_and_histograms():
+    # Anchors: positive, negative of a partial image, negative of a normal image, ignored.
+    labels = torch.tensor([0, 1, 1, 1])
+    weights = torch.tensor([1.0, 1.0, 1.0, 0.0])
+    partial = torch.tensor([True, True, False, True])
+    target, group, valid = element_groups(labels, weights, partial, num_classes=1)
+    assert target[:, 0].tolist() == [1, 0, 0, 0]
+    assert group[:, 0].tolist() == [0, 1, 2, 1]
+    assert valid[:, 0].tolist() == [True, True, True, False]
+    logits = torch.tensor([[0.0], [0.0], [-20.0], [3.0]])
+    g = gradient_norms(logits, target)
+    assert torch.allclose(g[:3, 0], torch.tensor([0.5, 0.5, 0.0]), atol=1e-6)
+    counts = group_histograms(np.array([0.5, 0.5, 0.0, 1.0, 0.95]), np.array([0, 1, 2, 2, 2]),
+                              bins=10)
+    assert counts.shape == (3, 10)
+    assert counts[0, 5] == 1 and counts[1, 5] == 1 and counts[2, 0] == 1
+    assert counts[2, 9] == 2 and counts.sum() == 5
+
+
+def test_grad_histogram_on_tiny_checkpoint(smoke, tmp_path):
+    _, work = smoke
+    run_dir = work / 'runs' / 'smoke_table4_synthetic_drop0.50_fold0_dghmc_seed0'
+    tool = load_tool('grad_histogram')
+    out = tmp_path / 'hist.png'
+    assert tool.main([str(run_dir / 'config.py'), str(run_dir / 'iter_2.pth'), '--out',
+                      str(out), '--max-tiles', '100']) == 0
+    record = json.loads(out.with_suffix('.json').read_text())
+    counts = {name: sum(record['counts'][name]) for name in GROUPS}
+    # The smoke split trains on 3 positive and 3 negative 128 px images, one tile each.
+    assert record['num_tiles'] == 6
+    assert record['num_elements'] == 6 * ANCHORS_PER_TILE
+    assert sum(counts.values()) == record['num_valid']
+    # Normal images hold only negatives and no IoU-ignored anchors: 3 whole tiles of NP_N.
+    assert counts['NP_N'] == 3 * ANCHORS_PER_TILE
+    # Positive tiles: AP_P + AP_N + anchors ignored by the assigner (0.4 <= IoU < 0.5).
+    assert 0 < counts['AP_P'] < counts['AP_N']
+    assert counts['AP_P'] + counts['AP_N'] <= 3 * ANCHORS_PER_TILE
+    assert record['num_valid'] < record['num_elements']
+    assert out.stat().st_size > 1000
