@@ -1,5 +1,4 @@
 """tools/benchmark.py (smoke profile end to end, resume, report) and tools/grad_histogram.py."""
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -12,20 +11,14 @@ from mmdet_dghm.benchmarking.grad_histogram import (GROUPS, element_groups, grad
                                                     group_histograms)
 from mmdet_dghm.benchmarking.report import format_mean_std
 
+from tool_loader import load_tool
+
 REPO = Path(__file__).resolve().parents[2]
 METRIC_KEYS = {'digestpath/recall', 'digestpath/precision', 'digestpath/nfps',
                'digestpath/froc'}
 TILE = 128
 # Anchors of a 128 px tile: strides 8..128 give 16^2 + 8^2 + 4^2 + 2^2 + 1^2 cells, 9 each.
 ANCHORS_PER_TILE = 9 * (16 ** 2 + 8 ** 2 + 4 ** 2 + 2 ** 2 + 1)
-
-
-def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(f'mmdet_dghm_tool_{name}',
-                                                  REPO / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 SMOKE_ARGS = ['--profile', 'smoke', '--protocol', 'table4', '--losses', 'ce', 'dghmc',

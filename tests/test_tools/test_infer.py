@@ -2,7 +2,6 @@
 Runner, evaluate it with DigestPathMetric on whole-image tiles (Runner.test), then run
 tools/infer.py on held-out images and parse everything it writes."""
 import csv
-import importlib.util
 import json
 import subprocess
 import sys
@@ -15,6 +14,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmdet_dghm.datasets.synthetic import generate_synthetic_digestpath
+
+from tool_loader import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs/digestpath/retinanet_r18-light_fpn_dghmc_digestpath.py'
@@ -124,9 +125,7 @@ def test_infer_tool_writes_parseable_outputs(trained, tmp_path):
 
 def test_infer_tool_refuses_a_checkpoint_of_another_config(trained, capsys):
     checkpoint, _, jpeg = trained
-    spec = importlib.util.spec_from_file_location('infer_tool', REPO / 'tools/infer.py')
-    infer = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(infer)
+    infer = load_tool('infer')
     full = REPO / 'configs/digestpath/retinanet_r18_fpn_dghmc_digestpath.py'
     assert infer.main([str(full), str(checkpoint), str(jpeg), '--out-dir', '/nonexistent']) == 2
     err = capsys.readouterr().err

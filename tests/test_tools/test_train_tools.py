@@ -1,5 +1,4 @@
 """tools/train.py and tools/test.py, and mmdet's own train.py running the plugin configs."""
-import importlib.util
 import json
 import math
 import os
@@ -13,19 +12,12 @@ import pytest
 
 from mmdet_dghm.datasets.synthetic import generate_synthetic_digestpath
 
+from tool_loader import load_tool
+
 REPO = Path(__file__).resolve().parents[2]
 LIGHT_DGHMC = "configs/digestpath/retinanet_r18-light_fpn_dghmc_digestpath.py"
 MMDET_TRAIN = Path(mmdet.__file__).parent / ".mim" / "tools" / "train.py"
 TILE = 128
-
-
-def load_tool(name: str):
-    """Imports tools/<name>.py under a unique module name (``test`` is a stdlib package)."""
-    spec = importlib.util.spec_from_file_location(f"mmdet_dghm_tool_{name}",
-                                                  REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
