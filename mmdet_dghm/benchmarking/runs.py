@@ -66,7 +66,8 @@ class RunSpec:
                 f'retinanet_{variant}_fpn_{self.loss}_digestpath.py')
 
 
-def _set_crop_size(pipeline: list, crop_size: int) -> None:
+def set_crop_size(pipeline: list, crop_size: int) -> None:
+    """Set the crop of the one ``RandomTileCrop`` in a train ``pipeline`` (config dicts)."""
     crops = [step for step in pipeline if step['type'] == 'RandomTileCrop']
     if len(crops) != 1:
         raise ValueError(f'benchmark: expected one RandomTileCrop in the train pipeline, '
@@ -141,7 +142,7 @@ def build_run_config(spec: RunSpec, profile: Profile, run_dir: Path) -> Config:
     train.dataset.update(common, split='train', tile_size=profile.train_tile,
                          tile_stride=profile.train_stride, drop_rate=spec.drop_rate,
                          drop_seed=spec.seed)
-    _set_crop_size(train.dataset.pipeline, profile.crop_size)
+    set_crop_size(train.dataset.pipeline, profile.crop_size)
 
     val = cfg.val_dataloader
     _loader(val, profile.num_workers)

@@ -16,6 +16,8 @@ from typing import Optional
 
 from mmengine.config import Config
 
+from mmdet_dghm.benchmarking.runs import set_crop_size
+
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs' / 'digestpath' / 'retinanet_r18-light_fpn_dghmc_digestpath.py'
 # A short from-scratch run scores true cells lower than a converged model: draw from 0.3 so the
@@ -99,9 +101,7 @@ def build_demo_config(work_dir: Path, data_root: Path, profile: DemoProfile, see
                            seed=seed),
         dataset=dict(tile_size=profile.tile_size, tile_stride=profile.tile_stride,
                      drop_rate=drop_rate, drop_seed=seed, **common))))
-    for step in cfg.train_dataloader.dataset.pipeline:
-        if step.type == 'RandomTileCrop':
-            step.crop_size = profile.crop
+    set_crop_size(cfg.train_dataloader.dataset.pipeline, profile.crop)
     eval_loader = dict(num_workers=profile.num_workers,
                        persistent_workers=profile.num_workers > 0,
                        dataset=dict(tile_size=profile.test_tile, tile_stride=profile.test_stride,
