@@ -39,6 +39,7 @@ from mmdet_dghm.benchmarking.runs import RESULT_FILE  # noqa: E402
 DEFAULT_DATASETS: Dict[str, Dict[str, List[str]]] = {
     'smoke': {'table3': ['synthetic'], 'table4': ['synthetic']},
     'cpu': {'table3': ['real'], 'table4': ['synthetic']},
+    'cpu-real': {'table3': ['real'], 'table4': ['real']},
     'paper': {'table3': ['real'], 'table4': ['real']},
 }
 # Included verbatim when present: earlier issues' figures and the written analysis.

@@ -44,13 +44,14 @@ def mean_std(values: Sequence[float]) -> Tuple[float, float, int]:
 
 
 def format_mean_std(values: Sequence[float], digits: int = 3) -> str:
-    """``'0.412 ± 0.031'`` over the finite values; ``' (k/n)'`` is appended when only k of the
-    n values are finite (e.g. precision without any prediction above the threshold), and
-    ``'n/a'`` is returned when none is."""
+    """``'0.412 ± 0.031'`` over the finite values (the value alone when there is one: a
+    single run has no spread); ``' (k/n)'`` is appended when only k of the n values are finite
+    (e.g. precision without any prediction above the threshold), and ``'n/a'`` is returned
+    when none is."""
     mean, std, n = mean_std(values)
     if n == 0:
         return 'n/a'
-    text = f'{mean:.{digits}f} ± {std:.{digits}f}'
+    text = f'{mean:.{digits}f} ± {std:.{digits}f}' if n > 1 else f'{mean:.{digits}f}'
     return text if n == len(values) else f'{text} ({n}/{len(values)})'
 
 
@@ -91,6 +92,59 @@ def results_table(groups: Dict[tuple, List[dict]], protocol: str) -> List[str]:
         row += [format_mean_std(metric_values(runs, src, k)) for _, src, k in columns]
         row += [str(len(runs)), f'{np.mean([r["train_time_s"] for r in runs]):.0f}']
         lines.append('| ' + ' | '.join(row) + ' |')
+    return lines
+
+
+def pivot_table(groups: Dict[tuple, List[dict]], source: str, key: str) -> List[str]:
+    """Markdown table of one metric's mean: a row per loss, a column per missing rate, the best
+    mean of each column in bold (Table 4 at a glance)."""
+    rates = sorted({group[3] for group in groups})
+    cells: Dict[str, Dict[float, float]] = defaultdict(dict)
+    for group, runs in groups.items():
+        cells[group[4]][group[3]] = mean_std(metric_values(runs, source, key))[0]
+    best = {rate: max((c[rate] for c in cells.values()
+                       if rate in c and math.isfinite(c[rate])), default=float('nan'))
+            for rate in rates}
+    lines = ['| Loss | ' + ' | '.join(f'{rate:.1f}' for rate in rates) + ' |',
+             '|---|' + '---|' * len(rates)]
+    for loss, by_rate in cells.items():
+        row = []
+        for rate in rates:
+            value = by_rate.get(rate, float('nan'))
+            text = f'{value:.3f}' if math.isfinite(value) else 'n/a'
+            row.append(f'**{text}**' if math.isfinite(value) and value == best[rate] else text)
+        lines.append(f'| {_loss_label(loss)} | ' + ' | '.join(row) + ' |')
+    return lines
+
+
+def paired_wins(runs_a: Sequence[dict], runs_b: Sequence[dict], source: str,
+                key: str) -> Tuple[int, int]:
+    """``(k, n)``: of the n (seed, fold) pairs run with both losses, k where ``runs_a``'s
+    metric is strictly higher (pairs share data, removal and initialisation seed)."""
+    def by_pair(runs: Sequence[dict]) -> Dict[tuple, float]:
+        return {(r['spec']['seed'], r['spec']['fold']): v
+                for r, v in zip(runs, metric_values(runs, source, key)) if math.isfinite(v)}
+    a, b = by_pair(runs_a), by_pair(runs_b)
+    common = sorted(set(a) & set(b))
+    return sum(a[k] > b[k] for k in common), len(common)
+
+
+def grad_histogram_summary(records: Sequence[Tuple[str, dict]]) -> List[str]:
+    """Markdown table of gradient-norm histograms (``grad_hist_*.json`` records): per model and
+    group the anchors and the share with a small (g < 0.1), middle or large (g >= 0.9) norm."""
+    lines = ['| Model | Group | Anchors | g < 0.1 | 0.1 <= g < 0.9 | g >= 0.9 |',
+             '|---|---|---|---|---|---|']
+    for name, record in records:
+        bins = int(record['bins'])
+        low, high = max(bins // 10, 1), bins - max(bins // 10, 1)
+        for group in record['groups']:
+            counts = np.asarray(record['counts'][group], float)
+            total = counts.sum()
+            if total == 0:
+                continue
+            shares = (counts[:low].sum(), counts[low:high].sum(), counts[high:].sum())
+            lines.append(f'| {name} | {group} | {int(total):,} | '
+                         + ' | '.join(f'{100 * v / total:.2f} %' for v in shares) + ' |')
     return lines
 
 
@@ -194,6 +248,42 @@ def read_val_curve(run_dir: Path, iters: int, val_interval: int) -> List[Tuple[i
     return sorted(dict(zip(steps, frocs)).items())
 
 
+def val_curve_section(groups: Dict[tuple, List[dict]], run_dirs: Dict[str, Path],
+                      path: Path, title: str) -> List[str]:
+    """Held-out FROC during training of the runs evaluated every ``val_interval`` iterations:
+    a table (first run of each group) and a PNG; [] when no run of ``groups`` has them."""
+    rows, curves = [], []
+    for group, runs in groups.items():
+        profile = runs[0]['profile']
+        if not profile.get('val_interval'):
+            continue
+        val = read_val_curve(run_dirs[runs[0]['run_id']], profile['iters'],
+                             profile['val_interval'])
+        if not val:
+            continue
+        label = _loss_label(group[4]) + (f', missing {group[3]:.1f}' if group[3] else '')
+        curves.append((label, val))
+        rows.append(f'| {label} | ' + ', '.join(f'{it}: {froc:.3f}' for it, froc in val)
+                    + ' |')
+    if not rows:
+        return []
+    fig = _figure()
+    ax = fig.add_subplot()
+    for label, val in curves:
+        ax.plot(*zip(*val), marker='o', label=label)
+    ax.set_xlabel('iteration')
+    ax.set_ylabel('held-out FROC')
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    return (['Held-out FROC during training (evaluations every `val_interval` iterations, '
+             'first seed):', '', '| Loss | Held-out FROC at iteration |', '|---|---|'] + rows
+            + ['', f'![held-out FROC during training]({path.name})', ''])
+
+
 def recipe_section(run_dirs: Sequence[Path], out_dir: Path) -> List[str]:
     """Learning evidence of recipe experiments (runs with intermediate evaluations): a table of
     held-out FROC by iteration and a PNG of their losses and FROC."""
@@ -259,10 +349,14 @@ def claim_check(groups: Dict[tuple, List[dict]]) -> List[str]:
             best_other = max((k for k in means if k != 'dghmc'), key=lambda k: means[k])
             verdict = ('DGHM-C is best' if ranked[0] == 'dghmc' else
                        f'DGHM-C ranks {ranked.index("dghmc") + 1} of {len(ranked)}')
+            pairs = [(loss, *paired_wins(by_loss['dghmc'], by_loss[loss], source, key))
+                     for loss in by_loss if loss != 'dghmc']
+            paired = '; '.join(f'{_loss_label(loss)} {k}/{n}' for loss, k, n in pairs if n)
             lines.append(
                 f'- {setting[2]}, {setting[1]}, missing rate {setting[3]:.1f}, {title}: '
                 f'{verdict} (DGHM-C {means["dghmc"]:.3f}, best other '
-                f'{_loss_label(best_other)} {means[best_other]:.3f}).')
+                f'{_loss_label(best_other)} {means[best_other]:.3f}). DGHM-C higher in '
+                f'paired runs: {paired}.')
     return lines
 
 
@@ -342,6 +436,10 @@ def write_report(work_dirs: Sequence[Path], out_dir: Path, report_command: str,
         lines += results_table(table_groups, protocol) + ['']
         stem = f'{profile}_{protocol}_{dataset}'
         if protocol == 'table4':
+            for label, source, key in (('FROC', 'val', 'froc'),
+                                       ('R-recall', 'train', 'r_recall')):
+                lines += [f'Mean {label} by missing rate (best in bold):', '']
+                lines += pivot_table(table_groups, source, key) + ['']
             for source, key, label in (('val', 'froc', 'FROC'),
                                        ('train', 'r_recall', 'R-recall')):
                 png = out_dir / f'{stem}_{key}_vs_missing.png'
@@ -352,17 +450,27 @@ def write_report(work_dirs: Sequence[Path], out_dir: Path, report_command: str,
         if plot_learning_curves(table_groups, run_dirs, png,
                                 f'training losses ({protocol}, {dataset}, {profile})'):
             lines += [f'![learning curves]({png.name})', '']
+        lines += val_curve_section(table_groups, run_dirs, out_dir / f'{stem}_val_froc.png',
+                                   f'held-out FROC ({protocol}, {dataset}, {profile})')
     checks = claim_check(groups)
     if checks:
         lines += ['## The paper\'s claim, checked', '',
                   'Paper: DGHM-C beats GHM-C, focal, CE and SCE on FROC and R-recall, most at '
-                  'high missing rates. Measured (means over seeds):', ''] + checks + ['']
+                  'high missing rates. Measured (means over seeds; "paired runs": in how many '
+                  'runs with the same seed and fold DGHM-C scored higher than that loss):', '']
+        lines += checks + ['']
     if grad_histograms:
         lines += ['## Gradient-norm histograms (paper figures 3 and 6)', '',
                   'g = |sigmoid(x) - t| of every valid anchor of the training tiles, split into '
                   'positives (AP_P), negatives of partially annotated images (AP_N) and '
                   'negatives of normal images (NP_N).', '']
         lines += [f'![{p.stem}]({p.name})' for p in grad_histograms] + ['']
+        records = [(p.stem.replace('grad_hist_', ''), json.loads(p.with_suffix('.json')
+                                                                 .read_text()))
+                   for p in grad_histograms if p.with_suffix('.json').is_file()]
+        if records:
+            lines += ['Share of each group\'s anchors by gradient norm (from the histograms\' '
+                      'JSON files):', ''] + grad_histogram_summary(records) + ['']
     lines += recipe_section(recipe_runs, out_dir)
     lines += ['## Profiles', ''] + _profile_table(results) + ['']
     machines = OrderedDict()

@@ -9,7 +9,9 @@ import torch
 
 from mmdet_dghm.benchmarking.grad_histogram import (GROUPS, element_groups, gradient_norms,
                                                     group_histograms)
-from mmdet_dghm.benchmarking.report import format_mean_std
+from mmdet_dghm.benchmarking.profiles import PROFILES
+from mmdet_dghm.benchmarking.report import (format_mean_std, grad_histogram_summary,
+                                          paired_wins, pivot_table)
 
 from tool_loader import load_tool
 
@@ -94,8 +96,8 @@ def test_report_only_aggregates_result_files(smoke, tmp_path):
         finite = values[np.isfinite(values)]
         if finite.size == 0:
             return 'n/a'
-        std = finite.std(ddof=1) if finite.size > 1 else 0.0
-        text = f'{finite.mean():.3f} ± {std:.3f}'
+        text = (f'{finite.mean():.3f} ± {finite.std(ddof=1):.3f}' if finite.size > 1
+                else f'{finite.mean():.3f}')
         return text if finite.size == 2 else f'{text} ({finite.size}/2)'
 
     expected = ('| CE | 0.5 | ' + ' | '.join(
@@ -104,6 +106,12 @@ def test_report_only_aggregates_result_files(smoke, tmp_path):
     assert expected in text
     assert '| DGHM-C | 0.5 |' in text and '| 1 |' in text
     assert 'python tools/benchmark.py --profile smoke' in text
+    assert 'Mean FROC by missing rate (best in bold):' in text
+    dghmc = json.loads((seed0.parent / seed0.name.replace('_ce_', '_dghmc_') / 'result.json')
+                       .read_text())
+    # Only seed 0 ran with both losses: one pair per metric.
+    wins = int(dghmc['metrics']['digestpath/froc'] > ce[0]['metrics']['digestpath/froc'])
+    assert 'FROC: DGHM-C' in text and f'DGHM-C higher in paired runs: CE {wins}/1.' in text
     for png in ('smoke_table4_synthetic_froc_vs_missing.png',
                 'smoke_table4_synthetic_r_recall_vs_missing.png',
                 'smoke_table4_synthetic_learning_curves.png'):
@@ -112,7 +120,8 @@ def test_report_only_aggregates_result_files(smoke, tmp_path):
 
 def test_format_mean_std():
     assert format_mean_std([0.5, 0.7]) == f'0.600 ± {np.std([0.5, 0.7], ddof=1):.3f}'
-    assert format_mean_std([0.5, float('nan')]) == '0.500 ± 0.000 (1/2)'
+    assert format_mean_std([0.42]) == '0.420'  # one run: no spread to show
+    assert format_mean_std([0.5, float('nan')]) == '0.500 (1/2)'
     assert format_mean_std([float('nan')]) == 'n/a'
 
 
@@ -155,3 +164,44 @@ def test_grad_histogram_on_tiny_checkpoint(smoke, tmp_path):
     assert counts['AP_P'] + counts['AP_N'] <= 3 * ANCHORS_PER_TILE
     assert record['num_valid'] < record['num_elements']
     assert out.stat().st_size > 1000
+
+
+def test_every_profile_has_default_datasets():
+    tool = load_tool('benchmark')
+    assert set(tool.DEFAULT_DATASETS) == set(PROFILES)
+    assert PROFILES['cpu-real'].val_interval > 0
+    assert tool.DEFAULT_DATASETS['cpu-real']['table3'] == ['real']
+
+
+def _result(loss, rate, seed, froc, r_recall=float('nan')):
+    return dict(run_id=f'{loss}{rate}{seed}',
+                spec=dict(profile='p', protocol='table4', dataset='synthetic', drop_rate=rate,
+                          loss=loss, seed=seed, fold=0),
+                metrics={'digestpath/froc': froc},
+                train_metrics={'digestpath/r_recall': r_recall})
+
+
+def test_pivot_table_and_paired_wins():
+    ce = [_result('ce', 0.3, 0, 0.9), _result('ce', 0.3, 1, 0.7)]
+    dghmc = [_result('dghmc', 0.3, 0, 0.8), _result('dghmc', 0.3, 1, 0.75),
+             _result('dghmc', 0.3, 2, 0.1)]  # seed 2 has no CE partner
+    groups = {('p', 'table4', 'synthetic', 0.3, 'ce'): ce,
+              ('p', 'table4', 'synthetic', 0.3, 'dghmc'): dghmc,
+              ('p', 'table4', 'synthetic', 0.7, 'dghmc'): [_result('dghmc', 0.7, 0, 0.6)]}
+    assert pivot_table(groups, 'val', 'froc') == [
+        '| Loss | 0.3 | 0.7 |', '|---|---|---|',
+        '| CE | **0.800** | n/a |',
+        '| DGHM-C | 0.550 | **0.600** |']
+    assert paired_wins(dghmc, ce, 'val', 'froc') == (1, 2)
+    assert paired_wins(ce, dghmc, 'val', 'froc') == (1, 2)
+    assert paired_wins(dghmc, ce, 'train', 'r_recall') == (0, 0)  # NaN pairs are not counted
+
+
+def test_grad_histogram_summary():
+    record = dict(bins=10, groups=['AP_P', 'AP_N', 'NP_N'],
+                  counts={'AP_P': [1, 0, 0, 0, 0, 0, 0, 0, 0, 3],
+                          'AP_N': [6, 1, 0, 0, 0, 0, 0, 0, 1, 0],
+                          'NP_N': [0] * 10})
+    assert grad_histogram_summary([('ce', record)])[2:] == [
+        '| ce | AP_P | 4 | 25.00 % | 0.00 % | 75.00 % |',
+        '| ce | AP_N | 8 | 75.00 % | 25.00 % | 0.00 % |']
