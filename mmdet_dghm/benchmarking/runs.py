@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 from mmengine.config import Config
 
@@ -75,9 +75,37 @@ def set_crop_size(pipeline: list, crop_size: int) -> None:
     crops[0]['crop_size'] = crop_size
 
 
-def _loader(cfg_loader: dict, workers: int) -> None:
+def set_loader_workers(cfg_loader: dict, workers: int) -> None:
+    """Data loader workers of a loader config (persistent when there are any)."""
     cfg_loader['num_workers'] = workers
     cfg_loader['persistent_workers'] = workers > 0
+
+
+def set_iter_schedule(cfg: Config, *, iters: int, lr: float, warmup_iters: int,
+                      warmup_start: float, milestones: Sequence[int], grad_clip: float,
+                      log_interval: int, log_window: int, val_interval: int = 0) -> None:
+    """Make ``cfg`` an iteration-based from-scratch run (the benchmark's and the demo's).
+
+    ``IterBasedTrainLoop`` of ``iters`` (held-out evaluation every ``val_interval``, 0: none
+    inside the loop), Adam without weight decay, linear warm-up from ``warmup_start * lr`` over
+    ``warmup_iters``, x0.1 at each of ``milestones``, gradient clipping (``grad_clip`` > 0),
+    one checkpoint at the end, a log line every ``log_interval`` iterations.
+    """
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters,
+                         val_interval=val_interval or iters + 1)
+    cfg.optim_wrapper = dict(type='OptimWrapper',
+                             optimizer=dict(type='Adam', lr=lr, weight_decay=0))
+    if grad_clip > 0:
+        cfg.optim_wrapper['clip_grad'] = dict(max_norm=grad_clip, norm_type=2)
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=warmup_start, by_epoch=False, begin=0,
+             end=max(warmup_iters, 1)),
+        dict(type='MultiStepLR', by_epoch=False, begin=0, end=iters,
+             milestones=list(milestones), gamma=0.1)]
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=iters,
+                                        max_keep_ckpts=1, save_last=True)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=log_interval)
+    cfg.log_processor = dict(type='LogProcessor', window_size=log_window, by_epoch=False)
 
 
 def build_run_config(spec: RunSpec, profile: Profile, run_dir: Path) -> Config:
@@ -113,31 +141,18 @@ def build_run_config(spec: RunSpec, profile: Profile, run_dir: Path) -> Config:
     if not profile.pretrained:
         backbone.init_cfg = None
 
-    val_interval = profile.val_interval or profile.iters + 1
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=profile.iters,
-                         val_interval=val_interval)
-    cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-             end=max(profile.warmup_iters, 1)),
-        dict(type='MultiStepLR', by_epoch=False, begin=0, end=profile.iters,
-             milestones=[max(int(profile.lr_step * profile.iters), 1)], gamma=0.1)]
-    cfg.optim_wrapper = dict(type='OptimWrapper',
-                             optimizer=dict(type='Adam', lr=profile.lr, weight_decay=0))
-    if profile.grad_clip > 0:
-        cfg.optim_wrapper['clip_grad'] = dict(max_norm=profile.grad_clip, norm_type=2)
+    set_iter_schedule(cfg, iters=profile.iters, lr=profile.lr,
+                      warmup_iters=profile.warmup_iters, warmup_start=1e-3,
+                      milestones=[max(int(profile.lr_step * profile.iters), 1)],
+                      grad_clip=profile.grad_clip, log_interval=profile.log_interval,
+                      log_window=profile.log_interval, val_interval=profile.val_interval)
     cfg.auto_scale_lr = dict(enable=False, base_batch_size=profile.batch_size)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
-                                        interval=profile.iters, max_keep_ckpts=1,
-                                        save_last=True)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=profile.log_interval)
-    cfg.log_processor = dict(type='LogProcessor', window_size=profile.log_interval,
-                             by_epoch=False)
 
     common = dict(data_root=spec.data_root, fold=spec.fold, num_folds=spec.num_folds,
                   scale=data_scale)
     train = cfg.train_dataloader
     train.batch_size = profile.batch_size
-    _loader(train, profile.num_workers)
+    set_loader_workers(train, profile.num_workers)
     train.batch_sampler.pos_fraction = profile.pos_fraction
     train.dataset.update(common, split='train', tile_size=profile.train_tile,
                          tile_stride=profile.train_stride, drop_rate=spec.drop_rate,
@@ -145,7 +160,7 @@ def build_run_config(spec: RunSpec, profile: Profile, run_dir: Path) -> Config:
     set_crop_size(train.dataset.pipeline, profile.crop_size)
 
     val = cfg.val_dataloader
-    _loader(val, profile.num_workers)
+    set_loader_workers(val, profile.num_workers)
     val.dataset.update(common, split='val', tile_size=profile.val_tile,
                        tile_stride=profile.val_stride, drop_rate=0.0, test_mode=True)
     cfg.val_evaluator = dict(type='DigestPathMetric', outfile_prefix=str(run_dir / 'val_'))

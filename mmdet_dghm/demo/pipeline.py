@@ -16,7 +16,8 @@ from typing import Optional
 
 from mmengine.config import Config
 
-from mmdet_dghm.benchmarking.runs import set_crop_size
+from mmdet_dghm.benchmarking.runs import (set_crop_size, set_iter_schedule,
+                                          set_loader_workers)
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs' / 'digestpath' / 'retinanet_r18-light_fpn_dghmc_digestpath.py'
@@ -94,36 +95,25 @@ def build_demo_config(work_dir: Path, data_root: Path, profile: DemoProfile, see
     cfg = Config.fromfile(str(CONFIG))
     cfg.work_dir = str(work_dir)
     common = dict(data_root=str(data_root), num_folds=4, fold=0, scale=1.0)
-    cfg.merge_from_dict(dict(train_dataloader=dict(
-        batch_size=profile.batch_size, num_workers=profile.num_workers,
-        persistent_workers=profile.num_workers > 0,
-        batch_sampler=dict(type='PosNegBatchSampler', pos_fraction=profile.pos_fraction,
-                           seed=seed),
-        dataset=dict(tile_size=profile.tile_size, tile_stride=profile.tile_stride,
-                     drop_rate=drop_rate, drop_seed=seed, **common))))
-    set_crop_size(cfg.train_dataloader.dataset.pipeline, profile.crop)
-    eval_loader = dict(num_workers=profile.num_workers,
-                       persistent_workers=profile.num_workers > 0,
-                       dataset=dict(tile_size=profile.test_tile, tile_stride=profile.test_stride,
-                                    split='val', **common))
-    cfg.merge_from_dict(dict(val_dataloader=eval_loader))
+    train = cfg.train_dataloader
+    train.batch_size = profile.batch_size
+    set_loader_workers(train, profile.num_workers)
+    train.batch_sampler.update(pos_fraction=profile.pos_fraction, seed=seed)
+    train.dataset.update(common, tile_size=profile.tile_size, tile_stride=profile.tile_stride,
+                         drop_rate=drop_rate, drop_seed=seed)
+    set_crop_size(train.dataset.pipeline, profile.crop)
+    val = cfg.val_dataloader
+    set_loader_workers(val, profile.num_workers)
+    val.dataset.update(common, tile_size=profile.test_tile, tile_stride=profile.test_stride,
+                       split='val')
     cfg.test_dataloader = cfg.val_dataloader
     metric = dict(type='DigestPathMetric', outfile_prefix=str(work_dir / 'eval') + '/')
     cfg.val_evaluator = metric
     cfg.test_evaluator = metric
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=profile.iters,
-                         val_interval=profile.iters + 1)
-    cfg.optim_wrapper = dict(type='OptimWrapper',
-                             optimizer=dict(type='Adam', lr=profile.lr, weight_decay=0),
-                             clip_grad=dict(max_norm=10.0))
-    cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=profile.warmup),
-        dict(type='MultiStepLR', by_epoch=False, begin=0, end=profile.iters,
-             milestones=[int(profile.iters * 0.75), int(profile.iters * 0.9)], gamma=0.1)]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=profile.iters,
-                                        by_epoch=False, max_keep_ckpts=1)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=max(1, profile.iters // 35))
-    cfg.log_processor = dict(type='LogProcessor', window_size=20, by_epoch=False)
+    set_iter_schedule(cfg, iters=profile.iters, lr=profile.lr, warmup_iters=profile.warmup,
+                      warmup_start=0.01,
+                      milestones=[int(profile.iters * 0.75), int(profile.iters * 0.9)],
+                      grad_clip=10.0, log_interval=max(1, profile.iters // 35), log_window=20)
     cfg.randomness = dict(seed=seed)
     cfg.env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='nccl'),
                        mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0))
