@@ -121,7 +121,7 @@ def synthetic_root(args: argparse.Namespace, profile: Profile) -> str:
     from mmdet_dghm.datasets.synthetic import generate_synthetic_digestpath
     if args.synthetic_root:
         return args.synthetic_root
-    root = Path(args.work_dir) / f'synthetic_{profile.name}'
+    root = Path(args.work_dir) / f'synthetic_{args.profile}'
     if not (root / SYNTHETIC_DONE).is_file():
         print(f'generating synthetic data in {root}', flush=True)
         generate_synthetic_digestpath(root, num_pos=profile.syn_num_pos,
@@ -181,7 +181,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                               num_workers=args.num_workers, val_interval=args.val_interval,
                               warmup_iters=args.warmup_iters, pretrained=args.pretrained)
         protocols = ['table3', 'table4'] if args.protocol == 'all' else [args.protocol]
-        datasets = {p: list(args.datasets or DEFAULT_DATASETS[profile.name][p])
+        datasets = {p: list(args.datasets or DEFAULT_DATASETS[args.profile][p])
                     for p in protocols}
         needed = {d for p in protocols for d in datasets[p]}
         roots = {}

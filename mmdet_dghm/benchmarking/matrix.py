@@ -49,8 +49,21 @@ def plan_runs(protocols: Sequence[str], datasets: Dict[str, Sequence[str]],
 
 
 def prepare_run(spec: RunSpec, profile: Profile, runs_dir: Path, command: str) -> Path:
-    """Create the run folder with its ``spec.json``; returns the folder."""
+    """Create the run folder with its ``spec.json``; returns the folder.
+
+    A finished run is left as it is (it will be skipped), unless it finished under other
+    settings, which is an error rather than a silent reuse.
+
+    Raises:
+        ValueError: When the folder holds a result of another spec or profile.
+    """
     run_dir = runs_dir / spec.run_id
+    if is_done(run_dir):
+        done = json.loads((run_dir / RESULT_FILE).read_text())
+        if done['spec'] != asdict(spec) or done['profile'] != profile.to_dict():
+            raise ValueError(f'benchmark: {run_dir} finished with other settings than this '
+                             'invocation asks for; use another --work-dir or remove that run')
+        return run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     record = dict(spec=asdict(spec), profile=profile.to_dict(), command=command)
     (run_dir / SPEC_FILE).write_text(json.dumps(record, indent=2))

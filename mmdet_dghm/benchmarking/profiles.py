@@ -84,8 +84,19 @@ class Profile:
         return asdict(self)
 
     def with_overrides(self, **overrides) -> 'Profile':
-        """A copy with the non-None ``overrides`` applied (command-line overrides)."""
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        """A copy with the non-None ``overrides`` applied (command-line overrides).
+
+        Overrides that change a value also change the name (``cpu`` with ``iters=900`` is
+        ``cpu-iters900``): the name goes into the run ids, so runs of another schedule never
+        reuse, or mix in the report with, the named profile's finished runs.
+        """
+        changed = {k: v for k, v in overrides.items()
+                   if v is not None and getattr(self, k) != v}
+        if not changed:
+            return self
+        suffix = '-'.join(f'{k.replace("_", "")}{v:g}' if isinstance(v, float)
+                          else f'{k.replace("_", "")}{v}' for k, v in sorted(changed.items()))
+        return replace(self, name=f'{self.name}-{suffix}', **changed)
 
 
 PROFILES: Dict[str, Profile] = {

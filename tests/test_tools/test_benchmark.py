@@ -1,4 +1,5 @@
 """tools/benchmark.py (smoke profile end to end, resume, report) and tools/grad_histogram.py."""
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -44,8 +45,8 @@ def run_dirs(work: Path):
 def test_smoke_runs_write_results(smoke):
     _, work = smoke
     dirs = run_dirs(work)
-    assert [d.name for d in dirs] == ['smoke_table4_synthetic_drop0.50_fold0_ce_seed0',
-                                      'smoke_table4_synthetic_drop0.50_fold0_dghmc_seed0']
+    assert [d.name for d in dirs] == ['smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0',
+                                      'smoke-iters2_table4_synthetic_drop0.50_fold0_dghmc_seed0']
     for run_dir in dirs:
         result = json.loads((run_dir / 'result.json').read_text())
         assert METRIC_KEYS <= set(result['metrics'])
@@ -75,7 +76,7 @@ def test_second_invocation_skips_finished_runs(smoke, capsys):
 def test_report_only_aggregates_result_files(smoke, tmp_path):
     benchmark, work = smoke
     # A second seed of CE with other metric values: the table must show their mean ± std.
-    seed0 = work / 'runs' / 'smoke_table4_synthetic_drop0.50_fold0_ce_seed0'
+    seed0 = work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0'
     seed1 = tmp_path / 'more' / 'runs' / seed0.name.replace('seed0', 'seed1')
     shutil.copytree(seed0, seed1)
     result = json.loads((seed1 / 'result.json').read_text())
@@ -112,9 +113,9 @@ def test_report_only_aggregates_result_files(smoke, tmp_path):
     # Only seed 0 ran with both losses: one pair per metric.
     wins = int(dghmc['metrics']['digestpath/froc'] > ce[0]['metrics']['digestpath/froc'])
     assert 'FROC: DGHM-C' in text and f'DGHM-C higher in paired runs: CE {wins}/1.' in text
-    for png in ('smoke_table4_synthetic_froc_vs_missing.png',
-                'smoke_table4_synthetic_r_recall_vs_missing.png',
-                'smoke_table4_synthetic_learning_curves.png'):
+    for png in ('smoke-iters2_table4_synthetic_froc_vs_missing.png',
+                'smoke-iters2_table4_synthetic_r_recall_vs_missing.png',
+                'smoke-iters2_table4_synthetic_learning_curves.png'):
         assert (report_dir / png).stat().st_size > 1000 and f']({png})' in text
 
 
@@ -146,7 +147,7 @@ def test_element_groups_and_histograms():
 
 def test_grad_histogram_on_tiny_checkpoint(smoke, tmp_path):
     _, work = smoke
-    run_dir = work / 'runs' / 'smoke_table4_synthetic_drop0.50_fold0_dghmc_seed0'
+    run_dir = work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_dghmc_seed0'
     tool = load_tool('grad_histogram')
     out = tmp_path / 'hist.png'
     assert tool.main([str(run_dir / 'config.py'), str(run_dir / 'iter_2.pth'), '--out',
@@ -205,3 +206,26 @@ def test_grad_histogram_summary():
     assert grad_histogram_summary([('ce', record)])[2:] == [
         '| ce | AP_P | 4 | 25.00 % | 0.00 % | 75.00 % |',
         '| ce | AP_N | 8 | 75.00 % | 25.00 % | 0.00 % |']
+
+
+def test_overrides_rename_the_profile():
+    cpu = PROFILES['cpu']
+    assert cpu.with_overrides(iters=None, lr=None) is cpu
+    assert cpu.with_overrides(iters=cpu.iters).name == 'cpu'  # same value: same runs
+    longer = cpu.with_overrides(iters=900, lr=5e-4)
+    assert (longer.name, longer.iters, longer.lr) == ('cpu-iters900-lr0.0005', 900, 5e-4)
+
+
+def test_finished_run_under_other_settings_is_refused(smoke, tmp_path):
+    from mmdet_dghm.benchmarking.matrix import prepare_run
+    from mmdet_dghm.benchmarking.runs import RunSpec
+    _, work = smoke
+    run_dir = work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0'
+    done = json.loads((run_dir / 'result.json').read_text())
+    spec, profile = RunSpec(**done['spec']), PROFILES['smoke'].with_overrides(iters=2)
+    spec_before = (run_dir / 'spec.json').read_text()
+    assert prepare_run(spec, profile, work / 'runs', 'again') == run_dir
+    assert (run_dir / 'spec.json').read_text() == spec_before  # finished: left alone
+    changed = dataclasses.replace(profile, lr=profile.lr * 2)  # same name, other settings
+    with pytest.raises(ValueError, match='finished with other settings'):
+        prepare_run(spec, changed, work / 'runs', 'again')
