@@ -203,3 +203,20 @@ def test_large_tiled_tiff_is_read_with_bounded_memory(tmp_path):
 def test_bad_tiling_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TiledDetector(NoDetections(), **kwargs)
+
+
+def test_mmdet_inference_detector_with_the_plugin_pipeline(checkpoint, detector, tmp_path):
+    """mmdet's own ``init_detector`` + ``inference_detector`` on an image path, with the
+    config's test pipeline untouched (LoadDigestPathTile loads the whole image)."""
+    from mmdet.apis import init_detector
+    model = init_detector(str(CONFIG), str(checkpoint), device='cpu',
+                          cfg_options=dict(model=dict(test_cfg=dict(
+                              score_thr=0.05, max_per_img=1000))))
+    assert model.cfg.test_dataloader.dataset.pipeline[0].type == 'LoadDigestPathTile'
+    path = save_png(tmp_path, image(96, 120))
+    pred = inference_detector(model, str(path))
+    assert pred.metainfo['img_shape'] == (96, 120) and pred.metainfo['scale_factor'] == (1, 1)
+    det = detector.detect(path)
+    assert len(det.scores) > 10
+    np.testing.assert_array_equal(pred.pred_instances.bboxes.numpy(), det.bboxes)
+    np.testing.assert_array_equal(pred.pred_instances.scores.numpy(), det.scores)

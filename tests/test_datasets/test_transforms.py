@@ -4,6 +4,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import tifffile
 from digestpath_layout import write_image
 from PIL import Image
 from mmengine.registry import init_default_scope
@@ -45,6 +46,17 @@ def test_scaled_load_matches_dataset_coordinates(tmp_path):
     assert results["img"].shape == (20, 11, 3)  # the scaled image is round(50.5) = 50 x 30
     with pytest.raises(ValueError, match=r"s\.jpeg: tile at \(40, 10\) .* 50 x 30"):
         LoadDigestPathTile()(tile_results(path, origin=(40, 10), size=(11, 20), scale=0.5))
+
+
+def test_without_tile_origin_the_whole_image_is_loaded(tmp_path):
+    path = write_image(tmp_path / "w.png", 40, 30)
+    results = LoadDigestPathTile()(dict(img_path=str(path)))  # mmdet's inference_detector
+    np.testing.assert_array_equal(results["img"], cv2.imread(str(path), cv2.IMREAD_COLOR))
+    assert results["img_shape"] == (30, 40) and results["scale_factor"] == (1.0, 1.0)
+    tif = tmp_path / "w.tif"
+    tifffile.imwrite(tif, cv2.imread(str(path))[..., ::-1], tile=(16, 16))
+    half = LoadDigestPathTile()(dict(img_path=str(tif), scale=0.5))["img"]
+    assert half.shape == (15, 20, 3)
 
 
 def test_each_source_decoded_once_when_iterating_tile_by_tile(small_layout):

@@ -32,7 +32,10 @@ class LoadDigestPathTile(BaseTransform):
     an edited image is decoded again), and tiles are then read as memory-mapped regions: only
     the tile's bytes are touched. It costs ``H * W * 3`` bytes of disk per source image.
 
-    Required keys: ``img_path``, ``tile_origin``, ``width``, ``height``, ``scale``.
+    Required keys: ``img_path``; ``tile_origin``, ``width``, ``height`` and ``scale`` (1.0 when
+    absent) of a dataset tile. Without ``tile_origin`` the whole image is loaded, so mmdet's
+    ``inference_detector(model, 'image.jpeg')`` works with a plugin config (for images larger
+    than a few thousand pixels prefer ``tools/infer.py``, which tiles).
     Added keys: ``img`` (BGR uint8), ``img_shape``, ``ori_shape``, ``scale_factor``
     (``(1.0, 1.0)``: the tile is already in the dataset's scaled coordinates, so predictions
     need no rescaling; mmdet's post-processing requires the key).
@@ -103,13 +106,23 @@ class LoadDigestPathTile(BaseTransform):
         return cv2.resize(window, (width, height), interpolation=cv2.INTER_AREA)
 
     def transform(self, results: dict) -> dict:
-        source = self._source(results["img_path"], results["scale"])
-        x, y = results["tile_origin"]
-        height, width = results["height"], results["width"]
+        scale = results.get("scale", 1.0)
+        source = self._source(results["img_path"], scale)
+        if "tile_origin" in results:
+            x, y = results["tile_origin"]
+            height, width = results["height"], results["width"]
+        else:
+            # A whole image: what mmdet's inference_detector asks for (only ``img_path``).
+            x, y = 0, 0
+            if isinstance(source, np.ndarray):
+                height, width = source.shape[:2]
+            else:
+                height, width = (int(round(source.height * scale)),
+                                 int(round(source.width * scale)))
         if isinstance(source, np.ndarray):
             tile = source[y:y + height, x:x + width]
         else:
-            tile = self._read_region(source, x, y, width, height, results["scale"])
+            tile = self._read_region(source, x, y, width, height, scale)
         if tile.shape[:2] != (height, width):
             raise ValueError(
                 f"{results['img_path']}: tile at {(x, y)} of {width} x {height} leaves the "
