@@ -138,33 +138,34 @@ def synthetic_root(args: argparse.Namespace, profile: Profile) -> str:
 
 
 def grad_histograms(work_dirs: List[Path], out_dir: Path) -> List[Path]:
-    """Histograms of the CE and DGHM-C models of one Table 4 setting: synthetic data first,
-    then the highest missing rate, the first seed and fold; [] without such runs."""
+    """Histograms of the CE and DGHM-C models of one Table 4 setting per profile: synthetic
+    data first, then the highest missing rate, the first seed and fold; [] without such runs.
+    """
     from mmdet_dghm.benchmarking.grad_histogram import gradient_histogram
-    runs = {}
+    runs: Dict[str, dict] = {}
     for work_dir in work_dirs:
         for path in work_dir.rglob(RESULT_FILE):
             spec = json.loads(path.read_text())['spec']
             if spec['protocol'] == 'table4' and spec['loss'] in ('ce', 'dghmc'):
                 setting = (spec['dataset'] == 'synthetic', spec['drop_rate'], -spec['seed'],
-                           -spec['fold'], spec['profile'])
-                runs[setting + (spec['loss'], )] = (path.parent, spec)
-    if not runs:
-        return []
-    best = max(key[:-1] for key in runs)
+                           -spec['fold'])
+                runs.setdefault(spec['profile'], {})[setting + (spec['loss'], )] = (
+                    path.parent, spec)
     pngs = []
-    for loss in ('ce', 'dghmc'):
-        if best + (loss, ) not in runs:
-            continue
-        run_dir, spec = runs[best + (loss, )]
-        checkpoint = (run_dir / 'last_checkpoint').read_text().strip()
-        png = out_dir / f'grad_hist_{spec["profile"]}_{spec["dataset"]}_{loss}.png'
-        record = gradient_histogram(
-            str(run_dir / 'config.py'), checkpoint, png,
-            title=f'{loss}: {spec["dataset"]}, missing rate {spec["drop_rate"]:.1f}, '
-            f'{spec["profile"]} profile, seed {spec["seed"]}')
-        print(f'gradient histogram {png}: {record["num_valid"]} anchors', flush=True)
-        pngs.append(png)
+    for profile in sorted(runs):
+        best = max(key[:-1] for key in runs[profile])
+        for loss in ('ce', 'dghmc'):
+            if best + (loss, ) not in runs[profile]:
+                continue
+            run_dir, spec = runs[profile][best + (loss, )]
+            checkpoint = (run_dir / 'last_checkpoint').read_text().strip()
+            png = out_dir / f'grad_hist_{profile}_{spec["dataset"]}_{loss}.png'
+            record = gradient_histogram(
+                str(run_dir / 'config.py'), checkpoint, png,
+                title=f'{loss}: {spec["dataset"]}, missing rate {spec["drop_rate"]:.1f}, '
+                f'{profile} profile, seed {spec["seed"]}')
+            print(f'gradient histogram {png}: {record["num_valid"]} anchors', flush=True)
+            pngs.append(png)
     return pngs
 
 

@@ -229,3 +229,19 @@ def test_finished_run_under_other_settings_is_refused(smoke, tmp_path):
     changed = dataclasses.replace(profile, lr=profile.lr * 2)  # same name, other settings
     with pytest.raises(ValueError, match='finished with other settings'):
         prepare_run(spec, changed, work / 'runs', 'again')
+
+
+def test_report_with_gradient_histograms_per_profile(smoke, tmp_path):
+    benchmark, work = smoke
+    report_dir = tmp_path / 'report'
+    assert benchmark.main(['--report-only', '--grad-hist', '--work-dir', str(work),
+                           '--report-dir', str(report_dir)]) == 0
+    text = (report_dir / 'RESULTS.md').read_text()
+    for loss in ('ce', 'dghmc'):
+        stem = f'grad_hist_smoke-iters2_synthetic_{loss}'
+        record = json.loads((report_dir / f'{stem}.json').read_text())
+        assert record['drop_rate'] == 0.5 and record['num_tiles'] == 6
+        assert f']({stem}.png)' in text
+        # The summary row of the positives: their count from the histogram's JSON.
+        assert f'| smoke-iters2_synthetic_{loss} | AP_P | {sum(record["counts"]["AP_P"]):,} |' \
+            in text
