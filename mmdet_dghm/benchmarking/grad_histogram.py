@@ -46,6 +46,31 @@ def gradient_norms(logits: Tensor, target: Tensor) -> Tensor:
     return (logits.sigmoid() - target).abs()
 
 
+def gradient_at_prior(loss_cfg: dict, prior: float = 0.01) -> Tuple[float, float]:
+    """|dL/dx| of one positive and one negative element scored at ``prior`` by a loss config.
+
+    RetinaHead starts every anchor at p = ``bias_prob`` (0.01): these two gradients say how hard
+    the loss pushes a positive up against a negative down before anything is learned. Only for
+    element-wise losses; GHM-C and DGHM-C weights depend on the batch's gradient density.
+
+    Args:
+        loss_cfg (dict): A sigmoid classification loss config (``MODELS``).
+        prior (float): The score p both elements have. Defaults to 0.01.
+
+    Returns:
+        tuple: ``(positive, negative)`` gradient norms w.r.t. the logit, ``loss_weight``
+        included, summed reduction.
+    """
+    from mmdet.registry import MODELS
+    loss = MODELS.build(loss_cfg)
+    logit = torch.full((2, 1), float(np.log(prior / (1 - prior))), requires_grad=True)
+    # One class: label 0 is the positive, label 1 (= num_classes) the background.
+    out = loss(logit, torch.tensor([0, 1]), torch.ones(2), avg_factor=1.0)
+    out.backward()
+    grad = logit.grad.abs()[:, 0]
+    return float(grad[0]), float(grad[1])
+
+
 def group_histograms(g: np.ndarray, group: np.ndarray, bins: int = 10) -> np.ndarray:
     """Counts of the gradient norms of each group in ``bins`` unit regions of [0, 1].
 

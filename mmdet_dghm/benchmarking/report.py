@@ -360,6 +360,28 @@ def claim_check(groups: Dict[tuple, List[dict]]) -> List[str]:
     return lines
 
 
+#: Losses whose per-element gradient does not depend on the rest of the batch.
+ELEMENTWISE_LOSSES = ('ce', 'focal', 'sce')
+
+
+def prior_gradient_section(variant: str = 'r18-light', prior: float = 0.01) -> List[str]:
+    """Markdown table: |dL/dx| of a positive and of a negative scored at RetinaHead's initial
+    prior, for the element-wise losses of the committed configs (their own loss settings)."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from .grad_histogram import gradient_at_prior
+    from .runs import RunSpec
+    init_default_scope('mmdet')
+    lines = ['| Loss | positive | negative | positive / negative |', '|---|---|---|---|']
+    for loss in ELEMENTWISE_LOSSES:
+        path = RunSpec('table4', 'synthetic', '', loss, 0.0, 0, 1, 0, '').config_path(variant)
+        pos, neg = gradient_at_prior(Config.fromfile(str(path)).model.bbox_head.loss_cls,
+                                     prior)
+        lines.append(f'| {_loss_label(loss)} | {pos:.4g} | {neg:.4g} | {pos / neg:.4g} |')
+    return lines
+
+
 def _demote_headings(text: str) -> str:
     return '\n'.join('#' + line if line.startswith('#') else line
                      for line in text.strip().splitlines())
@@ -471,6 +493,11 @@ def write_report(work_dirs: Sequence[Path], out_dir: Path, report_command: str,
         if records:
             lines += ['Share of each group\'s anchors by gradient norm (from the histograms\' '
                       'JSON files):', ''] + grad_histogram_summary(records) + ['']
+    lines += ['## Gradient at the initial score', '',
+              'RetinaHead starts every anchor at p = 0.01. |dL/dx| of one positive and one '
+              'negative element at that score, computed with autograd from the committed '
+              'configs\' loss settings (GHM-C and DGHM-C are left out: their weights depend on '
+              'the batch\'s gradient density):', ''] + prior_gradient_section() + ['']
     lines += recipe_section(recipe_runs, out_dir)
     lines += ['## Profiles', ''] + _profile_table(results) + ['']
     machines = OrderedDict()

@@ -108,6 +108,7 @@ def test_report_only_aggregates_result_files(smoke, tmp_path):
     assert '| DGHM-C | 0.5 |' in text and '| 1 |' in text
     assert 'python tools/benchmark.py --profile smoke' in text
     assert 'Mean FROC by missing rate (best in bold):' in text
+    assert '| SCE | 0.0495 | 0.0397 | 1.247 |' in text  # committed SCE config at p = 0.01
     dghmc = json.loads((seed0.parent / seed0.name.replace('_ce_', '_dghmc_') / 'result.json')
                        .read_text())
     # Only seed 0 ran with both losses: one pair per metric.
@@ -245,3 +246,20 @@ def test_report_with_gradient_histograms_per_profile(smoke, tmp_path):
         # The summary row of the positives: their count from the histogram's JSON.
         assert f'| smoke-iters2_synthetic_{loss} | AP_P | {sum(record["counts"]["AP_P"]):,} |' \
             in text
+
+
+def test_gradient_at_prior_matches_closed_forms():
+    from mmdet_dghm.benchmarking.grad_histogram import gradient_at_prior
+    p = 0.01
+    ce = gradient_at_prior(dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0), p)
+    assert ce == pytest.approx((1 - p, p), rel=1e-5)
+    # SCE (eq. 8, A = -4): alpha * |p - t| + beta * 4 * p * (1 - p) for either label.
+    sce = gradient_at_prior(dict(type='SymmetricCELoss', alpha=0.01, beta=1.0), p)
+    assert sce == pytest.approx((0.01 * (1 - p) + 4 * p * (1 - p), 0.01 * p + 4 * p * (1 - p)),
+                                rel=1e-5)
+    # Focal (gamma 2, alpha 0.25): d/dx of -alpha_t (1 - p_t)^2 log p_t, x2 for loss_weight.
+    focal = gradient_at_prior(dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
+                                   loss_weight=2.0), p)
+    pos = 0.25 * ((1 - p) ** 3 - 2 * p * (1 - p) ** 2 * np.log(p))
+    neg = 0.75 * (p ** 3 - 2 * p ** 2 * (1 - p) * np.log(1 - p))
+    assert focal == pytest.approx((2 * pos, 2 * neg), rel=1e-4)
