@@ -140,6 +140,7 @@ def synthetic_root(args: argparse.Namespace, profile: Profile) -> str:
 def grad_histograms(work_dirs: List[Path], out_dir: Path) -> List[Path]:
     """Histograms of the CE and DGHM-C models of one Table 4 setting per profile: synthetic
     data first, then the highest missing rate, the first seed and fold; [] without such runs.
+    A histogram whose JSON already names the same checkpoint is kept, not recomputed.
     """
     from mmdet_dghm.benchmarking.grad_histogram import gradient_histogram
     runs: Dict[str, dict] = {}
@@ -160,6 +161,12 @@ def grad_histograms(work_dirs: List[Path], out_dir: Path) -> List[Path]:
             run_dir, spec = runs[profile][best + (loss, )]
             checkpoint = (run_dir / 'last_checkpoint').read_text().strip()
             png = out_dir / f'grad_hist_{profile}_{spec["dataset"]}_{loss}.png'
+            done = png.with_suffix('.json')
+            if (png.is_file() and done.is_file()
+                    and json.loads(done.read_text()).get('checkpoint') == checkpoint):
+                print(f'gradient histogram {png}: up to date', flush=True)
+                pngs.append(png)
+                continue
             record = gradient_histogram(
                 str(run_dir / 'config.py'), checkpoint, png,
                 title=f'{loss}: {spec["dataset"]}, missing rate {spec["drop_rate"]:.1f}, '

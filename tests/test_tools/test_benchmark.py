@@ -246,6 +246,10 @@ def test_report_with_gradient_histograms_per_profile(smoke, tmp_path):
         # The summary row of the positives: their count from the histogram's JSON.
         assert f'| smoke-iters2_synthetic_{loss} | AP_P | {sum(record["counts"]["AP_P"]):,} |' \
             in text
+    stamps = {p.name: p.stat().st_mtime_ns for p in report_dir.glob('grad_hist_*')}
+    assert benchmark.main(['--report-only', '--grad-hist', '--work-dir', str(work),
+                           '--report-dir', str(report_dir)]) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in report_dir.glob('grad_hist_*')} == stamps
 
 
 def test_gradient_at_prior_matches_closed_forms():
