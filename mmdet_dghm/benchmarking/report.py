@@ -244,7 +244,8 @@ def read_val_curve(run_dir: Path, iters: int, val_interval: int) -> List[Tuple[i
     frocs = [f for f in frocs if f is not None]
     during = [val_interval * (k + 1) for k in range(iters // val_interval if val_interval else 0)]
     steps = during[:len(frocs)] + [iters] * max(len(frocs) - len(during), 0)
-    # The evaluation after training repeats the in-loop one when val_interval divides iters.
+    # Evaluations past the multiples (the loop's own after its last iteration, the caller's
+    # after training) are all at ``iters``; the dict keeps the last.
     return sorted(dict(zip(steps, frocs)).items())
 
 

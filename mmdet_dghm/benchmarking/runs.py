@@ -91,8 +91,12 @@ def set_iter_schedule(cfg: Config, *, iters: int, lr: float, warmup_iters: int,
     ``warmup_iters``, x0.1 at each of ``milestones``, gradient clipping (``grad_clip`` > 0),
     one checkpoint at the end, a log line every ``log_interval`` iterations.
     """
+    # mmengine's loop also evaluates after its last iteration whenever ``val_begin`` has been
+    # reached; without in-loop evaluations it is set past the end, so the caller's evaluation
+    # after training is the only one.
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters,
-                         val_interval=val_interval or iters + 1)
+                         val_interval=val_interval or iters + 1,
+                         val_begin=1 if val_interval else iters + 1)
     cfg.optim_wrapper = dict(type='OptimWrapper',
                              optimizer=dict(type='Adam', lr=lr, weight_decay=0))
     if grad_clip > 0:

@@ -57,6 +57,10 @@ def test_smoke_runs_write_results(smoke):
                                          '_digestpath.py')
         assert result['command'].startswith('python tools/benchmark.py --profile smoke')
         assert result['machine']['device'] == 'cpu'
+        # Held-out images evaluated once (after training), not also by the loop's last step.
+        log = (run_dir / 'run.log').read_text()
+        assert log.count('Iter(val)') and sum('digestpath/froc' in line and 'Iter(val)' in line
+                                              for line in log.splitlines()) == 1
         cfg = (run_dir / 'config.py').read_text()
         assert "type='IterBasedTrainLoop'" in cfg and 'max_iters=2' in cfg
         assert (run_dir / 'iter_2.pth').is_file()
