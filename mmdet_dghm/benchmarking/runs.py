@@ -62,8 +62,12 @@ class RunSpec:
 
     def config_path(self, variant: str) -> Path:
         """The committed config of this loss and model variant."""
-        return (REPO / 'configs' / 'digestpath' /
-                f'retinanet_{variant}_fpn_{self.loss}_digestpath.py')
+        return loss_config_path(self.loss, variant)
+
+
+def loss_config_path(loss: str, variant: str) -> Path:
+    """``configs/digestpath/retinanet_<variant>_fpn_<loss>_digestpath.py``."""
+    return REPO / 'configs' / 'digestpath' / f'retinanet_{variant}_fpn_{loss}_digestpath.py'
 
 
 def set_crop_size(pipeline: list, crop_size: int) -> None:
