@@ -40,6 +40,7 @@ DEFAULT_DATASETS: Dict[str, Dict[str, List[str]]] = {
     'smoke': {'table3': ['synthetic'], 'table4': ['synthetic']},
     'cpu': {'table3': ['real'], 'table4': ['synthetic']},
     'cpu-real': {'table3': ['real'], 'table4': ['real']},
+    'gpu-real': {'table3': ['real'], 'table4': ['real']},
     'paper': {'table3': ['real'], 'table4': ['real']},
 }
 # Included verbatim when present: earlier issues' figures and the written analysis.
@@ -139,7 +140,8 @@ def synthetic_root(args: argparse.Namespace, profile: Profile) -> str:
 
 def grad_histograms(work_dirs: List[Path], out_dir: Path) -> List[Path]:
     """Histograms of the CE and DGHM-C models of one Table 4 setting per profile: synthetic
-    data first, then the highest missing rate, the first seed and fold; [] without such runs.
+    data first, then the highest missing rate, the first seed and fold; [] without such runs
+    (runs whose folder holds no checkpoint, such as committed GPU records, are left out).
     A histogram whose JSON already names the same checkpoint is kept, not recomputed.
     """
     from mmdet_dghm.benchmarking.grad_histogram import gradient_histogram
@@ -147,6 +149,9 @@ def grad_histograms(work_dirs: List[Path], out_dir: Path) -> List[Path]:
     for work_dir in work_dirs:
         for path in work_dir.rglob(RESULT_FILE):
             spec = json.loads(path.read_text())['spec']
+            # Committed records of runs made elsewhere (GPU runs) carry no checkpoint.
+            if not (path.parent / 'last_checkpoint').is_file():
+                continue
             if spec['protocol'] == 'table4' and spec['loss'] in ('ce', 'dghmc'):
                 setting = (spec['dataset'] == 'synthetic', spec['drop_rate'], -spec['seed'],
                            -spec['fold'])

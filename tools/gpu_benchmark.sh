@@ -8,14 +8,18 @@
 # Rehearse on the CPU with the smoke profile:
 #   OUT=/tmp/gpu_rehearsal PROFILE=smoke DEVICE=cpu PARALLEL=2 THREADS=1 \
 #       DATASETS=synthetic bash tools/gpu_benchmark.sh
-# On the lent machine (paper profile, real half-scale split carried in as DATA_ROOT):
-#   DATA_ROOT=.gpu_data/half-scale bash tools/gpu_benchmark.sh
+# On the lent machine, through tools/device/run_gpu_benchmark.sh (installs the carried
+# wheels first; the real half-scale subset carried in as DATA_ROOT):
+#   PROFILE=gpu-real DATA_ROOT=.gpu_data/half-scale DEADLINE_S=460 \
+#       bash tools/device/run_gpu_benchmark.sh
 #
-# Variables: OUT (default work_dirs/gpu_benchmark), WORK (default /tmp/gpu_benchmark_work), PROFILE (paper), PROTOCOL (table3),
-# DATASETS (real), DEVICE (cuda), PARALLEL (6), THREADS per run (2), WORKERS loader workers
-# per run (2: 6 x (2 + 2) threads on 16 cores), ITERS (profile's), SEEDS (0), DATA_ROOT
-# (default $DIGESTPATH_ROOT/half-scale), PYTHON (python3). Extra arguments go to
-# tools/benchmark.py. Commit the tarball's result.json files under a work dir and pass it as
+# Variables: OUT (default work_dirs/gpu_benchmark), WORK (default /tmp/gpu_benchmark_work),
+# PROFILE (paper), PROTOCOL (table3), DATASETS (real), DEVICE (cuda), PARALLEL (6), THREADS
+# per run (2), WORKERS loader workers per run (2: 6 x (2 + 2) threads on 16 cores), ITERS
+# (profile's), SEEDS (0), DEADLINE_S (seconds the matrix may run before timeout stops it and
+# its runs and what finished is packed; 0: no limit), DATA_ROOT (default
+# $DIGESTPATH_ROOT/half-scale), PYTHON (python3). Extra arguments go to tools/benchmark.py.
+# Commit the tarball's run records under benchmarks/gpu_runs/ and pass that folder as
 # `--extra-results` to `tools/benchmark.py --report-only`: their rows show the GPU device.
 set -euo pipefail
 
@@ -31,11 +35,12 @@ PARALLEL="${PARALLEL:-6}"
 THREADS="${THREADS:-2}"
 WORKERS="${WORKERS:-2}"
 SEEDS="${SEEDS:-0}"
+DEADLINE_S="${DEADLINE_S:-0}"
 PYTHON="${PYTHON:-python3}"
 export PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 say() { printf '[gpu_benchmark] %s\n' "$*"; }
 
-mkdir -p "$OUT" "$WORK"
+mkdir -p "$OUT" "$WORK/bench/runs" "$WORK/report"
 OUT="$(cd "$OUT" && pwd)"
 if ! "$PYTHON" -c "import mmcv.ops, mmdet, mmengine, mmdet_dghm" 2>"$OUT/env_error.txt"; then
     say "ERROR: $PYTHON cannot import mmcv.ops/mmdet/mmengine/mmdet_dghm (see $OUT/env_error.txt);"
@@ -58,7 +63,10 @@ ITER_ARGS=()
 say "profile $PROFILE, protocol $PROTOCOL, datasets $DATASETS, $PARALLEL concurrent runs on $DEVICE"
 start=$(date +%s)
 set +e
-"$PYTHON" tools/benchmark.py --profile "$PROFILE" --protocol "$PROTOCOL" --datasets $DATASETS \
+TIMEOUT=()
+# On the deadline timeout signals its whole process group: the matrix and its runs.
+[[ "$DEADLINE_S" != 0 ]] && TIMEOUT=(timeout --kill-after=10 "$DEADLINE_S")
+"${TIMEOUT[@]}" "$PYTHON" tools/benchmark.py --profile "$PROFILE" --protocol "$PROTOCOL" --datasets $DATASETS \
     --device "$DEVICE" --parallel "$PARALLEL" --threads "$THREADS" --num-workers "$WORKERS" \
     --seeds $SEEDS --work-dir "$WORK/bench" --no-report "${DATA_ARGS[@]}" "${ITER_ARGS[@]}" \
     "$@" 2>&1 | tee "$OUT/benchmark.log"

@@ -360,8 +360,8 @@ def claim_check(groups: Dict[tuple, List[dict]]) -> List[str]:
                      for loss in by_loss if loss != 'dghmc']
             paired = '; '.join(f'{_loss_label(loss)} {k}/{n}' for loss, k, n in pairs if n)
             lines.append(
-                f'- {setting[2]}, {setting[1]}, missing rate {setting[3]:.1f}, {title}: '
-                f'{verdict} (DGHM-C {means["dghmc"]:.3f}, best other '
+                f'- {setting[2]}, {setting[1]}, `{setting[0]}`, missing rate '
+                f'{setting[3]:.1f}, {title}: {verdict} (DGHM-C {means["dghmc"]:.3f}, best other '
                 f'{_loss_label(best_other)} {means[best_other]:.3f}). DGHM-C higher in '
                 f'paired runs: {paired}.')
     return lines

@@ -117,7 +117,8 @@ def test_report_only_aggregates_result_files(smoke, tmp_path):
                        .read_text())
     # Only seed 0 ran with both losses: one pair per metric.
     wins = int(dghmc['metrics']['digestpath/froc'] > ce[0]['metrics']['digestpath/froc'])
-    assert 'FROC: DGHM-C' in text and f'DGHM-C higher in paired runs: CE {wins}/1.' in text
+    assert '- synthetic, table4, `smoke-iters2`, missing rate 0.5, FROC: DGHM-C' in text
+    assert f'DGHM-C higher in paired runs: CE {wins}/1.' in text
     for png in ('smoke-iters2_table4_synthetic_froc_vs_missing.png',
                 'smoke-iters2_table4_synthetic_r_recall_vs_missing.png',
                 'smoke-iters2_table4_synthetic_learning_curves.png'):
@@ -254,6 +255,24 @@ def test_report_with_gradient_histograms_per_profile(smoke, tmp_path):
     assert benchmark.main(['--report-only', '--grad-hist', '--work-dir', str(work),
                            '--report-dir', str(report_dir)]) == 0
     assert {p.name: p.stat().st_mtime_ns for p in report_dir.glob('grad_hist_*')} == stamps
+
+
+def test_grad_histograms_skip_records_without_checkpoint(smoke, tmp_path):
+    """Committed records of runs made elsewhere (GPU runs) hold no checkpoint: the report
+    shows their rows and makes no gradient histogram of them."""
+    benchmark, work = smoke
+    for loss in ('ce', 'dghmc'):
+        src = work / 'runs' / f'smoke-iters2_table4_synthetic_drop0.50_fold0_{loss}_seed0'
+        dst = tmp_path / 'gpu' / src.name.replace('smoke-iters2', 'gpu-x')
+        dst.mkdir(parents=True)
+        result = json.loads((src / 'result.json').read_text())
+        result['spec']['profile'] = result['profile']['name'] = 'gpu-x'
+        (dst / 'result.json').write_text(json.dumps(result))
+    report_dir = tmp_path / 'report'
+    assert benchmark.main(['--report-only', '--grad-hist', '--work-dir', str(tmp_path / 'gpu'),
+                           '--report-dir', str(report_dir)]) == 0
+    assert not list(report_dir.glob('grad_hist_*'))
+    assert 'profile `gpu-x`' in (report_dir / 'RESULTS.md').read_text()
 
 
 def test_gradient_at_prior_matches_closed_forms():
