@@ -51,19 +51,28 @@ def plan_runs(protocols: Sequence[str], datasets: Dict[str, Sequence[str]],
 def prepare_run(spec: RunSpec, profile: Profile, runs_dir: Path, command: str) -> Path:
     """Create the run folder with its ``spec.json``; returns the folder.
 
-    A finished run is left as it is (it will be skipped), unless it finished under other
-    settings, which is an error rather than a silent reuse.
+    A finished run is left as it is (it will be skipped), and an interrupted one (a
+    checkpoint, no result) will resume, unless either was made under other settings, which
+    is an error rather than a silent reuse.
 
     Raises:
-        ValueError: When the folder holds a result of another spec or profile.
+        ValueError: When the folder holds a result or a checkpoint of another spec or profile.
     """
     run_dir = runs_dir / spec.run_id
+
+    def other_settings(path: Path) -> bool:
+        record = json.loads(path.read_text())
+        return record['spec'] != asdict(spec) or record['profile'] != profile.to_dict()
+
     if is_done(run_dir):
-        done = json.loads((run_dir / RESULT_FILE).read_text())
-        if done['spec'] != asdict(spec) or done['profile'] != profile.to_dict():
+        if other_settings(run_dir / RESULT_FILE):
             raise ValueError(f'benchmark: {run_dir} finished with other settings than this '
                              'invocation asks for; use another --work-dir or remove that run')
         return run_dir
+    if ((run_dir / 'last_checkpoint').is_file() and (run_dir / SPEC_FILE).is_file()
+            and other_settings(run_dir / SPEC_FILE)):
+        raise ValueError(f'benchmark: {run_dir} holds a checkpoint of other settings than this '
+                         'invocation asks for; use another --work-dir or remove that run')
     run_dir.mkdir(parents=True, exist_ok=True)
     record = dict(spec=asdict(spec), profile=profile.to_dict(), command=command)
     (run_dir / SPEC_FILE).write_text(json.dumps(record, indent=2))
@@ -82,7 +91,7 @@ def _launch(run_dir: Path, device: str, threads: Optional[int]) -> subprocess.Po
         env['CUDA_VISIBLE_DEVICES'] = ''
     if threads:
         env['OMP_NUM_THREADS'] = env['MKL_NUM_THREADS'] = str(threads)
-    log = open(run_dir / 'run.log', 'w')
+    log = open(run_dir / 'run.log', 'a')  # a resumed run keeps its earlier attempts' log
     return subprocess.Popen([sys.executable, '-m', 'mmdet_dghm.benchmarking.runs', str(run_dir)],
                             cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -92,8 +101,8 @@ def execute_runs(run_dirs: Sequence[Path], parallel: int = 1, device: str = 'cpu
     """Execute pending runs, ``parallel`` at a time, each in its own process.
 
     A separate process per run isolates mmengine's global state and lets ``parallel`` runs
-    share one GPU. A failed run leaves no ``result.json`` (it is retried next time) and its
-    log in ``run.log``.
+    share one GPU. A failed or interrupted run leaves no ``result.json``: it is retried next
+    time, from its latest checkpoint when it saved one, its log appended to ``run.log``.
 
     Returns:
         Dict[str, int]: Exit code of each executed run (by folder name).

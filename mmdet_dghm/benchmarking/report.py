@@ -178,21 +178,26 @@ def plot_vs_missing_rate(groups: Dict[tuple, List[dict]], source: str, key: str,
     fig.savefig(path)
 
 
+def _scalar_logs(run_dir: Path) -> List[List[dict]]:
+    """The records of each of a run's mmengine ``vis_data/scalars.json`` logs, oldest log
+    first (a resumed or restarted run has one log per attempt)."""
+    return [[json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+            for log in sorted(Path(run_dir).glob('*/vis_data/scalars.json'))]
+
+
 def read_loss_curve(run_dir: Path) -> Dict[str, np.ndarray]:
-    """Training loss records of a run's mmengine ``vis_data/scalars.json`` (latest log).
+    """Training loss records of a run's mmengine ``vis_data/scalars.json`` logs.
+
+    An iteration logged by several attempts (a run resumed from an earlier checkpoint) keeps
+    its last record.
 
     Returns:
         dict: ``iter``, ``loss_cls``, ``loss_bbox`` arrays (empty when there is no log).
     """
-    logs = sorted(Path(run_dir).glob('*/vis_data/scalars.json'))
-    curve: Dict[str, list] = dict(iter=[], loss_cls=[], loss_bbox=[])
-    if logs:
-        for line in logs[-1].read_text().splitlines():
-            record = json.loads(line)
-            if 'loss_cls' in record:
-                for name in curve:
-                    curve[name].append(record[name])
-    return {name: np.asarray(values, float) for name, values in curve.items()}
+    by_iter = {r['iter']: r for log in _scalar_logs(run_dir) for r in log if 'loss_cls' in r}
+    records = [by_iter[i] for i in sorted(by_iter)]
+    return {name: np.asarray([r[name] for r in records], float)
+            for name in ('iter', 'loss_cls', 'loss_bbox')}
 
 
 def plot_learning_curves(groups: Dict[tuple, List[dict]], run_dirs: Dict[str, Path],
@@ -233,22 +238,26 @@ def plot_learning_curves(groups: Dict[tuple, List[dict]], run_dirs: Dict[str, Pa
 
 
 def read_val_curve(run_dir: Path, iters: int, val_interval: int) -> List[Tuple[int, float]]:
-    """(iteration, held-out FROC) of every evaluation in a run's mmengine scalars log.
+    """(iteration, held-out FROC) of every evaluation in a run's mmengine scalars logs.
 
-    mmengine logs the evaluations inside an ``IterBasedTrainLoop`` with ``step`` 0, so the
-    iteration is recovered from their order: every ``val_interval`` iterations, then the one
-    after training.
+    The benchmark's logger records an evaluation at the iteration it ran
+    (``log_metric_by_epoch=False``); an iteration evaluated twice (the loop's own last
+    evaluation and the caller's after training, or again by a resumed run) keeps its last
+    value. Runs made before that logged every evaluation at ``step`` 0 (mmengine's default
+    logs the epoch, always 0 in an ``IterBasedTrainLoop``) and never resumed: their latest
+    log alone counts, its iterations recovered from the order (every ``val_interval``
+    iterations, then the one after training).
     """
-    logs = sorted(Path(run_dir).glob('*/vis_data/scalars.json'))
+    logs = [[(r.get('step', 0), r['digestpath/froc']) for r in log
+             if r.get('digestpath/froc') is not None] for log in _scalar_logs(run_dir)]
     if not logs:
         return []
-    frocs = [json.loads(line).get('digestpath/froc') for line in logs[-1].read_text().splitlines()]
-    frocs = [f for f in frocs if f is not None]
-    during = [val_interval * (k + 1) for k in range(iters // val_interval if val_interval else 0)]
-    steps = during[:len(frocs)] + [iters] * max(len(frocs) - len(during), 0)
-    # Evaluations past the multiples (the loop's own after its last iteration, the caller's
-    # after training) are all at ``iters``; the dict keeps the last.
-    return sorted(dict(zip(steps, frocs)).items())
+    if any(step == 0 for step, _ in logs[-1]):
+        during = [val_interval * (k + 1)
+                  for k in range(iters // val_interval if val_interval else 0)]
+        steps = during[:len(logs[-1])] + [iters] * max(len(logs[-1]) - len(during), 0)
+        return sorted(dict(zip(steps, (froc for _, froc in logs[-1]))).items())
+    return sorted(dict((step, froc) for log in logs for step, froc in log if step > 0).items())
 
 
 def _val_curve_text(val: Sequence[Tuple[int, float]]) -> str:

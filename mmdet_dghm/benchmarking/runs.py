@@ -93,7 +93,9 @@ def set_iter_schedule(cfg: Config, *, iters: int, lr: float, warmup_iters: int,
     ``IterBasedTrainLoop`` of ``iters`` (held-out evaluation every ``val_interval``, 0: none
     inside the loop), Adam without weight decay, linear warm-up from ``warmup_start * lr`` over
     ``warmup_iters``, x0.1 at each of ``milestones``, gradient clipping (``grad_clip`` > 0),
-    one checkpoint at the end, a log line every ``log_interval`` iterations.
+    a checkpoint at every held-out evaluation (else at the end; the latest is kept, so an
+    interrupted run resumes from it), a log line every ``log_interval`` iterations, and
+    evaluations logged at the iteration they ran.
     """
     # mmengine's loop also evaluates after its last iteration whenever ``val_begin`` has been
     # reached; without in-loop evaluations it is set past the end, so the caller's evaluation
@@ -110,9 +112,11 @@ def set_iter_schedule(cfg: Config, *, iters: int, lr: float, warmup_iters: int,
              end=max(warmup_iters, 1)),
         dict(type='MultiStepLR', by_epoch=False, begin=0, end=iters,
              milestones=list(milestones), gamma=0.1)]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=iters,
-                                        max_keep_ckpts=1, save_last=True)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=log_interval)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
+                                        interval=val_interval or iters, max_keep_ckpts=1,
+                                        save_last=True)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=log_interval,
+                                    log_metric_by_epoch=False)
     cfg.log_processor = dict(type='LogProcessor', window_size=log_window, by_epoch=False)
 
 
@@ -235,6 +239,13 @@ def execute(run_dir: Path) -> dict:
     if profile.train_eval_max_images:
         cfg.test_dataloader.dataset['indices'] = _first_source_images(
             cfg.test_dataloader.dataset, profile.train_eval_max_images)
+    # An interrupted run (a checkpoint, no result) resumes: mmengine loads the latest
+    # checkpoint of the work directory with its optimizer, scheduler and iteration.
+    resumed_from = None
+    if (run_dir / 'last_checkpoint').is_file():
+        resumed_from = Path((run_dir / 'last_checkpoint').read_text().strip()).name
+        cfg.resume = True
+        print(f'benchmark: resuming {run_dir.name} from {resumed_from}', flush=True)
     cfg.dump(str(run_dir / 'config.py'))
     runner = Runner.from_cfg(cfg)
     start = time.perf_counter()
@@ -255,6 +266,8 @@ def execute(run_dir: Path) -> dict:
         command=record['command'],
         metrics={k: float(v) for k, v in val_metrics.items()},
         train_metrics={k: float(v) for k, v in train_metrics.items()},
+        # A resumed run's train time is that of its last attempt only.
+        resumed_from=resumed_from,
         train_time_s=round(train_time, 1), val_time_s=round(val_time, 1),
         train_eval_time_s=round(test_time, 1), machine=machine_info(),
         finished=time.strftime('%Y-%m-%d %H:%M:%S'))

@@ -1,7 +1,11 @@
 """tools/benchmark.py (smoke profile end to end, resume, report) and tools/grad_histogram.py."""
 import dataclasses
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +16,8 @@ from mmdet_dghm.benchmarking.grad_histogram import (GROUPS, element_groups, grad
                                                     group_histograms)
 from mmdet_dghm.benchmarking.profiles import PROFILES
 from mmdet_dghm.benchmarking.report import (format_mean_std, grad_histogram_summary,
-                                          paired_wins, pivot_table)
+                                          paired_wins, pivot_table, read_loss_curve,
+                                          read_val_curve)
 
 from tool_loader import load_tool
 
@@ -273,6 +278,80 @@ def test_grad_histograms_skip_records_without_checkpoint(smoke, tmp_path):
                            '--report-dir', str(report_dir)]) == 0
     assert not list(report_dir.glob('grad_hist_*'))
     assert 'profile `gpu-x`' in (report_dir / 'RESULTS.md').read_text()
+
+
+def _write_scalars(run_dir: Path, stamp: str, records: list) -> None:
+    log = run_dir / stamp / 'vis_data' / 'scalars.json'
+    log.parent.mkdir(parents=True)
+    log.write_text(''.join(json.dumps(r) + '\n' for r in records))
+
+
+def test_val_curve_from_steps_order_and_resumed_logs(tmp_path):
+    def val(froc, step):
+        return {'digestpath/froc': froc, 'step': step}
+
+    # Older logs: every evaluation at step 0; the loop's and the caller's last both at 1500.
+    old = tmp_path / 'old'
+    _write_scalars(old, '20260101_000000', [val(0.1, 0), {'loss_cls': 1.0, 'loss_bbox': 0.5,
+                                            'iter': 10, 'step': 10}, val(0.2, 0), val(0.3, 0),
+                                            val(0.35, 0)])
+    assert read_val_curve(old, 1500, 500) == [(500, 0.1), (1000, 0.2), (1500, 0.35)]
+    # Such a run restarted from scratch: its latest log alone counts.
+    _write_scalars(old, '20260101_010000', [val(0.15, 0), val(0.25, 0), val(0.4, 0),
+                                            val(0.4, 0)])
+    assert read_val_curve(old, 1500, 500) == [(500, 0.15), (1000, 0.25), (1500, 0.4)]
+    # A resumed run: the first attempt evaluated at 500, logged iterations 10 and 20, and was
+    # stopped; the second resumed from 500 and logged 20 again (its value wins).
+    resumed = tmp_path / 'resumed'
+    _write_scalars(resumed, '20260101_000000', [
+        {'iter': 10, 'loss_cls': 1.0, 'loss_bbox': 0.5}, val(0.1, 500),
+        {'iter': 20, 'loss_cls': 0.9, 'loss_bbox': 0.4}])
+    _write_scalars(resumed, '20260101_010000', [
+        {'iter': 20, 'loss_cls': 0.8, 'loss_bbox': 0.3}, val(0.2, 1000), val(0.3, 1500),
+        val(0.31, 1500)])
+    assert read_val_curve(resumed, 1500, 500) == [(500, 0.1), (1000, 0.2), (1500, 0.31)]
+    curve = read_loss_curve(resumed)
+    assert curve['iter'].tolist() == [10, 20] and curve['loss_cls'].tolist() == [1.0, 0.8]
+    assert read_val_curve(tmp_path / 'none', 1500, 500) == []
+
+
+def test_interrupted_run_resumes_from_its_checkpoint(smoke, tmp_path):
+    from mmdet_dghm.benchmarking.matrix import execute_runs, prepare_run
+    from mmdet_dghm.benchmarking.runs import RunSpec
+    _, work = smoke
+    done = json.loads((work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0'
+                       / 'result.json').read_text())
+    profile = PROFILES['smoke'].with_overrides(iters=20, val_interval=10)
+    spec = dataclasses.replace(RunSpec(**done['spec']), profile=profile.name)
+    run_dir = prepare_run(spec, profile, tmp_path / 'runs', 'test')
+    env = dict(os.environ, PYTHONPATH=str(REPO), CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1')
+    proc = subprocess.Popen([sys.executable, '-m', 'mmdet_dghm.benchmarking.runs',
+                             str(run_dir)], cwd=str(REPO), env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Stop it once the evaluation at iteration 10 is logged (its checkpoint is saved before).
+    deadline = time.monotonic() + 300
+    while not read_val_curve(run_dir, 20, 10):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    assert not (run_dir / 'result.json').is_file()
+    assert (run_dir / 'last_checkpoint').read_text().strip().endswith('iter_10.pth')
+
+    other = dataclasses.replace(profile, lr=profile.lr * 2)  # same name, other settings
+    with pytest.raises(ValueError, match='holds a checkpoint of other settings'):
+        prepare_run(spec, other, tmp_path / 'runs', 'again')
+    assert prepare_run(spec, profile, tmp_path / 'runs', 'again') == run_dir
+    assert execute_runs([run_dir], threads=1, log=lambda m: None) == {run_dir.name: 0}
+    result = json.loads((run_dir / 'result.json').read_text())
+    assert result['resumed_from'] == 'iter_10.pth'
+    log = (run_dir / 'run.log').read_text()
+    assert f'resuming {run_dir.name} from iter_10.pth' in log
+    second = sorted(run_dir.glob('*/vis_data/scalars.json'))[-1]
+    first_iter = json.loads(second.read_text().splitlines()[0])['iter']
+    assert first_iter == 11  # the resumed attempt trains iterations 11..20 only
+    assert [it for it, _ in read_val_curve(run_dir, 20, 10)] == [10, 20]
+    assert read_loss_curve(run_dir)['iter'].tolist() == list(range(1, 21))
 
 
 def test_gradient_at_prior_matches_closed_forms():
