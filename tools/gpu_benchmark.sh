@@ -66,8 +66,8 @@ set +e
 TIMEOUT=()
 # On the deadline timeout signals its whole process group: the matrix and its runs.
 [[ "$DEADLINE_S" != 0 ]] && TIMEOUT=(timeout --kill-after=10 "$DEADLINE_S")
-"${TIMEOUT[@]}" "$PYTHON" tools/benchmark.py --profile "$PROFILE" --protocol "$PROTOCOL" --datasets $DATASETS \
-    --device "$DEVICE" --parallel "$PARALLEL" --threads "$THREADS" --num-workers "$WORKERS" \
+"${TIMEOUT[@]}" "$PYTHON" tools/benchmark.py --profile "$PROFILE" --protocol "$PROTOCOL" \
+    --datasets $DATASETS --device "$DEVICE" --parallel "$PARALLEL" --threads "$THREADS" --num-workers "$WORKERS" \
     --seeds $SEEDS --work-dir "$WORK/bench" --no-report "${DATA_ARGS[@]}" "${ITER_ARGS[@]}" \
     "$@" 2>&1 | tee "$OUT/benchmark.log"
 status=${PIPESTATUS[0]}

@@ -12,8 +12,8 @@ RetinaNet benchmark calls are real here:
   tensors (the ``focal`` baseline), computed elementwise as mmcv's kernels do.
 
 Any other op raises ``NotImplementedError`` naming it when called. Never used by the package
-itself or by CI (which has mmcv with compiled ops); ``tests/test_mmcv_ext_torch.py`` checks
-these ops against the compiled ones.
+itself or by CI (which has mmcv with compiled ops);
+``tests/test_tools/test_mmcv_ext_torch.py`` checks these ops against the compiled ones.
 """
 from typing import Callable
 
