@@ -7,14 +7,44 @@ setup.py cannot import torch, producing a pure-Python mmcv without the compiled 
 (from a prebuilt wheel cache or a ``--no-build-isolation`` source build) before this package.
 """
 import re
+import shutil
+import sys
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
+#: Shipped inside the package as ``mmdet_dghm/.mim/`` (OpenMMLab layout): ``mmdet_dghm::``
+#: scoped configs and openmim's ``mim train/test mmdet_dghm`` find them in an installed wheel.
+MIM_FILES = ('configs', 'model-index.yml', 'tools/train.py', 'tools/test.py', 'tools/infer.py',
+             'tools/dist_train.sh', 'tools/slurm_train.sh')
+BUILD_COMMANDS = ('bdist_wheel', 'sdist', 'build', 'build_py')
+
+
+def add_mim_extension() -> None:
+    """Copy :data:`MIM_FILES` into ``mmdet_dghm/.mim/`` when building a wheel or an sdist.
+
+    An editable install needs no copy (the checkout's files are there). A build from an
+    sdist, which carries ``.mim/`` but no top-level ``configs/``, keeps the copy it has.
+    """
+    if not any(command in sys.argv for command in BUILD_COMMANDS):
+        return
+    if not (HERE / 'configs').is_dir():
+        return
+    mim = HERE / 'mmdet_dghm' / '.mim'
+    shutil.rmtree(mim, ignore_errors=True)
+    for name in MIM_FILES:
+        source, target = HERE / name, mim / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns('__pycache__'))
+        else:
+            shutil.copy2(source, target)
+
 VERSION = re.search(r'__version__ = "([^"]+)"',
                     (HERE / "mmdet_dghm" / "version.py").read_text()).group(1)
 
+add_mim_extension()
 setup(
     name="mmdet-dghm",
     version=VERSION,
@@ -27,6 +57,9 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["mmdet_dghm", "mmdet_dghm.*"]),
     include_package_data=True,
+    package_data={"mmdet_dghm": [".mim/model-index.yml", ".mim/configs/**/*.py",
+                                 ".mim/configs/**/*.md", ".mim/configs/**/*.yml",
+                                 ".mim/tools/*"]},
     install_requires=[
         "torch>=2.1",
         "mmdet==3.3.0",
@@ -42,7 +75,7 @@ setup(
         "tqdm",
     ],
     extras_require={
-        "tests": ["pytest>=7", "pytest-timeout"],
+        "tests": ["pytest>=7", "pytest-timeout", "ruff>=0.6"],
         "wsi": ["openslide-python", "openslide-bin"],
     },
     classifiers=[

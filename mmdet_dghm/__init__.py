@@ -5,10 +5,12 @@ samplers, metrics) into mmdet's registries, so configs only need
 ``custom_imports = dict(imports=['mmdet_dghm'], allow_failed_imports=False)``.
 """
 from .version import __version__
-from .utils import allow_mmengine_checkpoint_globals
+from .utils import allow_mmengine_checkpoint_globals, register_config_scope
 
 allow_mmengine_checkpoint_globals()
+register_config_scope()
 
-from . import apis, datasets, engine, evaluation, models  # noqa: E402,F401  (registration)
+from . import (apis, datasets, engine, evaluation, fileio, models,  # noqa: E402,F401
+               structures)
 
-__all__ = ["__version__", "allow_mmengine_checkpoint_globals"]
+__all__ = ['__version__', 'allow_mmengine_checkpoint_globals', 'register_config_scope']

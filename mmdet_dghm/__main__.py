@@ -1,4 +1,7 @@
 """``python -m mmdet_dghm``: the plugin's version and what it registers into mmdet."""
+import mmcv
+import mmdet
+import torch
 from mmdet.registry import DATA_SAMPLERS, DATASETS, METRICS, MODELS, TRANSFORMS
 
 import mmdet_dghm
@@ -14,9 +17,6 @@ def registered_modules() -> dict[str, list[str]]:
 
 
 def main() -> None:
-    import mmcv
-    import mmdet
-    import torch
     print(f'mmdet_dghm {mmdet_dghm.__version__} (mmdet {mmdet.__version__}, '
           f'mmcv {mmcv.__version__}, torch {torch.__version__}, '
           f'cuda {torch.cuda.is_available()})')

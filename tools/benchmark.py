@@ -28,11 +28,11 @@ from typing import Dict, List, Optional
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mmdet_dghm.benchmarking.matrix import execute_runs, plan_runs, prepare_run  # noqa: E402
-from mmdet_dghm.benchmarking.profiles import (LOSSES, MISSING_RATES, PROFILES,  # noqa: E402
+from benchmarks.harness.matrix import execute_runs, plan_runs, prepare_run  # noqa: E402
+from benchmarks.harness.profiles import (LOSSES, MISSING_RATES, PROFILES,  # noqa: E402
                                               Profile, get_profile)
-from mmdet_dghm.benchmarking.report import write_report  # noqa: E402
-from mmdet_dghm.benchmarking.runs import RESULT_FILE  # noqa: E402
+from benchmarks.harness.report import write_report  # noqa: E402
+from benchmarks.harness.runs import RESULT_FILE  # noqa: E402
 
 #: Datasets each protocol uses per profile: on the CPU the real split's Table 3 only (the
 #: real data's Table 4 needs the GPU's schedule), synthetic everywhere for smoke tests.
@@ -144,7 +144,7 @@ def grad_histograms(work_dirs: List[Path], out_dir: Path) -> List[Path]:
     (runs whose folder holds no checkpoint, such as committed GPU records, are left out).
     A histogram whose JSON already names the same checkpoint is kept, not recomputed.
     """
-    from mmdet_dghm.benchmarking.grad_histogram import gradient_histogram
+    from benchmarks.harness.grad_histogram import gradient_histogram
     runs: Dict[str, dict] = {}
     for work_dir in work_dirs:
         for path in work_dir.rglob(RESULT_FILE):

@@ -28,7 +28,7 @@ import torch
 
 import mmdet_dghm  # noqa: F401  (registration)
 from mmdet_dghm.apis import OverviewCanvas, TiledDetector, build_detector, export_detections
-from mmdet_dghm.apis.readers import open_image
+from mmdet_dghm.fileio import open_image
 from mmdet_dghm.datasets.synthetic import generate_synthetic_digestpath
 
 DEFAULT_CONFIG = 'configs/digestpath/retinanet_r18-light_fpn_dghmc_digestpath.py'

@@ -13,7 +13,10 @@ import os
 import sys
 from pathlib import Path
 
-from mmdet_dghm.demo import PROFILES, run_demo
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from demo import PROFILES, run_demo  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -17,7 +17,7 @@ from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mmdet_dghm.benchmarking.grad_histogram import (GROUPS, gradient_histogram,  # noqa: E402
+from benchmarks.harness.grad_histogram import (GROUPS, gradient_histogram,  # noqa: E402
                                                     summarize)
 
 

@@ -25,8 +25,8 @@ from mmengine.config import DictAction
 from tqdm import tqdm
 
 import mmdet_dghm  # noqa: F401  (registers the plugin's modules)
-from mmdet_dghm.apis import (OverviewCanvas, TiledDetector, export_detections, list_images,
-                             open_image)
+from mmdet_dghm.apis import OverviewCanvas, TiledDetector, export_detections
+from mmdet_dghm.fileio import list_images, open_image
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

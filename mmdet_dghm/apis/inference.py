@@ -22,9 +22,8 @@ from torch import nn
 
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
-from ..datasets.tiling import sliding_windows
-from ..evaluation.metrics.tile_merge import merge_tile_predictions
-from .readers import ImageReader, PathLike, open_image
+from ..fileio import ImageReader, PathLike, open_image
+from ..structures import merge_tile_predictions, sliding_windows
 
 DEFAULT_CLASS_NAME = 'ring_cell_cancer'
 TileCallback = Callable[[np.ndarray, int, int], None]

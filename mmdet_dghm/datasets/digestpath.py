@@ -9,13 +9,12 @@ import numpy as np
 from mmdet.datasets import BaseDetDataset
 from mmdet.registry import DATASETS
 
+from ..fileio import FILE_EXTENSIONS, read_image_size, scaled_size
+from ..structures import clip_boxes_to_windows, sliding_windows, split_visible
 from .folds import assign_slide_folds, slide_id
-from .image_io import read_image_size, scaled_size
 from .missing import drop_mask
-from .tiling import clip_boxes_to_windows, sliding_windows, split_visible
 from .voc_annotation import parse_voc_xml, sanitize_boxes
 
-IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp")
 SPLITS = ("train", "val", "all")
 
 
@@ -141,11 +140,11 @@ class DigestPathDataset(BaseDetDataset):
         for name in dirs:
             folder = self._folder(name)
             images = sorted(p for p in folder.iterdir()
-                            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+                            if p.is_file() and p.suffix.lower() in FILE_EXTENSIONS)
             if not images:
                 raise ValueError(
                     f"DigestPathDataset: folder {folder} holds no images "
-                    f"({', '.join(IMAGE_EXTENSIONS)})")
+                    f"({', '.join(FILE_EXTENSIONS)})")
             for path in images:
                 xml_path = self._find_xml(path) if positive else None
                 sources.append(SourceImage(

@@ -25,6 +25,7 @@ from typing import Optional, Sequence, Union
 
 import cv2
 import numpy as np
+from mmengine.utils import ProgressBar
 
 CLASS_NAME = 'ring_cell_cancer'
 POS_DIR = 'sig-train-pos'
@@ -649,7 +650,6 @@ def generate_synthetic_digestpath(
     pos_images, neg_images, box_wh = [], [], []
     bar = None
     if progress:
-        from mmengine.utils import ProgressBar
         bar = ProgressBar(len(jobs))
     for positive, i in jobs:
         slide = i // images_per_slide

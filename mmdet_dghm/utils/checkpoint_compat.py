@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from mmengine.logging.history_buffer import HistoryBuffer
 
 
 _DEFAULT_STATISTICS = frozenset({'min', 'max', 'current', 'mean'})
@@ -40,8 +41,6 @@ def history_buffer_getattr(obj: Any, name: str) -> Any:
     Raises:
         pickle.UnpicklingError: For any other object or attribute.
     """
-    from mmengine.logging.history_buffer import HistoryBuffer
-
     # The table fills when the first buffer is created; a fresh process has only the defaults.
     allowed = _DEFAULT_STATISTICS | set(HistoryBuffer._statistics_methods)
     if obj is HistoryBuffer and name in allowed:
@@ -60,8 +59,6 @@ def mmengine_checkpoint_globals() -> list:
         ``HistoryBuffer``, and :func:`history_buffer_getattr` standing in for
         ``builtins.getattr``.
     """
-    from mmengine.logging.history_buffer import HistoryBuffer
-
     return [np._core.multiarray.scalar, np._core.multiarray._reconstruct, np.ndarray,
             np.dtype, *_numpy_dtype_classes(), HistoryBuffer,
             (history_buffer_getattr, 'builtins.getattr')]

@@ -8,7 +8,7 @@ import numpy as np
 
 from mmdet_dghm.apis import Detections, OverviewCanvas, draw_overlay, export_detections
 from mmdet_dghm.apis.exporters import score_colors
-from mmdet_dghm.datasets.tiling import sliding_windows
+from mmdet_dghm.structures import sliding_windows
 
 
 def detections() -> Detections:

@@ -13,7 +13,7 @@ from torch import nn
 from mmdet.apis import inference_detector
 from mmdet.structures import DetDataSample
 from mmdet_dghm.apis import OverviewCanvas, TiledDetector, build_detector
-from mmdet_dghm.evaluation.metrics.tile_merge import merge_tile_predictions
+from mmdet_dghm.structures import merge_tile_predictions
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs/digestpath/retinanet_r18-light_fpn_dghmc_digestpath.py'

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mmdet_dghm.datasets.tiling import (box_areas, clip_boxes_to_windows, sliding_windows,
+from mmdet_dghm.structures.windows import (box_areas, clip_boxes_to_windows, sliding_windows,
                                         split_visible, window_starts)
 
 

@@ -13,7 +13,8 @@ from mmengine.structures import InstanceData
 
 from mmdet.registry import METRICS
 from mmdet.structures import DetDataSample
-from mmdet_dghm.evaluation.metrics import DigestPathMetric, merge_tile_predictions
+from mmdet_dghm.evaluation.metrics import DigestPathMetric
+from mmdet_dghm.structures import merge_tile_predictions
 
 
 def make_sample(img_path: str, bboxes, scores, partially_annotated: bool = True,

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from mmdet_dghm.benchmarking.grad_histogram import (GROUPS, element_groups, gradient_norms,
+from benchmarks.harness.grad_histogram import (GROUPS, element_groups, gradient_norms,
                                                     group_histograms)
-from mmdet_dghm.benchmarking.profiles import PROFILES
-from mmdet_dghm.benchmarking.report import (format_mean_std, grad_histogram_summary,
+from benchmarks.harness.profiles import PROFILES
+from benchmarks.harness.report import (format_mean_std, grad_histogram_summary,
                                           paired_wins, pivot_table, read_loss_curve,
                                           read_val_curve)
 
@@ -156,6 +156,21 @@ def test_element_groups_and_histograms():
     assert counts[2, 9] == 2 and counts.sum() == 5
 
 
+def test_histogram_groups_are_the_losses_groups():
+    """Every element's histogram group is, by name, the group DGHM-C* harmonizes it in."""
+    from mmdet_dghm.models.losses.dghm_loss import GROUP_NAMES, group_codes
+    gen = torch.Generator().manual_seed(0)
+    num_classes = 3
+    labels = torch.randint(0, num_classes + 1, (200,), generator=gen)
+    partial = torch.rand(200, generator=gen) < 0.5
+    target, group, valid = element_groups(labels, torch.ones(200), partial, num_classes)
+    codes = group_codes(target.to(torch.uint8), partial, torch.zeros_like(target, dtype=torch.bool),
+                        'full')
+    loss_names = [GROUP_NAMES['full'][int(c) // 2] for c in codes.flatten()]
+    assert [GROUPS[int(g)] for g in group.flatten()] == loss_names
+    assert set(loss_names) == set(GROUPS)
+
+
 def test_grad_histogram_on_tiny_checkpoint(smoke, tmp_path):
     _, work = smoke
     run_dir = work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_dghmc_seed0'
@@ -228,8 +243,8 @@ def test_overrides_rename_the_profile():
 
 
 def test_finished_run_under_other_settings_is_refused(smoke, tmp_path):
-    from mmdet_dghm.benchmarking.matrix import prepare_run
-    from mmdet_dghm.benchmarking.runs import RunSpec
+    from benchmarks.harness.matrix import prepare_run
+    from benchmarks.harness.runs import RunSpec
     _, work = smoke
     run_dir = work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0'
     done = json.loads((run_dir / 'result.json').read_text())
@@ -316,8 +331,8 @@ def test_val_curve_from_steps_order_and_resumed_logs(tmp_path):
 
 
 def test_interrupted_run_resumes_from_its_checkpoint(smoke, tmp_path):
-    from mmdet_dghm.benchmarking.matrix import execute_runs, prepare_run
-    from mmdet_dghm.benchmarking.runs import RunSpec
+    from benchmarks.harness.matrix import execute_runs, prepare_run
+    from benchmarks.harness.runs import RunSpec
     _, work = smoke
     done = json.loads((work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0'
                        / 'result.json').read_text())
@@ -325,7 +340,7 @@ def test_interrupted_run_resumes_from_its_checkpoint(smoke, tmp_path):
     spec = dataclasses.replace(RunSpec(**done['spec']), profile=profile.name)
     run_dir = prepare_run(spec, profile, tmp_path / 'runs', 'test')
     env = dict(os.environ, PYTHONPATH=str(REPO), CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1')
-    proc = subprocess.Popen([sys.executable, '-m', 'mmdet_dghm.benchmarking.runs',
+    proc = subprocess.Popen([sys.executable, '-m', 'benchmarks.harness.runs',
                              str(run_dir)], cwd=str(REPO), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # Stop it once the evaluation at iteration 10 is logged (its checkpoint is saved before).
@@ -355,7 +370,7 @@ def test_interrupted_run_resumes_from_its_checkpoint(smoke, tmp_path):
 
 
 def test_gradient_at_prior_matches_closed_forms():
-    from mmdet_dghm.benchmarking.grad_histogram import gradient_at_prior
+    from benchmarks.harness.grad_histogram import gradient_at_prior
     p = 0.01
     ce = gradient_at_prior(dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0), p)
     assert ce == pytest.approx((1 - p, p), rel=1e-5)

@@ -10,7 +10,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmdet.registry import TRANSFORMS
 
-from ..image_io import read_scaled_image
+from ...fileio import TiffReader, read_scaled_image
 
 
 @TRANSFORMS.register_module()
@@ -18,7 +18,7 @@ class LoadDigestPathTile(BaseTransform):
     """Read a tile (``tile_origin``, ``width``, ``height``) of its source image.
 
     TIFF sources are read by region: only the TIFF tiles (or strips) under the dataset tile are
-    decoded (``mmdet_dghm.apis.readers.TiffReader``). JPEG cannot be decoded by region, so the
+    decoded (``mmdet_dghm.fileio.TiffReader``). JPEG cannot be decoded by region, so the
     whole (scaled) source image is decoded and the tile sliced out of it. Decoded images are kept in a small LRU cache owned by this
     transform; each DataLoader worker process holds its own copy of the pipeline, so the cache
     is per worker. When tiles are visited image by image (test mode: the dataset lists tiles
@@ -78,8 +78,6 @@ class LoadDigestPathTile(BaseTransform):
             self._cache.move_to_end(key)
             return self._cache[key]
         if Path(path).suffix.lower() in (".tif", ".tiff"):
-            # Imported here: mmdet_dghm.apis imports the datasets package.
-            from ...apis.readers import TiffReader
             image = TiffReader(path)
         elif self.decoded_dir is None:
             image = self._decode(path, scale)

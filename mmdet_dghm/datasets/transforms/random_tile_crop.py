@@ -7,7 +7,7 @@ from mmcv.transforms.utils import cache_randomness
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import HorizontalBoxes
 
-from ..tiling import clip_boxes_to_windows, split_visible
+from ...structures import clip_boxes_to_windows, split_visible
 
 
 @TRANSFORMS.register_module()

@@ -2,10 +2,9 @@ from .digestpath_eval import (FROC_FPS, ImageDetections, MatchedDetections, bbox
                               froc_curve, froc_score, greedy_match, match_images, normal_fps,
                               precision_at, recall_at, summarize_matches)
 from .digestpath_metric import DigestPathMetric
-from .tile_merge import merge_tile_predictions
 
 __all__ = [
     'FROC_FPS', 'ImageDetections', 'MatchedDetections', 'bbox_iou_matrix', 'froc_curve',
     'froc_score', 'greedy_match', 'match_images', 'normal_fps', 'precision_at', 'recall_at',
-    'summarize_matches', 'DigestPathMetric', 'merge_tile_predictions'
+    'summarize_matches', 'DigestPathMetric'
 ]

@@ -14,7 +14,7 @@ from mmengine.utils import mkdir_or_exist
 from mmdet.registry import METRICS
 from .digestpath_eval import (FALSE_POSITIVE, FROC_FPS, ImageDetections, MatchedDetections,
                               froc_curve, match_images, summarize_matches)
-from .tile_merge import merge_tile_predictions
+from ...structures import merge_tile_predictions
 
 
 def _numpy(value) -> np.ndarray:

@@ -38,6 +38,9 @@ from .utils import binary_target, check_logits, check_reduction, label_weight
 
 #: Number of harmonized groups per decoupling mode; the noisy group (AP_N) is always last.
 DECOUPLE_GROUPS = {"noisy_clean": 2, "full": 3}
+#: The groups of :func:`group_codes` by index (paper section 3.1): AP_P positives, AP_N
+#: negatives of partially annotated images, NP_N negatives of exhaustively annotated ones.
+GROUP_NAMES = {"noisy_clean": ("AP_P+NP_N", "AP_N"), "full": ("AP_P", "NP_N", "AP_N")}
 
 
 def outlier_gammas(decouple: str, mu_noisy: float, mu_clean: float) -> Tensor:

@@ -16,10 +16,10 @@ from typing import Optional
 
 from mmengine.config import Config
 
-from mmdet_dghm.benchmarking.runs import (set_crop_size, set_iter_schedule,
+from benchmarks.harness.runs import (set_crop_size, set_iter_schedule,
                                           set_loader_workers)
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / 'configs' / 'digestpath' / 'retinanet_r18-light_fpn_dghmc_digestpath.py'
 # A short from-scratch run scores true cells lower than a converged model: draw from 0.3 so the
 # overlay shows what the FROC sweep counts near its 1-8 FPs-per-image operating points.

@@ -278,10 +278,10 @@ def execute(run_dir: Path) -> dict:
 
 
 def main(argv: Optional[list] = None) -> int:
-    """``python -m mmdet_dghm.benchmarking.runs RUN_DIR``: execute one prepared run."""
+    """``python -m benchmarks.harness.runs RUN_DIR``: execute one prepared run."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print('usage: python -m mmdet_dghm.benchmarking.runs RUN_DIR', file=sys.stderr)
+        print('usage: python -m benchmarks.harness.runs RUN_DIR', file=sys.stderr)
         return 2
     execute(Path(argv[0]))
     return 0

@@ -92,7 +92,7 @@ def _launch(run_dir: Path, device: str, threads: Optional[int]) -> subprocess.Po
     if threads:
         env['OMP_NUM_THREADS'] = env['MKL_NUM_THREADS'] = str(threads)
     log = open(run_dir / 'run.log', 'a')  # a resumed run keeps its earlier attempts' log
-    return subprocess.Popen([sys.executable, '-m', 'mmdet_dghm.benchmarking.runs', str(run_dir)],
+    return subprocess.Popen([sys.executable, '-m', 'benchmarks.harness.runs', str(run_dir)],
                             cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT)
 
 

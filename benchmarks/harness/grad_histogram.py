@@ -16,12 +16,20 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from mmdet_dghm.models.losses.dghm_loss import GROUP_NAMES, group_codes
+
+#: Groups in the order of the paper's figures; each is one group of DGHM-C*'s decoupling.
 GROUPS: Tuple[str, ...] = ('AP_P', 'AP_N', 'NP_N')
+#: Position in :data:`GROUPS` of each group index of ``group_codes(..., 'full')``.
+_FROM_LOSS_GROUP = torch.tensor([GROUPS.index(name) for name in GROUP_NAMES['full']])
 
 
 def element_groups(labels: Tensor, label_weights: Tensor, partial: Tensor,
                    num_classes: int) -> Tuple[Tensor, Tensor, Tensor]:
     """Binary target, group and validity of every (anchor, class) element.
+
+    The groups are the loss's own (:func:`~mmdet_dghm.models.losses.dghm_loss.group_codes`
+    in DGHM-C*'s three-group decoupling), renumbered in the order of :data:`GROUPS`.
 
     Args:
         labels (Tensor): (N,) assigned labels, ``num_classes`` for background.
@@ -35,8 +43,9 @@ def element_groups(labels: Tensor, label_weights: Tensor, partial: Tensor,
     """
     classes = torch.arange(num_classes, device=labels.device)
     target = (labels[:, None] == classes[None, :])
-    negative_group = torch.where(partial, 1, 2)[:, None].expand(-1, num_classes)
-    group = torch.where(target, torch.zeros_like(negative_group), negative_group)
+    no_outlier = torch.zeros_like(target)
+    loss_group = group_codes(target.to(torch.uint8), partial, no_outlier, 'full') // 2
+    group = _FROM_LOSS_GROUP.to(labels.device)[loss_group.long()]
     valid = (label_weights > 0)[:, None].expand(-1, num_classes)
     return target.float(), group, valid
 
