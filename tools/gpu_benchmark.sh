@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU benchmark as ONE command for a lent machine (one H100, 16 cores, 10 minutes a
+# The GPU benchmark as ONE command for one GPU server (e.g. one H100, 16 cores, a 10-minute
 # command): the six loss configs of one profile run concurrently on the one GPU as separate
 # processes (tools/benchmark.py --parallel), data loading on the CPU cores, results and logs
 # packed under $OUT (at most 8 files come back: one tarball, RESULTS.md and two logs); the
@@ -8,7 +8,7 @@
 # Rehearse on the CPU with the smoke profile:
 #   OUT=/tmp/gpu_rehearsal PROFILE=smoke DEVICE=cpu PARALLEL=2 THREADS=1 \
 #       DATASETS=synthetic bash tools/gpu_benchmark.sh
-# On the lent machine, through tools/device/run_gpu_benchmark.sh (installs the carried
+# On an air-gapped GPU server, through tools/device/run_gpu_benchmark.sh (installs the carried
 # wheels first; the real half-scale subset carried in as DATA_ROOT):
 #   PROFILE=gpu-real DATA_ROOT=.gpu_data/half-scale DEADLINE_S=460 \
 #       bash tools/device/run_gpu_benchmark.sh

@@ -4,9 +4,9 @@ A profile fixes everything but the classification loss, so the runs of one proto
 the loss line of their config only (paper Table 3's comparison). ``smoke`` is for tests
 (seconds per run), ``cpu`` fits the whole synthetic matrix in about 2.5 h on 2 cores,
 ``cpu-real`` trains on the real split long enough to watch it learn (about 40 min a run),
-``gpu-real`` is that recipe at batch 8 for a lent GPU, and
+``gpu-real`` is that recipe at batch 8 for one GPU, and
 ``paper`` keeps the paper's geometry (800 px tiles, 600 px crops, batch 8, Adam 1e-4, section
-4.2) on a GPU with a schedule shortened to fit one lent-machine command.
+4.2) on a GPU with a shortened schedule (one 10-minute command).
 """
 from dataclasses import asdict, dataclass, replace
 from typing import Dict, Optional, Tuple
@@ -123,7 +123,7 @@ PROFILES: Dict[str, Profile] = {
         crop_size=256, train_tile=512, train_stride=512, val_tile=512, val_stride=512,
         lr=1e-3, warmup_iters=50, lr_step=0.8, grad_clip=35.0, num_workers=0,
         log_interval=10, val_interval=500),
-    # The cpu-real recipe on a lent GPU (six runs sharing one H100/H200, 2 loader workers
+    # The cpu-real recipe on one GPU (six runs sharing one H100/H200, 2 loader workers
     # each): batch 8 instead of 4, so one 10-minute command sees twice the tiles.
     'gpu-real': Profile(
         name='gpu-real', variant='r18-light', iters=1500, batch_size=8, pos_fraction=0.5,

@@ -26,12 +26,6 @@ TABLE4_COLUMNS = TABLE3_COLUMNS + (('R-recall', 'train', 'r_recall'),
 CLAIM_METRICS = (('FROC', 'val', 'froc'), ('R-recall', 'train', 'r_recall'))
 
 
-def load_results(work_dir: Path) -> List[dict]:
-    """Every ``result.json`` under ``work_dir`` (any depth), sorted by run id."""
-    results = [json.loads(p.read_text()) for p in Path(work_dir).rglob(RESULT_FILE)]
-    return sorted(results, key=lambda r: r['run_id'])
-
-
 def mean_std(values: Sequence[float]) -> Tuple[float, float, int]:
     """Mean and sample standard deviation (ddof=1; 0 for one value) of the finite values.
 

@@ -1,5 +1,5 @@
 """Two CPU processes (gloo) train the light DGHM-C config through mmengine's Runner with the
-pytorch launcher (tools/dist_train.sh), with ``sync=True`` (issue 8)."""
+pytorch launcher (tools/dist_train.sh), with ``sync=True``."""
 import os
 import socket
 import subprocess

@@ -1,4 +1,4 @@
-"""The pinned stack's compatibility problems (issue 2), each fixed and tested on real objects."""
+"""The pinned stack's compatibility problems, each fixed and tested on real objects."""
 import pickle
 import subprocess
 import sys
