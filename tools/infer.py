@@ -116,7 +116,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     if args.pixel_size is not None:
         print(f'infer.py: every input taken at --pixel-size {args.pixel_size:g} um/px (their '
-              'files\' resolution tags are ignored)', file=sys.stderr)
+              "files' resolution tags are ignored)", file=sys.stderr)
     failed = []
     for image in tqdm(images, desc='images', unit='image', disable=args.no_progress):
         try:
