@@ -6,7 +6,12 @@ predicted one batch at a time, shifted by their origin and merged by NMS with th
 :func:`merge_tile_predictions` the ``DigestPathMetric`` uses. Windows are read through an
 :class:`ImageReader` while the model runs on the previous batch, so memory holds two batches of
 tiles, never the whole image (for formats that allow region reads).
+
+Resolution is part of the model: windows are cut at the model's pixel size from the input's
+nearest pyramid level (see :mod:`.resolution`) and every box is returned in the input's level-0
+pixels.
 """
+import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,9 +29,12 @@ from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from ..fileio import ImageReader, PathLike, open_image
 from ..structures import merge_tile_predictions, sliding_windows
+from .resolution import (Resolution, model_pixel_size, native_tile, plan_resolution,
+                         resampled_view, to_native)
 
 DEFAULT_CLASS_NAME = 'ring_cell_cancer'
 TileCallback = Callable[[np.ndarray, int, int], None]
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -42,6 +50,7 @@ class Detections:
         num_tiles (int): Windows the image was cut into.
         forward_seconds (float): Wall time inside the model (normalisation, network, box
             decoding and per-tile NMS) for this image.
+        resolution (Resolution, optional): The pixel sizes, level and factor used.
     """
 
     path: Path
@@ -51,6 +60,7 @@ class Detections:
     scores: np.ndarray
     num_tiles: int
     forward_seconds: float
+    resolution: Optional[Resolution] = None
 
 
 def _first(keys: Sequence, limit: int = 5) -> str:
@@ -135,7 +145,13 @@ def build_detector(config: Union[str, Path, Config], checkpoint: Optional[PathLi
         cfg_options (dict, optional): Overrides merged into the config.
 
     Returns:
-        nn.Module: The model, with ``cfg`` and ``dataset_meta`` attributes.
+        nn.Module: The model, with ``cfg``, ``dataset_meta`` and ``pixel_size`` (um/px of its
+        training tiles: the checkpoint's meta, else the config's ``pixel_size``; None when
+        neither has one) attributes.
+
+    Raises:
+        ValueError: For a checkpoint not matching the model, or whose ``pixel_size`` differs
+            from the config's.
     """
     cfg = config if isinstance(config, Config) else Config.fromfile(str(config))
     if cfg_options:
@@ -154,6 +170,7 @@ def build_detector(config: Union[str, Path, Config], checkpoint: Optional[PathLi
     meta = load_checkpoint_strict(model, checkpoint, name) if checkpoint is not None else {}
     model.cfg = cfg
     model.dataset_meta = meta.get('dataset_meta', dict(classes=(DEFAULT_CLASS_NAME, )))
+    model.pixel_size = model_pixel_size(cfg, meta, checkpoint)
     return model.to(device).eval()
 
 
@@ -168,10 +185,16 @@ class TiledDetector:
             Defaults to 200.
         batch_size (int): Windows per forward pass. Defaults to 4.
         nms_iou_thr (float): IoU of the NMS that merges windows. Defaults to 0.5.
+        pixel_size (float, optional): The inputs' level-0 pixel size in um/px, overriding
+            what their files say. Defaults to None (from each file).
+
+    Tile size and overlap are in the model's pixels (the input resampled to the model's
+    ``pixel_size`` attribute, when it has one).
     """
 
     def __init__(self, model: nn.Module, tile_size: int = 800, overlap: int = 200,
-                 batch_size: int = 4, nms_iou_thr: float = 0.5) -> None:
+                 batch_size: int = 4, nms_iou_thr: float = 0.5,
+                 pixel_size: Optional[float] = None) -> None:
         if tile_size < 1 or not 0 <= overlap < tile_size:
             raise ValueError(f'tile_size={tile_size} must be positive and overlap={overlap} '
                              'in [0, tile_size)')
@@ -182,6 +205,7 @@ class TiledDetector:
         self.overlap = overlap
         self.batch_size = batch_size
         self.nms_iou_thr = nms_iou_thr
+        self.pixel_size = pixel_size
 
     @classmethod
     def from_config(cls, config: Union[str, Path, Config], checkpoint: Optional[PathLike],
@@ -199,6 +223,15 @@ class TiledDetector:
     def windows(self, width: int, height: int) -> np.ndarray:
         """``(N, 4)`` int64 xyxy windows covering a ``width x height`` image, row-major."""
         return sliding_windows(width, height, self.tile_size, self.tile_size - self.overlap)
+
+    def resolution(self, reader: ImageReader) -> Resolution:
+        """How ``reader`` is read for this model (see :func:`plan_resolution`)."""
+        return plan_resolution(reader, getattr(self.model, 'pixel_size', None), self.pixel_size)
+
+    def count_windows(self, reader: ImageReader) -> int:
+        """Windows :meth:`detect` cuts ``reader`` into, at the model's pixel size."""
+        view = resampled_view(reader, self.resolution(reader))
+        return len(self.windows(view.width, view.height))
 
     @torch.no_grad()
     def predict_tiles(self, tiles: Sequence[np.ndarray]) -> List[Tuple[np.ndarray, np.ndarray]]:
@@ -219,6 +252,10 @@ class TiledDetector:
                  r.pred_instances.scores.cpu().numpy().astype(np.float32)) for r in results]
 
     @staticmethod
+    def _native_callback(on_tile: TileCallback, view: ImageReader) -> TileCallback:
+        return lambda tile, x, y: on_tile(*native_tile(tile, x, y, view))
+
+    @staticmethod
     def _read_batch(reader: ImageReader, windows: np.ndarray,
                     on_tile: Optional[TileCallback]) -> List[np.ndarray]:
         tiles = []
@@ -237,19 +274,30 @@ class TiledDetector:
         Args:
             image: A file (opened with :func:`open_image` and closed after) or an open reader.
             on_tile (callable, optional): Called as ``on_tile(tile, x, y)`` with every window
-                read (e.g. to build a downscaled overview without reading twice). It runs in
-                the reading thread.
+                read, resized to the level-0 area it covers at level-0 ``(x, y)`` (e.g. to
+                build a downscaled overview without reading twice). It runs in the reading
+                thread.
             progress (callable, optional): Called with the number of windows done after each
                 batch.
 
         Returns:
-            Detections: Merged boxes and scores in image coordinates.
+            Detections: Merged boxes and scores in the image's level-0 pixels.
+
+        Raises:
+            ValueError: When the model has a pixel size and the image's is unknown (see
+                :func:`plan_resolution`), or the image cannot be read.
         """
         if not isinstance(image, ImageReader):
             with open_image(image) as reader:
                 return self.detect(reader, on_tile, progress)
         reader = image
-        windows = self.windows(reader.width, reader.height)
+        resolution = self.resolution(reader)
+        logger.log(logging.WARNING if resolution.model_pixel_size is None else logging.INFO,
+                   '%s: %s', reader.path, resolution.describe())
+        view = resampled_view(reader, resolution)
+        if on_tile is not None and view is not reader:
+            on_tile = self._native_callback(on_tile, view)
+        windows = self.windows(view.width, view.height)
         batches = [windows[i:i + self.batch_size]
                    for i in range(0, len(windows), self.batch_size)]
         bboxes, scores = [], []
@@ -257,11 +305,11 @@ class TiledDetector:
         # One reading thread: the next batch is read (decoding releases the GIL) while the
         # model runs on the current one.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending: Future = pool.submit(self._read_batch, reader, batches[0], on_tile)
+            pending: Future = pool.submit(self._read_batch, view, batches[0], on_tile)
             for index in range(len(batches)):
                 tiles = pending.result()
                 if index + 1 < len(batches):
-                    pending = pool.submit(self._read_batch, reader, batches[index + 1], on_tile)
+                    pending = pool.submit(self._read_batch, view, batches[index + 1], on_tile)
                 start = time.perf_counter()
                 for tile_bboxes, tile_scores in self.predict_tiles(tiles):
                     bboxes.append(tile_bboxes)
@@ -272,8 +320,9 @@ class TiledDetector:
         merged_bboxes, merged_scores = merge_tile_predictions(
             bboxes, scores, windows[:, :2].astype(np.float32), self.nms_iou_thr)
         return Detections(path=reader.path, width=reader.width, height=reader.height,
-                          bboxes=merged_bboxes, scores=merged_scores, num_tiles=len(windows),
-                          forward_seconds=forward_seconds)
+                          bboxes=to_native(merged_bboxes, view), scores=merged_scores,
+                          num_tiles=len(windows), forward_seconds=forward_seconds,
+                          resolution=resolution)
 
 
 def detect_large_image(config: Union[str, Path, Config], checkpoint: Optional[PathLike],
