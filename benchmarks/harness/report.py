@@ -459,11 +459,13 @@ RECIPE_ROWS = (
      'matching size'),
     ('Learning rate', 'Adam 1e-4', 'from scratch 1e-4 barely moves in a few hundred steps'),
     ('Head width', '256 channels, 4 convs', 'the light head (64 channels, 2 convs) on the CPU'),
-    ('Batch composition', '1 positive : 3 negative tiles', 'same'),
+    ('Batch composition', '1 positive : 3 negative tiles',
+     "the paper's in every profile; records named `-posfraction0.5` drew 1:1"),
     ('Histogram population', 'not stated', 'one histogram over all FPN levels; per level is '
      'an ablation (`--cls-loss-mode per_level`)'),
     ('Evaluation threshold', 'not stated', 'FROC on every detection (test score_thr 0); '
-     'recall and precision at the metric\'s operating threshold'),
+     'recall and precision at the metric\'s operating threshold; n/a: evaluated before the '
+     'threshold was recorded (0.05), re-evaluate with `--reevaluate`'),
 )
 
 
