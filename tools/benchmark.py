@@ -16,6 +16,12 @@ Examples::
     python tools/benchmark.py --report-only --work-dir /work/bench_runs/cpu
     # cross-validation: mean ± std over folds
     python tools/benchmark.py --profile cpu --protocol table3 --folds 0 1 2 3 4 ...
+    # re-score finished runs whose evaluation predates the configs' test_cfg (re-train those
+    # without a checkpoint), then rebuild the report
+    python tools/benchmark.py --reevaluate --work-dir /work/bench_runs/cpu
+    # ablation: per-level histograms, DGHM-C only (the profile becomes cpu-clslossmodeper_level)
+    python tools/benchmark.py --profile cpu --protocol table4 --drop-rates 0.7 \
+        --losses dghmc --cls-loss-mode per_level --seeds 0 1 2 3 ...
 """
 import argparse
 import json
@@ -79,6 +85,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                        ('num_workers', int), ('val_interval', int), ('warmup_iters', int)):
         p.add_argument('--' + name.replace('_', '-'), type=kind, default=None,
                        help=f'override the profile\'s {name}')
+    p.add_argument('--pos-fraction', type=float, default=None,
+                   help='override the profile\'s share of positive tiles per batch')
+    p.add_argument('--cls-loss-mode', choices=('all_levels', 'per_level'), default=None,
+                   help='ablation: histogram over all FPN levels or per level')
+    p.add_argument('--density', choices=('paper', 'normalized'), default=None,
+                   help='ablation: DGHMCLoss gradient density (DGHM-C losses only)')
+    p.add_argument('--mu-noisy', type=float, default=None,
+                   help='ablation: DGHMCLoss mu_n (DGHM-C losses only)')
+    p.add_argument('--mu-clean', type=float, default=None,
+                   help='ablation: DGHMCLoss mu_c (DGHM-C losses only)')
+    p.add_argument('--reevaluate', action='store_true',
+                   help='re-evaluate every finished run under --work-dir whose result was '
+                   'evaluated under another test_cfg than the committed config\'s (from its '
+                   'checkpoint; re-trained without one), keeping the replaced metrics')
     p.add_argument('--pretrained', action='store_true', default=None,
                    help='start the backbone from torchvision\'s ImageNet ResNet-18 (needs the '
                    'weights in the torch cache or network access)')
@@ -188,11 +208,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     report_dir = Path(args.report_dir)
     work_dirs = [work_dir] + [Path(d) for d in args.extra_results]
     failed: List[str] = []
-    if not args.report_only:
+    if args.reevaluate:
+        run_dirs = sorted(p.parent for p in (work_dir / 'runs').glob(f'*/{RESULT_FILE}'))
+        codes = execute_runs(run_dirs, parallel=args.parallel, device=args.device,
+                             threads=args.threads, log=lambda m: print(m, flush=True),
+                             reevaluate=True)
+        failed = sorted(name for name, code in codes.items() if code != 0)
+    elif not args.report_only:
         profile = get_profile(args.profile, iters=args.iters, batch_size=args.batch_size,
                               crop_size=args.crop_size, lr=args.lr,
                               num_workers=args.num_workers, val_interval=args.val_interval,
-                              warmup_iters=args.warmup_iters, pretrained=args.pretrained)
+                              warmup_iters=args.warmup_iters, pretrained=args.pretrained,
+                              pos_fraction=args.pos_fraction,
+                              cls_loss_mode=args.cls_loss_mode, density=args.density,
+                              mu_noisy=args.mu_noisy, mu_clean=args.mu_clean)
         protocols = ['table3', 'table4'] if args.protocol == 'all' else [args.protocol]
         datasets = {p: list(args.datasets or DEFAULT_DATASETS[args.profile][p])
                     for p in protocols}
@@ -211,8 +240,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         codes = execute_runs(run_dirs, parallel=args.parallel, device=args.device,
                              threads=args.threads, log=lambda m: print(m, flush=True))
         failed = sorted(name for name, code in codes.items() if code != 0)
-        if failed:
-            print(f'{len(failed)} runs failed: {", ".join(failed)}', flush=True)
+    if failed:
+        print(f'{len(failed)} runs failed: {", ".join(failed)}', flush=True)
     if args.no_report:
         return 1 if failed else 0
     pngs = grad_histograms(work_dirs, report_dir) if args.grad_hist else sorted(

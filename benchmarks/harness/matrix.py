@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from .profiles import MISSING_RATES, Profile
-from .runs import REPO, RESULT_FILE, SPEC_FILE, RunSpec
+from .runs import REPO, RESULT_FILE, SPEC_FILE, RunSpec, needs_reevaluation
 
 
 def plan_runs(protocols: Sequence[str], datasets: Dict[str, Sequence[str]],
@@ -62,7 +62,9 @@ def prepare_run(spec: RunSpec, profile: Profile, runs_dir: Path, command: str) -
 
     def other_settings(path: Path) -> bool:
         record = json.loads(path.read_text())
-        return record['spec'] != asdict(spec) or record['profile'] != profile.to_dict()
+        # Through Profile: fields added since the record was written take their defaults.
+        return (record['spec'] != asdict(spec)
+                or Profile(**record['profile']).to_dict() != profile.to_dict())
 
     if is_done(run_dir):
         if other_settings(run_dir / RESULT_FILE):
@@ -84,7 +86,8 @@ def is_done(run_dir: Path) -> bool:
     return (run_dir / RESULT_FILE).is_file()
 
 
-def _launch(run_dir: Path, device: str, threads: Optional[int]) -> subprocess.Popen:
+def _launch(run_dir: Path, device: str, threads: Optional[int],
+            reevaluate: bool) -> subprocess.Popen:
     env = dict(os.environ, MPLBACKEND='Agg')
     env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO), env.get('PYTHONPATH')]))
     if device == 'cpu':
@@ -92,13 +95,19 @@ def _launch(run_dir: Path, device: str, threads: Optional[int]) -> subprocess.Po
     if threads:
         env['OMP_NUM_THREADS'] = env['MKL_NUM_THREADS'] = str(threads)
     log = open(run_dir / 'run.log', 'a')  # a resumed run keeps its earlier attempts' log
-    return subprocess.Popen([sys.executable, '-m', 'benchmarks.harness.runs', str(run_dir)],
-                            cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT)
+    mode = ['--reevaluate'] if reevaluate else []
+    return subprocess.Popen(
+        [sys.executable, '-m', 'benchmarks.harness.runs', *mode, str(run_dir)],
+        cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def execute_runs(run_dirs: Sequence[Path], parallel: int = 1, device: str = 'cpu',
-                 threads: Optional[int] = None, log=print) -> Dict[str, int]:
+                 threads: Optional[int] = None, log=print,
+                 reevaluate: bool = False) -> Dict[str, int]:
     """Execute pending runs, ``parallel`` at a time, each in its own process.
+
+    With ``reevaluate``, the pending runs are instead the finished ones evaluated under
+    another ``test_cfg`` than the committed config's (:func:`runs.reevaluate`).
 
     A separate process per run isolates mmengine's global state and lets ``parallel`` runs
     share one GPU. A failed or interrupted run leaves no ``result.json``: it is retried next
@@ -107,10 +116,12 @@ def execute_runs(run_dirs: Sequence[Path], parallel: int = 1, device: str = 'cpu
     Returns:
         Dict[str, int]: Exit code of each executed run (by folder name).
     """
-    pending = [d for d in run_dirs if not is_done(d)]
+    pending = [d for d in run_dirs
+               if (needs_reevaluation(d) if reevaluate else not is_done(d))]
     for d in run_dirs:
-        if is_done(d):
-            log(f'skip (done): {d.name}')
+        if d not in pending:
+            log(f'skip ({"evaluated under the current test_cfg" if reevaluate else "done"}): '
+                f'{d.name}')
     running: Dict[Path, subprocess.Popen] = {}
     codes: Dict[str, int] = {}
     starts: Dict[Path, float] = {}
@@ -118,7 +129,7 @@ def execute_runs(run_dirs: Sequence[Path], parallel: int = 1, device: str = 'cpu
         while pending and len(running) < parallel:
             run_dir = pending.pop(0)
             log(f'start: {run_dir.name}')
-            running[run_dir] = _launch(run_dir, device, threads)
+            running[run_dir] = _launch(run_dir, device, threads, reevaluate)
             starts[run_dir] = time.perf_counter()
         for run_dir, proc in list(running.items()):
             code = proc.poll()

@@ -6,9 +6,14 @@ the loss line of their config only (paper Table 3's comparison). ``smoke`` is fo
 ``cpu-real`` trains on the real split long enough to watch it learn (about 40 min a run),
 ``gpu-real`` is that recipe at batch 8 for one GPU, and
 ``paper`` keeps the paper's geometry (800 px tiles, 600 px crops, batch 8, Adam 1e-4, section
-4.2) on a GPU with a shortened schedule (one 10-minute command).
+4.2) with a shortened schedule. Every profile draws its batches as the paper does: one
+positive tile for three negative ones (``pos_fraction=0.25``).
+
+The ablation switches (``cls_loss_mode``, ``density``, ``mu_noisy``, ``mu_clean``) default to
+the committed configs' settings; set through :meth:`Profile.with_overrides` they rename the
+profile, so ablation runs never share run ids or report rows with the default recipe.
 """
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Dict, Optional, Tuple
 
 #: Loss name -> config stem; ``retinanet_<variant>_fpn_<stem>_digestpath.py``.
@@ -52,6 +57,11 @@ class Profile:
         real_scale (float): Resize of the real half-scale images (1.0 keeps 20x).
         train_eval_max_images (int): Positive training images evaluated for R-/T-recall
             (0: all of them).
+        cls_loss_mode (str): The head's histogram population, ``'all_levels'`` (one
+            histogram over every FPN level, the configs') or ``'per_level'``.
+        density (str): ``DGHMCLoss`` density, ``'paper'`` (eq. 10) or ``'normalized'``.
+        mu_noisy (float, optional): ``DGHMCLoss`` mu_n override (None: the config's, 2.0).
+        mu_clean (float, optional): ``DGHMCLoss`` mu_c override (None: the config's, 0.5).
     """
 
     name: str
@@ -79,6 +89,18 @@ class Profile:
     syn_images_per_slide: int = 4
     real_scale: float = 1.0
     train_eval_max_images: int = 0
+    cls_loss_mode: str = 'all_levels'
+    density: str = 'paper'
+    mu_noisy: Optional[float] = None
+    mu_clean: Optional[float] = None
+
+    @property
+    def dghmc_overrides(self) -> Dict[str, object]:
+        """``DGHMCLoss`` arguments this profile sets (empty for the default recipe)."""
+        overrides = dict(mu_noisy=self.mu_noisy, mu_clean=self.mu_clean)
+        if self.density != 'paper':
+            overrides['density'] = self.density
+        return {k: v for k, v in overrides.items() if v is not None}
 
     def to_dict(self) -> dict:
         """Plain dict (JSON) of the profile."""
@@ -103,7 +125,7 @@ class Profile:
 PROFILES: Dict[str, Profile] = {
     # Seconds per run: 128 px synthetic images, one tile each, a few steps.
     'smoke': Profile(
-        name='smoke', variant='r18-light', iters=4, batch_size=4, pos_fraction=0.5,
+        name='smoke', variant='r18-light', iters=4, batch_size=4, pos_fraction=0.25,
         crop_size=96, train_tile=128, train_stride=128, val_tile=128, val_stride=128,
         lr=1e-3, warmup_iters=2, lr_step=0.75, grad_clip=35.0, num_workers=0,
         log_interval=1, syn_num_pos=4, syn_num_neg=4, syn_image_size=128,
@@ -111,7 +133,7 @@ PROFILES: Dict[str, Profile] = {
     # 2 CPU cores: light model, 256 px crops of 512 px tiles, batch 4 (about 1.3 s per step),
     # Adam 1e-3 with warm-up: from scratch, 1e-4 barely moves in a few hundred steps.
     'cpu': Profile(
-        name='cpu', variant='r18-light', iters=300, batch_size=4, pos_fraction=0.5,
+        name='cpu', variant='r18-light', iters=300, batch_size=4, pos_fraction=0.25,
         crop_size=256, train_tile=512, train_stride=512, val_tile=512, val_stride=512,
         lr=1e-3, warmup_iters=50, lr_step=0.8, grad_clip=35.0, num_workers=0,
         log_interval=10, train_eval_max_images=16),
@@ -119,14 +141,14 @@ PROFILES: Dict[str, Profile] = {
     # iterations (300 learn nothing on real tissue from scratch: FROC 0.06), evaluated on the
     # held-out slides every 500 iterations to show whether and when it starts to learn.
     'cpu-real': Profile(
-        name='cpu-real', variant='r18-light', iters=1500, batch_size=4, pos_fraction=0.5,
+        name='cpu-real', variant='r18-light', iters=1500, batch_size=4, pos_fraction=0.25,
         crop_size=256, train_tile=512, train_stride=512, val_tile=512, val_stride=512,
         lr=1e-3, warmup_iters=50, lr_step=0.8, grad_clip=35.0, num_workers=0,
         log_interval=10, val_interval=500),
     # The cpu-real recipe on one GPU (six runs sharing one H100/H200, 2 loader workers
     # each): batch 8 instead of 4, so one 10-minute command sees twice the tiles.
     'gpu-real': Profile(
-        name='gpu-real', variant='r18-light', iters=1500, batch_size=8, pos_fraction=0.5,
+        name='gpu-real', variant='r18-light', iters=1500, batch_size=8, pos_fraction=0.25,
         crop_size=256, train_tile=512, train_stride=512, val_tile=512, val_stride=512,
         lr=1e-3, warmup_iters=50, lr_step=0.8, grad_clip=35.0, num_workers=2,
         log_interval=20, val_interval=500),
@@ -138,6 +160,22 @@ PROFILES: Dict[str, Profile] = {
         lr=1e-4, warmup_iters=100, lr_step=0.8, grad_clip=35.0, num_workers=2,
         log_interval=20, syn_num_pos=64, syn_num_neg=96, syn_image_size=1024),
 }
+
+
+def canonical_name(record: dict) -> str:
+    """The name a recorded profile would get today: its named profile with every value that
+    differs from today's applied as an override (:meth:`Profile.with_overrides`).
+
+    Records made before a profile changed (for example under ``pos_fraction=0.5``) thereby
+    keep apart from the runs of its current settings in the report. Fields a record lacks
+    take their defaults.
+    """
+    base = max((name for name in PROFILES if record['name'] == name
+                or record['name'].startswith(name + '-')), key=len, default=None)
+    if base is None:
+        return record['name']
+    names = {f.name for f in fields(Profile)} - {'name'}
+    return PROFILES[base].with_overrides(**{k: v for k, v in record.items() if k in names}).name
 
 
 def get_profile(name: str, **overrides: Optional[object]) -> Profile:

@@ -2,8 +2,13 @@
 
 A run is (protocol, dataset, missing rate, fold, loss, seed) under a :class:`Profile`. Its
 folder holds ``spec.json`` (what to run), mmengine's logs and checkpoint, and, once finished,
-``result.json`` (metrics, times, config, command). A folder with ``result.json`` is done and
-skipped, which makes the matrix resumable.
+``result.json`` (metrics, times, config, the model's ``test_cfg``, command). A folder with
+``result.json`` is done and skipped, which makes the matrix resumable.
+
+A finished run whose recorded ``test_cfg`` is not the committed config's (its evaluation
+predates a change of the test-time post-processing) is re-evaluated from its checkpoint, or
+re-trained when it has none (:func:`reevaluate`); the metrics it replaces stay in the result
+under ``superseded``.
 """
 import copy
 import json
@@ -23,6 +28,8 @@ from .profiles import Profile
 REPO = Path(__file__).resolve().parents[2]
 RESULT_FILE = 'result.json'
 SPEC_FILE = 'spec.json'
+#: Work folder of re-evaluations: kept apart from the training logs the report reads.
+REEVALUATION_DIR = 'reevaluation'
 PROTOCOLS = ('table3', 'table4')
 DATASETS = ('synthetic', 'real')
 
@@ -120,6 +127,28 @@ def set_iter_schedule(cfg: Config, *, iters: int, lr: float, warmup_iters: int,
     cfg.log_processor = dict(type='LogProcessor', window_size=log_window, by_epoch=False)
 
 
+def apply_ablations(cfg: Config, profile: Profile) -> None:
+    """The profile's histogram population and ``DGHMCLoss`` overrides on the model config.
+
+    Raises:
+        ValueError: When the profile sets ``DGHMCLoss`` options for another loss (such runs
+            would repeat the default recipe under an ablation's name).
+    """
+    head = cfg.model.bbox_head
+    head.cls_loss_mode = profile.cls_loss_mode
+    overrides = profile.dghmc_overrides
+    if overrides and head.loss_cls.type != 'DGHMCLoss':
+        raise ValueError(f'benchmark: profile {profile.name} sets DGHMCLoss options '
+                         f'{sorted(overrides)}, but the loss is {head.loss_cls.type}; run it '
+                         'with --losses dghmc dghmc-star')
+    head.loss_cls.update(overrides)
+
+
+def test_cfg_of(spec: RunSpec, profile: Profile) -> dict:
+    """The committed config's ``model.test_cfg`` for a run (what its evaluation used)."""
+    return Config.fromfile(str(spec.config_path(profile.variant))).model.test_cfg.to_dict()
+
+
 def build_run_config(spec: RunSpec, profile: Profile, run_dir: Path) -> Config:
     """The config of one run: the committed loss config with the profile applied.
 
@@ -152,6 +181,7 @@ def build_run_config(spec: RunSpec, profile: Profile, run_dir: Path) -> Config:
     backbone.norm_eval = profile.pretrained
     if not profile.pretrained:
         backbone.init_cfg = None
+    apply_ablations(cfg, profile)
 
     set_iter_schedule(cfg, iters=profile.iters, lr=profile.lr,
                       warmup_iters=profile.warmup_iters, warmup_start=1e-3,
@@ -223,8 +253,69 @@ def _first_source_images(cfg_dataset: dict, limit: int) -> list:
     return indices
 
 
+def _checkpoint(run_dir: Path) -> Optional[Path]:
+    """The run's latest checkpoint (``last_checkpoint`` names it), None without one."""
+    pointer = run_dir / 'last_checkpoint'
+    if not pointer.is_file():
+        return None
+    # The pointer holds an absolute path of the machine that trained; the file is the run's.
+    checkpoint = run_dir / Path(pointer.read_text().strip()).name
+    return checkpoint if checkpoint.is_file() else None
+
+
+def needs_reevaluation(run_dir: Path) -> bool:
+    """A finished run evaluated under another ``test_cfg`` than the committed config's."""
+    if not (run_dir / RESULT_FILE).is_file():
+        return False
+    result = json.loads((run_dir / RESULT_FILE).read_text())
+    spec, profile = RunSpec(**result['spec']), Profile(**result['profile'])
+    return result.get('test_cfg') != test_cfg_of(spec, profile)
+
+
+def _run_config(run_dir: Path, spec: RunSpec, profile: Profile) -> Config:
+    cfg = build_run_config(spec, profile, run_dir)
+    if profile.train_eval_max_images:
+        cfg.test_dataloader.dataset['indices'] = _first_source_images(
+            cfg.test_dataloader.dataset, profile.train_eval_max_images)
+    return cfg
+
+
+def _evaluate(runner, drop_rate: float) -> dict:
+    """Held-out (and, with removed boxes, training-image) metrics and their times."""
+    start = time.perf_counter()
+    val_metrics = runner.val()
+    val_time = time.perf_counter() - start
+    train_metrics: dict = {}
+    start = time.perf_counter()
+    if drop_rate > 0:
+        train_metrics = runner.test()
+    return dict(metrics={k: float(v) for k, v in val_metrics.items()},
+                train_metrics={k: float(v) for k, v in train_metrics.items()},
+                test_cfg=runner.cfg.model.test_cfg.to_dict(),
+                val_time_s=round(val_time, 1),
+                train_eval_time_s=round(time.perf_counter() - start, 1))
+
+
+def _superseded(previous: Optional[dict]) -> list:
+    """The earlier evaluations of a run, the latest last (empty for a first result)."""
+    if previous is None:
+        return []
+    return previous.get('superseded', []) + [dict(
+        metrics=previous['metrics'], train_metrics=previous['train_metrics'],
+        test_cfg=previous.get('test_cfg'), finished=previous['finished'])]
+
+
+def _write_result(run_dir: Path, result: dict) -> None:
+    tmp = run_dir / (RESULT_FILE + '.tmp')
+    tmp.write_text(json.dumps(result, indent=2, allow_nan=True))
+    tmp.replace(run_dir / RESULT_FILE)
+
+
 def execute(run_dir: Path) -> dict:
     """Train and evaluate the run described by ``run_dir/spec.json``; write ``result.json``.
+
+    A run re-trained for a re-evaluation (a result but no checkpoint) keeps its earlier
+    metrics under ``superseded``.
 
     Returns:
         dict: The result record.
@@ -235,10 +326,9 @@ def execute(run_dir: Path) -> dict:
     record = json.loads((run_dir / SPEC_FILE).read_text())
     spec = RunSpec(**record['spec'])
     profile = Profile(**record['profile'])
-    cfg = build_run_config(spec, profile, run_dir)
-    if profile.train_eval_max_images:
-        cfg.test_dataloader.dataset['indices'] = _first_source_images(
-            cfg.test_dataloader.dataset, profile.train_eval_max_images)
+    previous = (json.loads((run_dir / RESULT_FILE).read_text())
+                if (run_dir / RESULT_FILE).is_file() else None)
+    cfg = _run_config(run_dir, spec, profile)
     # An interrupted run (a checkpoint, no result) resumes: mmengine loads the latest
     # checkpoint of the work directory with its optimizer, scheduler and iteration.
     resumed_from = None
@@ -251,37 +341,60 @@ def execute(run_dir: Path) -> dict:
     start = time.perf_counter()
     runner.train()
     train_time = time.perf_counter() - start
-    start = time.perf_counter()
-    val_metrics = runner.val()
-    val_time = time.perf_counter() - start
-    train_metrics: dict = {}
-    test_time = 0.0
-    if spec.drop_rate > 0:
-        start = time.perf_counter()
-        train_metrics = runner.test()
-        test_time = time.perf_counter() - start
+    evaluation = _evaluate(runner, spec.drop_rate)
     result = dict(
         run_id=spec.run_id, spec=asdict(spec), profile=profile.to_dict(),
         config=str(spec.config_path(profile.variant).relative_to(REPO)),
         command=record['command'],
-        metrics={k: float(v) for k, v in val_metrics.items()},
-        train_metrics={k: float(v) for k, v in train_metrics.items()},
         # A resumed run's train time is that of its last attempt only.
         resumed_from=resumed_from,
-        train_time_s=round(train_time, 1), val_time_s=round(val_time, 1),
-        train_eval_time_s=round(test_time, 1), machine=machine_info(),
-        finished=time.strftime('%Y-%m-%d %H:%M:%S'))
-    tmp = run_dir / (RESULT_FILE + '.tmp')
-    tmp.write_text(json.dumps(result, indent=2, allow_nan=True))
-    tmp.replace(run_dir / RESULT_FILE)
+        train_time_s=round(train_time, 1), **evaluation, machine=machine_info(),
+        finished=time.strftime('%Y-%m-%d %H:%M:%S'), superseded=_superseded(previous))
+    _write_result(run_dir, result)
+    return result
+
+
+def reevaluate(run_dir: Path) -> dict:
+    """Evaluate a finished run's checkpoint again under the committed config's ``test_cfg``.
+
+    The run's own spec and profile are used (not today's profile), the metrics replaced move
+    to ``superseded``, and mmengine's logs of the evaluation go to ``reevaluation/`` so the
+    training logs stay as they were. A run without a checkpoint is re-trained instead.
+
+    Returns:
+        dict: The updated result record.
+    """
+    import mmdet_dghm  # noqa: F401  registration
+    from mmengine.runner import Runner
+
+    checkpoint = _checkpoint(run_dir)
+    if checkpoint is None:
+        print(f'benchmark: {run_dir.name} has no checkpoint; re-training it', flush=True)
+        return execute(run_dir)
+    previous = json.loads((run_dir / RESULT_FILE).read_text())
+    spec, profile = RunSpec(**previous['spec']), Profile(**previous['profile'])
+    cfg = _run_config(run_dir, spec, profile)
+    cfg.work_dir = str(run_dir / REEVALUATION_DIR)
+    cfg.load_from = str(checkpoint)
+    cfg.resume = False
+    runner = Runner.from_cfg(cfg)
+    result = dict(previous, **_evaluate(runner, spec.drop_rate),
+                  reevaluated=time.strftime('%Y-%m-%d %H:%M:%S'),
+                  reevaluated_checkpoint=checkpoint.name, superseded=_superseded(previous))
+    _write_result(run_dir, result)
     return result
 
 
 def main(argv: Optional[list] = None) -> int:
-    """``python -m benchmarks.harness.runs RUN_DIR``: execute one prepared run."""
+    """``python -m benchmarks.harness.runs [--reevaluate] RUN_DIR``: execute (or re-evaluate)
+    one prepared run."""
     argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 2 and argv[0] == '--reevaluate':
+        reevaluate(Path(argv[1]))
+        return 0
     if len(argv) != 1:
-        print('usage: python -m benchmarks.harness.runs RUN_DIR', file=sys.stderr)
+        print('usage: python -m benchmarks.harness.runs [--reevaluate] RUN_DIR',
+              file=sys.stderr)
         return 2
     execute(Path(argv[0]))
     return 0

@@ -133,6 +133,8 @@ def test_every_key_on_the_hand_made_case():
         nfps=100 - 3 / 2,  # 0.95, 0.6, 0.6 over 2 normal images (eq. 15)
         # NRFP -> best recall: <=1: 0.25 (t=0.7); <=2: 0.75 (t=0.3); 4..32: 0.75 (eq. 16).
         froc=(0.25 + 5 * 0.75) / 6,
+        froc_complete=0.0,  # NRFP reaches 2.5, not 32
+        **{'recall@1fp': 0.25, 'recall@8fp': 0.75},
         r_recall=1 / 1,
         t_recall=1 / 3,
         num_pos_images=2,

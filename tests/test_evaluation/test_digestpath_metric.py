@@ -49,7 +49,10 @@ NORMAL = make_sample('normal.jpg', [box(0), box(30), box(60)], [0.95, 0.75, 0.4]
 EXPECTED = dict(recall=3 / 5, precision=3 / 4, nfps=100.0 - 2,
                 # One normal image: NRFP <= 1 stops at t=0.8 (recall 2/5), NRFP <= 2 at t=0.6
                 # (recall 3/5), and NRFP 3 adds no recall.
-                froc=(2 / 5 + 5 * 3 / 5) / 6, num_pos_images=1, num_normal_images=1)
+                froc=(2 / 5 + 5 * 3 / 5) / 6, num_pos_images=1, num_normal_images=1,
+                # Three predictions on the one normal image: the curve stops at NRFP 3 < 32.
+                froc_complete=0.0, score_thr=0.5,
+                **{'recall@1fp': 2 / 5, 'recall@8fp': 3 / 5})
 
 
 def tiled_samples(src_gt: np.ndarray) -> list:
@@ -180,4 +183,4 @@ def test_through_registry_and_mmengine_evaluator():
     results = evaluator.evaluate(len(samples))
     # At 0.65 the false positive (0.6) drops out; the normal image keeps two predictions.
     assert results == pytest.approx({f'digestpath/{k}': v for k, v in dict(
-        EXPECTED, precision=1.0).items()})
+        EXPECTED, precision=1.0, score_thr=0.65).items()})

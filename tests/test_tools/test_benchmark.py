@@ -16,7 +16,7 @@ from benchmarks.harness.grad_histogram import (GROUPS, element_groups, gradient_
                                                     group_histograms)
 from benchmarks.harness.profiles import PROFILES
 from benchmarks.harness.report import (format_mean_std, grad_histogram_summary,
-                                          paired_wins, pivot_table, read_loss_curve,
+                                          paired_text, pivot_table, read_loss_curve,
                                           read_val_curve)
 
 from tool_loader import load_tool
@@ -111,7 +111,8 @@ def test_report_only_aggregates_result_files(smoke, tmp_path):
         return text if finite.size == 2 else f'{text} ({finite.size}/2)'
 
     expected = ('| CE | 0.5 | ' + ' | '.join(
-        [cell('metrics', k) for k in ('precision', 'nfps', 'recall', 'froc')]
+        [cell('metrics', k) for k in ('precision', 'nfps', 'recall', 'froc', 'recall@1fp',
+                                      'recall@8fp')]
         + [cell('train_metrics', k) for k in ('r_recall', 't_recall')]) + ' | 2 |')
     assert expected in text
     assert '| DGHM-C | 0.5 |' in text and '| 1 |' in text
@@ -121,9 +122,17 @@ def test_report_only_aggregates_result_files(smoke, tmp_path):
     dghmc = json.loads((seed0.parent / seed0.name.replace('_ce_', '_dghmc_') / 'result.json')
                        .read_text())
     # Only seed 0 ran with both losses: one pair per metric.
-    wins = int(dghmc['metrics']['digestpath/froc'] > ce[0]['metrics']['digestpath/froc'])
+    diff = dghmc['metrics']['digestpath/froc'] - ce[0]['metrics']['digestpath/froc']
+    wins = int(diff > 0)
     assert '- synthetic, table4, `smoke-iters2`, missing rate 0.5, FROC: DGHM-C' in text
-    assert f'DGHM-C higher in paired runs: CE {wins}/1.' in text
+    assert (f'CE {diff:+.3f} [{diff:+.3f}, {diff:+.3f}], {wins}/1 higher, sign p 1.00, 1 pairs: '
+            'not distinguishable') in text
+    assert '| Precision (score >= 0.5) | NFPs (score >= 0.5) | Recall (score >= 0.5) |' in text
+    assert '## Verdict per claim of the paper' in text
+    assert '| R-recall at missing rate 0.5 | `smoke-iters2` | synthetic |' in text
+    assert "## Our recipe vs the paper's" in text
+    assert '| Batch composition | 1 positive : 3 negative tiles | 0.25 positive |' in text
+    assert '| Evaluation threshold | not stated | score_thr 0.0, max_per_img 500 |' in text
     for png in ('smoke-iters2_table4_synthetic_froc_vs_missing.png',
                 'smoke-iters2_table4_synthetic_r_recall_vs_missing.png',
                 'smoke-iters2_table4_synthetic_learning_curves.png'):
@@ -208,7 +217,7 @@ def _result(loss, rate, seed, froc, r_recall=float('nan')):
                 train_metrics={'digestpath/r_recall': r_recall})
 
 
-def test_pivot_table_and_paired_wins():
+def test_pivot_table_and_paired_text():
     ce = [_result('ce', 0.3, 0, 0.9), _result('ce', 0.3, 1, 0.7)]
     dghmc = [_result('dghmc', 0.3, 0, 0.8), _result('dghmc', 0.3, 1, 0.75),
              _result('dghmc', 0.3, 2, 0.1)]  # seed 2 has no CE partner
@@ -219,9 +228,10 @@ def test_pivot_table_and_paired_wins():
         '| Loss | 0.3 | 0.7 |', '|---|---|---|',
         '| CE | **0.800** | n/a |',
         '| DGHM-C | 0.550 | **0.600** |']
-    assert paired_wins(dghmc, ce, 'val', 'froc') == (1, 2)
-    assert paired_wins(ce, dghmc, 'val', 'froc') == (1, 2)
-    assert paired_wins(dghmc, ce, 'train', 'r_recall') == (0, 0)  # NaN pairs are not counted
+    # Pairs (seed 0, 1): -0.1 and +0.05; two pairs are too few for a verdict.
+    assert paired_text(dghmc, ce, 'val', 'froc') == (
+        '-0.025 [-0.100, +0.050], 1/2 higher, sign p 1.00, 2 pairs: not distinguishable')
+    assert paired_text(dghmc, ce, 'train', 'r_recall') == 'no pairs'  # NaN pairs not counted
 
 
 def test_grad_histogram_summary():

@@ -15,6 +15,8 @@ from typing import Dict, Sequence, Tuple
 import numpy as np
 
 FROC_FPS: Tuple[float, ...] = (1, 2, 4, 8, 16, 32)
+#: False-positive rates of the threshold-free recalls reported beside FROC.
+RECALL_FPS: Tuple[float, ...] = (1, 8)
 
 # Labels of ``ImageMatches.kinds``: what each prediction of a positive image was matched to.
 FALSE_POSITIVE, TP_KEPT, TP_REMOVED = 0, 1, 2
@@ -284,6 +286,25 @@ def froc_curve(pos_scores: np.ndarray, is_tp: np.ndarray, num_gt: int,
     return thresholds, num_fp / num_normal_images, num_tp / num_gt
 
 
+def recall_at_fps(nrfp: np.ndarray, recall: np.ndarray,
+                  fps: Sequence[float] = FROC_FPS) -> np.ndarray:
+    """Highest recall whose NRFP <= f, for every f in ``fps`` (the points of eq. 16).
+
+    Threshold-free: only the ranking of the scores matters, so any strictly increasing map of
+    the scores leaves these recalls unchanged.
+
+    Args:
+        nrfp (np.ndarray): (T,) mean predictions per normal image at each threshold.
+        recall (np.ndarray): (T,) recall at the same thresholds.
+        fps (Sequence[float]): False-positive rates. Defaults to (1, 2, 4, 8, 16, 32).
+
+    Returns:
+        np.ndarray: (len(fps),) recalls; a rate no threshold reaches gives 0.
+    """
+    allowed = nrfp[None, :] <= np.asarray(fps, dtype=np.float64)[:, None]
+    return np.where(allowed, recall[None, :], 0.0).max(axis=1, initial=0.0)
+
+
 def froc_score(nrfp: np.ndarray, recall: np.ndarray,
                fps: Sequence[float] = FROC_FPS) -> float:
     """FROC: mean over f in ``fps`` of the highest recall whose NRFP <= f (eq. 16).
@@ -297,23 +318,44 @@ def froc_score(nrfp: np.ndarray, recall: np.ndarray,
     Returns:
         float: FROC; a rate no threshold reaches contributes 0.
     """
-    allowed = nrfp[None, :] <= np.asarray(fps, dtype=np.float64)[:, None]
-    best = np.where(allowed, recall[None, :], 0.0).max(axis=1, initial=0.0)
-    return float(best.mean())
+    return float(recall_at_fps(nrfp, recall, fps).mean())
+
+
+def froc_complete(nrfp: np.ndarray, fps: Sequence[float] = FROC_FPS) -> bool:
+    """Whether the curve reaches the largest false-positive rate of ``fps``.
+
+    The lowest threshold of the sweep is the lowest score that reached the metric, so its NRFP
+    is the most predictions per normal image the curve can show. Below ``max(fps)`` the
+    points beyond it are cut off by the model's output (a test-time score threshold or a cap on
+    the detections per image), not by the ranking, and FROC is underestimated.
+
+    Args:
+        nrfp (np.ndarray): (T,) mean predictions per normal image at each threshold.
+        fps (Sequence[float]): False-positive rates. Defaults to (1, 2, 4, 8, 16, 32).
+
+    Returns:
+        bool: max(nrfp) >= max(fps).
+    """
+    return bool(nrfp.max(initial=0.0) >= max(fps))
 
 
 def summarize_matches(matched: MatchedDetections, score_thr: float = 0.5,
-                      froc_fps: Sequence[float] = FROC_FPS) -> Dict[str, float]:
+                      froc_fps: Sequence[float] = FROC_FPS,
+                      recall_fps: Sequence[float] = RECALL_FPS) -> Dict[str, float]:
     """All DigestPath measures of a set of matched whole images.
 
     Args:
         matched (MatchedDetections): The output of :func:`match_images`.
         score_thr (float): Threshold of recall, precision and NFPs. Defaults to 0.5.
         froc_fps (Sequence[float]): FROC's false-positive rates. Defaults to (1, ..., 32).
+        recall_fps (Sequence[float]): Rates of the threshold-free recalls. Defaults to (1, 8).
 
     Returns:
         Dict[str, float]: ``recall`` (eq. 13, all boxes: kept + removed), ``precision``
-        (eq. 14), ``nfps`` (eq. 15), ``froc`` (eq. 16), ``num_pos_images``,
+        (eq. 14), ``nfps`` (eq. 15) at ``score_thr``, ``froc`` (eq. 16), ``froc_complete``
+        (1.0 when the curve reaches ``max(froc_fps)``, see :func:`froc_complete`),
+        ``recall@<f>fp`` for f in ``recall_fps`` (recall at f predictions per normal image,
+        whatever the threshold), ``num_pos_images``,
         ``num_normal_images``, and when removed boxes exist ``r_recall`` (removed boxes) and
         ``t_recall`` (kept boxes). Undefined measures are NaN (recall, precision without
         positive images or predictions; nfps, froc without normal images).
@@ -324,11 +366,16 @@ def summarize_matches(matched: MatchedDetections, score_thr: float = 0.5,
         recall=recall_at(scores, is_tp, matched.num_gt, score_thr),
         precision=precision_at(scores, is_tp, score_thr),
         nfps=normal_fps(matched.normal_scores, matched.num_normal_images, score_thr),
-        froc=float('nan'))
+        froc=float('nan'),
+        froc_complete=float('nan'))
+    results.update({f'recall@{f:g}fp': float('nan') for f in recall_fps})
     if matched.num_gt > 0 and matched.num_normal_images > 0:
         _, nrfp, recall = froc_curve(scores, is_tp, matched.num_gt, matched.normal_scores,
                                      matched.num_normal_images)
         results['froc'] = froc_score(nrfp, recall, froc_fps)
+        results['froc_complete'] = float(froc_complete(nrfp, froc_fps))
+        results.update({f'recall@{f:g}fp': float(r) for f, r in
+                        zip(recall_fps, recall_at_fps(nrfp, recall, recall_fps))})
     if matched.num_removed > 0:
         results['r_recall'] = recall_at(scores, kinds == TP_REMOVED, matched.num_removed,
                                         score_thr)

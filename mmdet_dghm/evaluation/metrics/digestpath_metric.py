@@ -12,8 +12,8 @@ from mmengine.logging import MMLogger
 from mmengine.utils import mkdir_or_exist
 
 from mmdet.registry import METRICS
-from .digestpath_eval import (FALSE_POSITIVE, FROC_FPS, ImageDetections, MatchedDetections,
-                              froc_curve, match_images, summarize_matches)
+from .digestpath_eval import (FALSE_POSITIVE, FROC_FPS, RECALL_FPS, ImageDetections,
+                              MatchedDetections, froc_curve, match_images, summarize_matches)
 from ...structures import merge_tile_predictions
 
 
@@ -36,12 +36,22 @@ class DigestPathMetric(BaseMetric):
     Normal images are those with ``partially_annotated`` False and no boxes. The dataset has
     one class (``ring_cell_cancer``), so predictions are pooled whatever their label.
 
+    FROC and ``recall@<f>fp`` depend on the ranking of the scores only, provided every
+    prediction down to ``max(froc_fps)`` false positives per normal image reaches the metric:
+    the model's ``test_cfg.score_thr`` must not cut them (0, or a value below 1e-4) and its
+    ``max_per_img`` must keep enough of them. ``froc_complete`` (1.0 / 0.0) says whether the
+    curve got there; when it did not, a warning names the settings to change. Recall,
+    precision and NFPs are taken at the operating threshold ``score_thr``, reported as the
+    ``score_thr`` key.
+
     Args:
         iou_thr (float): Lowest IoU of a match. Defaults to 0.3, as the challenge.
         score_thr (float): Score threshold of recall, precision and NFPs. Defaults to 0.5.
         nms_iou_thr (float): IoU threshold of the NMS merging tiles. Defaults to 0.5.
         froc_fps (Sequence[float]): Predictions per normal image at which FROC averages
             recall. Defaults to (1, 2, 4, 8, 16, 32).
+        recall_fps (Sequence[float]): Predictions per normal image of the threshold-free
+            recalls ``recall@<f>fp``. Defaults to (1, 8).
         outfile_prefix (str, optional): When set, writes ``<prefix>froc.png`` (the FROC
             curve) and ``<prefix>predictions.json`` (merged predictions per image).
             Defaults to None.
@@ -55,6 +65,7 @@ class DigestPathMetric(BaseMetric):
                  score_thr: float = 0.5,
                  nms_iou_thr: float = 0.5,
                  froc_fps: Sequence[float] = FROC_FPS,
+                 recall_fps: Sequence[float] = RECALL_FPS,
                  outfile_prefix: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
@@ -68,6 +79,7 @@ class DigestPathMetric(BaseMetric):
         self.score_thr = score_thr
         self.nms_iou_thr = nms_iou_thr
         self.froc_fps = tuple(froc_fps)
+        self.recall_fps = tuple(recall_fps)
         self.outfile_prefix = outfile_prefix
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
@@ -136,8 +148,9 @@ class DigestPathMetric(BaseMetric):
             results (list): The ``process`` outputs of all ranks.
 
         Returns:
-            Dict[str, float]: recall, precision, nfps, froc (r_recall, t_recall when removed
-            boxes exist), num_pos_images, num_normal_images.
+            Dict[str, float]: recall, precision, nfps, froc, froc_complete, recall@<f>fp
+            (r_recall, t_recall when removed boxes exist), num_pos_images, num_normal_images,
+            score_thr.
         """
         logger = MMLogger.get_current_instance()
         groups: Dict[str, List[dict]] = OrderedDict()
@@ -146,7 +159,14 @@ class DigestPathMetric(BaseMetric):
         paths = list(groups)
         images = [self._merge_image(path, groups[path]) for path in paths]
         matched = match_images(images, self.iou_thr)
-        metrics = summarize_matches(matched, self.score_thr, self.froc_fps)
+        metrics = summarize_matches(matched, self.score_thr, self.froc_fps, self.recall_fps)
+        metrics['score_thr'] = float(self.score_thr)
+        if metrics['froc_complete'] == 0.0:
+            logger.warning(
+                f'DigestPathMetric: the FROC curve stops before {max(self.froc_fps):g} '
+                'predictions per normal image, so FROC and recall@<f>fp are truncated by the '
+                'output of the model, not measured on its ranking; lower '
+                '`model.test_cfg.score_thr` (to 0) or raise `model.test_cfg.max_per_img`')
         logger.info('DigestPath: ' + ', '.join(f'{k}={v:.4f}' if isinstance(v, float)
                                                 else f'{k}={v}' for k, v in metrics.items()))
         if self.outfile_prefix is not None:

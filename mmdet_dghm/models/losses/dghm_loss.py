@@ -161,6 +161,37 @@ def harmonizing_weight_table(density_counts: Tensor, num_present: Tensor, gammas
     return F.pad(table.flatten(), (0, 1))
 
 
+def normalized_weight_table(density_counts: Tensor, num_present: Tensor, gammas: Tensor,
+                            bins: int) -> Tensor:
+    """w = 1 / (M * N_k * GD' ** gamma), GD' = R[k, b] * bins / N_k, a scale-free eq. (10).
+
+    The paper's GD = R * bins grows with the number of elements, so an outlier's weight
+    relative to an inlier of its bin, (R * bins) ** (1 - gamma), depends on the batch size,
+    crop and image scale. Normalising the counts by the group's size N_k makes GD' the
+    histogram's density (it integrates to 1) and that ratio GD' ** (1 - gamma) scale-free;
+    the 1 / N_k keeps the loss a mean over each group, so it equals the paper's form when
+    gamma = 1 and duplicating every element leaves the loss unchanged for any gamma.
+
+    Args:
+        density_counts (Tensor): (K, bins) counts R, or their moving average.
+        num_present (Tensor): Scalar M, the number of groups holding valid elements.
+        gammas (Tensor): (K,) outlier gamma of each group; non-outliers use gamma = 1.
+        bins (int): Number of unit regions.
+
+    Returns:
+        Tensor: Flat (bins * 2K + 1,) float32 table indexed by :func:`element_slots_`, laid
+        out as :func:`harmonizing_weight_table`'s.
+    """
+    sizes = density_counts.sum(1, keepdim=True).to(torch.float32).clamp_(min=1)  # (K, 1)
+    table = harmonizing_weight_table(density_counts / sizes, num_present, gammas, bins)
+    per_slot = sizes.t().unsqueeze(-1).expand(bins, -1, 2).flatten()
+    return table / F.pad(per_slot, (0, 1), value=1.0)
+
+
+#: Weight table of each ``density`` option of :class:`DGHMCLoss`.
+DENSITY_TABLES = {"paper": harmonizing_weight_table, "normalized": normalized_weight_table}
+
+
 @MODELS.register_module()
 class DGHMCLoss(nn.Module):
     """DGHM-C loss (eq. 9-12) for sigmoid classification on partially annotated data.
@@ -187,6 +218,9 @@ class DGHMCLoss(nn.Module):
             global batch and the per-rank losses add up to the loss of the global batch
             (DDP then averages gradients, i.e. divides that sum by the world size).
             Defaults to False.
+        density (str): ``'paper'``: GD = R * bins (eq. 10); ``'normalized'``: counts divided
+            by the group's size, so the weights do not depend on how many elements a batch
+            holds (:func:`normalized_weight_table`). Defaults to ``'paper'``.
         loss_weight (float): Scale of the loss. Defaults to 1.0.
         reduction (str): ``'none'`` returns the (N, C) weighted terms; ``'mean'`` and
             ``'sum'`` both return their sum, because the harmonizing weights already
@@ -202,6 +236,7 @@ class DGHMCLoss(nn.Module):
                  momentum: float = 0.0,
                  decouple: str = "noisy_clean",
                  sync: bool = False,
+                 density: str = "paper",
                  loss_weight: float = 1.0,
                  reduction: str = "mean") -> None:
         super().__init__()
@@ -221,6 +256,9 @@ class DGHMCLoss(nn.Module):
         if decouple not in DECOUPLE_GROUPS:
             raise ValueError(f"{name}: decouple must be one of {tuple(DECOUPLE_GROUPS)}, got "
                              f"{decouple!r}")
+        if density not in DENSITY_TABLES:
+            raise ValueError(f"{name}: density must be one of {tuple(DENSITY_TABLES)}, got "
+                             f"{density!r}")
         check_reduction(reduction, name)
         self.use_sigmoid = use_sigmoid
         self.bins = int(bins)
@@ -230,6 +268,7 @@ class DGHMCLoss(nn.Module):
         self.momentum = momentum
         self.decouple = decouple
         self.sync = sync
+        self.density = density
         self.loss_weight = loss_weight
         self.reduction = reduction
         self.num_groups = DECOUPLE_GROUPS[decouple]
@@ -311,7 +350,8 @@ class DGHMCLoss(nn.Module):
         density_counts = counts
         if self.momentum > 0 and self.training:
             density_counts = self._update_moving_counts(counts)
-        table = harmonizing_weight_table(density_counts, num_present, self.gammas, self.bins)
+        table = DENSITY_TABLES[self.density](density_counts, num_present, self.gammas,
+                                             self.bins)
         # index_select is several times faster than advanced indexing on the CPU.
         return table.index_select(0, slots.flatten()).view_as(slots)
 

@@ -1,0 +1,209 @@
+"""FROC sees the whole ranking: invariant to strictly increasing score maps, through the metric
+and through every DigestPath config's test-time post-processing; truncation is never silent."""
+import copy
+import logging
+from pathlib import Path
+from typing import List
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+from mmengine.registry import DefaultScope
+
+import mmdet_dghm  # noqa: F401  (registration)
+from mmdet.registry import MODELS
+from mmdet_dghm.evaluation.metrics import (DigestPathMetric, froc_complete, froc_curve,
+                                           froc_score, recall_at_fps)
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIGS = sorted((REPO / 'configs' / 'digestpath').glob('*.py'))
+IMG = 64  # one tile per image; FPN levels of 8, 4, 2, 1, 1 cells
+NUM_POS, NUM_NORMAL = 3, 3
+
+
+def s_pow8(scores: np.ndarray) -> np.ndarray:
+    """A strictly increasing map that puts every score in (0, 1) below 0.01 when s < 0.56."""
+    return np.asarray(scores, np.float64) ** 8
+
+
+class WarningRecorder(logging.Handler):
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: List[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def evaluate(samples: List[dict], **kwargs):
+    """The metric's results and the warnings it logged."""
+    metric = DigestPathMetric(**kwargs)
+    metric.dataset_meta = dict(classes=('ring_cell_cancer', ))
+    recorder = WarningRecorder()
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(recorder)
+    try:
+        metric.process({}, copy.deepcopy(samples))
+        results = metric.evaluate(len(samples))
+    finally:
+        logger.removeHandler(recorder)
+    return results, recorder.messages
+
+
+def test_recall_at_fps_and_completeness_closed_form():
+    # Thresholds ascending: NRFP 40, 8, 2, 0.5 with recall 0.9, 0.7, 0.4, 0.1.
+    nrfp, recall = np.array([40.0, 8.0, 2.0, 0.5]), np.array([0.9, 0.7, 0.4, 0.1])
+    np.testing.assert_allclose(recall_at_fps(nrfp, recall, (1, 8, 32)), [0.1, 0.7, 0.7])
+    assert froc_complete(nrfp) and not froc_complete(nrfp[1:])
+    assert not froc_complete(np.zeros(0))
+
+
+def test_froc_of_a_pooled_set_is_invariant_to_increasing_score_maps():
+    rng = np.random.default_rng(0)
+    pos, normal = rng.uniform(0.05, 0.55, 40), rng.uniform(0.05, 0.55, 70)
+    is_tp = rng.uniform(size=40) < 0.5
+    curves = [froc_curve(f(pos), is_tp, 25, f(normal), 2) for f in (np.asarray, s_pow8)]
+    assert s_pow8(pos).max() < 0.01
+    (_, nrfp_a, recall_a), (_, nrfp_b, recall_b) = curves
+    np.testing.assert_array_equal(nrfp_a, nrfp_b)
+    np.testing.assert_array_equal(recall_a, recall_b)
+    assert froc_score(nrfp_a, recall_a) == froc_score(nrfp_b, recall_b) > 0
+
+
+def box(x: float, y: float = 0.0) -> list:
+    return [x, y, x + 10, y + 10]
+
+
+def metric_sample(path: str, bboxes, scores, gt, partial: bool) -> dict:
+    return dict(img_path=path, partially_annotated=partial,
+                pred_instances=dict(bboxes=torch.tensor(bboxes, dtype=torch.float32),
+                                    scores=torch.tensor(scores, dtype=torch.float32)),
+                gt_instances=dict(bboxes=torch.tensor(gt, dtype=torch.float32).reshape(-1, 4)))
+
+
+def hand_made_samples(transform=np.asarray) -> List[dict]:
+    """One positive image (cells at 0, 20, 40; predictions on 0 and 40 and one FP) and one
+    normal image with 40 predictions, scores in (0.1, 0.55)."""
+    pos_scores = transform([0.5, 0.45, 0.3])
+    normal_scores = transform(np.linspace(0.11, 0.54, 40))
+    return [metric_sample('pos.png', [box(0), box(40), box(0, 50)], pos_scores,
+                          [box(0), box(20), box(40)], True),
+            metric_sample('normal.png', [box(12 * i) for i in range(40)], normal_scores,
+                          [], False)]
+
+
+def test_metric_alone_is_invariant_to_increasing_score_maps():
+    plain, warnings = evaluate(hand_made_samples())
+    mapped, _ = evaluate(hand_made_samples(s_pow8), score_thr=0.5 ** 8)
+    assert not warnings
+    # Normal scores above 0.5 (4 of 40) and 0.45 (9) and 0.3 (22): recall 1/3 from NRFP 4,
+    # 2/3 from NRFP 9 on; NRFP 1 and 2 admit no prediction of the positive image.
+    expected_froc = (0 + 0 + 1 / 3 + 1 / 3 + 2 / 3 + 2 / 3) / 6
+    for results in (plain, mapped):
+        assert results['digestpath/froc'] == pytest.approx(expected_froc)
+        assert results['digestpath/recall@1fp'] == 0.0
+        assert results['digestpath/recall@8fp'] == pytest.approx(1 / 3)
+        assert results['digestpath/froc_complete'] == 1.0
+    for key in ('froc', 'recall@1fp', 'recall@8fp', 'recall', 'precision', 'nfps'):
+        assert mapped[f'digestpath/{key}'] == plain[f'digestpath/{key}']
+    assert mapped['digestpath/score_thr'] == 0.5 ** 8 and plain['digestpath/score_thr'] == 0.5
+
+
+def test_a_truncated_curve_warns_and_names_the_setting():
+    samples = hand_made_samples()
+    # What a test_cfg.score_thr of 0.3 would have let through: 22 of the 40 normal boxes.
+    kept = samples[1]['pred_instances']['scores'] >= 0.3
+    samples[1]['pred_instances'] = {k: v[kept] for k, v in samples[1]['pred_instances'].items()}
+    results, warnings = evaluate(samples)
+    assert results['digestpath/froc_complete'] == 0.0
+    assert len(warnings) == 1
+    assert 'model.test_cfg.score_thr' in warnings[0] and 'max_per_img' in warnings[0]
+
+
+def build_head(cfg: Config):
+    head_cfg = copy.deepcopy(cfg.model.bbox_head)
+    head_cfg.update(test_cfg=cfg.model.test_cfg)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return MODELS.build(head_cfg)
+
+
+def head_outputs(head, seed: int):
+    """Distinct logits in [-8, 0.2] (scores up to 0.55) on every anchor, zero box deltas: the
+    boxes are the anchors, the scores a random ranking."""
+    sizes = [IMG // stride[0] for stride in head.prior_generator.strides]
+    sizes = [max(s, 1) for s in sizes]
+    anchors = head.num_base_priors
+    total = sum(s * s * anchors for s in sizes)
+    gen = torch.Generator().manual_seed(seed)
+    logits = torch.linspace(-8.0, 0.2, total, dtype=torch.float64)[
+        torch.randperm(total, generator=gen)]
+    cls, reg, start = [], [], 0
+    for size in sizes:
+        n = size * size * anchors
+        cls.append(logits[start:start + n].view(anchors, size, size))
+        reg.append(torch.zeros(4 * anchors, size, size))
+        start += n
+    return cls, reg
+
+
+def pow8_logits(logits: torch.Tensor) -> torch.Tensor:
+    """Logits whose sigmoid is sigmoid(logits) ** 8 (computed in float64)."""
+    log_p = 8 * torch.nn.functional.logsigmoid(logits)
+    return log_p - torch.log1p(-log_p.exp())
+
+
+def predict(head, cfg_test, transform=None) -> List[dict]:
+    """Metric samples of NUM_POS positive and NUM_NORMAL normal images through the head's
+    ``predict_by_feat`` under ``cfg_test``; ground truth: three anchors of each positive."""
+    samples = []
+    meta = dict(img_shape=(IMG, IMG), ori_shape=(IMG, IMG), scale_factor=(1.0, 1.0))
+    for index in range(NUM_POS + NUM_NORMAL):
+        cls, reg = head_outputs(head, seed=index)
+        if transform is not None:
+            cls = [transform(c) for c in cls]
+        cls = [c.float()[None] for c in cls]
+        reg = [r[None] for r in reg]
+        with torch.no_grad():
+            pred = head.predict_by_feat(cls, reg, batch_img_metas=[meta], cfg=cfg_test,
+                                        rescale=False)[0]
+        positive = index < NUM_POS
+        gt = [[4.0, 4.0, 20.0, 20.0], [30.0, 8.0, 46.0, 24.0], [10.0, 36.0, 42.0, 60.0]]
+        samples.append(dict(img_path=f'{index}.png', partially_annotated=positive,
+                            pred_instances=dict(bboxes=pred.bboxes, scores=pred.scores),
+                            gt_instances=dict(bboxes=torch.tensor(gt if positive else [])
+                                              .reshape(-1, 4))))
+    return samples
+
+
+@pytest.mark.parametrize('config', CONFIGS, ids=lambda p: p.stem)
+def test_every_config_lets_froc_see_the_full_ranking(config):
+    cfg = Config.fromfile(str(config))
+    test_cfg = cfg.model.test_cfg
+    assert test_cfg.score_thr < 1e-4
+    assert test_cfg.max_per_img >= 32 and test_cfg.nms_pre >= test_cfg.max_per_img
+    head = build_head(cfg)
+    plain, _ = evaluate(predict(head, test_cfg))
+    mapped, warnings = evaluate(predict(head, test_cfg, pow8_logits), score_thr=0.5 ** 8)
+    assert not warnings
+    assert plain['digestpath/froc_complete'] == mapped['digestpath/froc_complete'] == 1.0
+    for key in ('froc', 'recall@1fp', 'recall@8fp'):
+        assert mapped[f'digestpath/{key}'] == pytest.approx(plain[f'digestpath/{key}'],
+                                                            abs=1e-12)
+    assert plain['digestpath/froc'] > 0
+
+
+def test_the_old_threshold_fails_the_same_check_and_warns():
+    cfg = Config.fromfile(str(CONFIGS[0]))
+    head = build_head(cfg)
+    old = copy.deepcopy(cfg.model.test_cfg)
+    old.score_thr = 0.05
+    plain, _ = evaluate(predict(head, old))
+    mapped, warnings = evaluate(predict(head, old, pow8_logits), score_thr=0.5 ** 8)
+    assert plain['digestpath/froc'] > 0
+    # Every mapped score is below 0.01: nothing passes 0.05, the curve is empty.
+    assert mapped['digestpath/froc'] == 0.0
+    assert mapped['digestpath/froc_complete'] == 0.0
+    assert len(warnings) == 1 and 'model.test_cfg.score_thr' in warnings[0]

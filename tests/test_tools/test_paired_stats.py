@@ -1,0 +1,42 @@
+"""Paired statistics of the benchmark report: exact values on hand-made differences."""
+import math
+
+import numpy as np
+import pytest
+
+from benchmarks.harness.paired_stats import (NOT_DISTINGUISHABLE, bootstrap_ci, compare,
+                                             paired_differences, sign_test)
+
+
+def test_paired_differences_use_common_finite_pairs_only():
+    a = {(0, 0): 0.5, (1, 0): 0.7, (2, 0): float('nan'), (3, 0): 0.1}
+    b = {(0, 0): 0.25, (1, 0): 0.75, (2, 0): 0.3}
+    np.testing.assert_allclose(paired_differences(a, b), [0.25, -0.05])
+
+
+def test_sign_test_exact_values():
+    assert sign_test(np.array([0.1, 0.2, 0.3, 0.4])) == (4, 4, 0.125)
+    assert sign_test(np.array([0.1, -0.2, 0.0])) == (1, 2, 1.0)  # the tie is left out
+    wins, n, p = sign_test(np.array([1.0] * 9 + [-1.0]))
+    assert (wins, n) == (9, 10) and p == pytest.approx(2 * 11 / 1024)
+    assert sign_test(np.zeros(0)) == (0, 0, 1.0)
+
+
+def test_bootstrap_interval_is_seeded_and_degenerate_for_constant_differences():
+    diffs = np.array([0.1, -0.3, 0.2, 0.05, 0.4, -0.1])
+    assert bootstrap_ci(diffs, seed=3) == bootstrap_ci(diffs, seed=3)
+    low, high = bootstrap_ci(diffs)
+    assert diffs.min() < low < diffs.mean() < high < diffs.max()
+    assert bootstrap_ci(np.full(5, 0.2)) == pytest.approx((0.2, 0.2))
+
+
+def test_verdicts():
+    assert compare(np.full(5, 0.1)).verdict == 'higher'
+    assert compare(np.full(6, -0.1)).verdict == 'lower'
+    # Four wins of four: the interval excludes 0, but four pairs are too few for a claim.
+    few = compare(np.full(4, 0.1))
+    assert few.verdict == NOT_DISTINGUISHABLE and few.sign_p == 0.125 and few.n == 4
+    # The interval holds 0.
+    assert compare(np.array([0.1, -0.3, 0.2, 0.05, 0.4, -0.1])).verdict == NOT_DISTINGUISHABLE
+    empty = compare(np.zeros(0))
+    assert empty.n == 0 and math.isnan(empty.mean) and empty.verdict == NOT_DISTINGUISHABLE
