@@ -122,7 +122,8 @@ fi
 mmcv_state="$(state_of mmcv)"
 PYTAG="$("$PY" -c 'import sys; print("cp%d%d" % sys.version_info[:2])')"
 if [[ -z "${MMCV_OPS:-}" ]]; then
-    wheel="$(ls "${WHEELHOUSE:-/nonexistent}"/mmcv-"$MMCV_VERSION"-"$PYTAG"-*.whl 2>/dev/null | head -n1 || true)"
+    wheel="$(ls "${WHEELHOUSE:-/nonexistent}"/mmcv-"$MMCV_VERSION"-"$PYTAG"-*.whl 2>/dev/null \
+        | head -n1 || true)"
     case "$mmcv_state" in
         compiled*|noops*) MMCV_OPS=compiled; why="the environment has mmcv, not mmcv-lite" ;;
         lite*) MMCV_OPS=torch; why="the environment has mmcv-lite" ;;
@@ -149,7 +150,7 @@ if [[ "$MMCV_OPS" == torch ]]; then
             say "removing mmcv ($mmcv_state)"
             "$PY" -m pip uninstall -y mmcv mmcv-lite
         fi
-        say "installing mmcv-lite==$MMCV_VERSION (mmcv's Python code; the ops come from mmdet_dghm_ops)"
+        say "installing mmcv-lite==$MMCV_VERSION (mmcv's Python code; ops from mmdet_dghm_ops)"
         "${PIP[@]}" "mmcv-lite==$MMCV_VERSION"
         STATE="$(probe)"
         CHANGED=1
@@ -195,8 +196,9 @@ fi
 if [[ "$MMCV_OPS" == torch ]]; then
     # Written after the project (it imports mmdet_dghm_ops); mmcv's own files are left as they are.
     "$PY" -m mmdet_dghm_ops enable >/dev/null
-    say "torch ops hook: $PTH makes every Python of this environment load mmdet_dghm_ops'"
-    say "  torch ops as mmcv._ext while mmcv has no compiled extension (remove: python -m mmdet_dghm_ops disable)"
+    say "torch ops hook: $PTH makes every Python of this environment load"
+    say "  mmdet_dghm_ops' torch ops as mmcv._ext while mmcv has no compiled extension"
+    say "  (no mmcv file is changed; remove the hook: python -m mmdet_dghm_ops disable)"
 fi
 if [[ "$CHANGED" == 1 || "$(state_of ops)" != "$MMCV_OPS" ]]; then
     "$PY" - "$MMCV_OPS" <<'PYEOF'
