@@ -55,7 +55,7 @@ setup(
     author="mmdet-dghm developers",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=find_packages(include=["mmdet_dghm", "mmdet_dghm.*"]),
+    packages=find_packages(include=["mmdet_dghm", "mmdet_dghm.*", "mmdet_dghm_ops"]),
     include_package_data=True,
     package_data={"mmdet_dghm": [".mim/model-index.yml", ".mim/configs/**/*.py",
                                  ".mim/configs/**/*.md", ".mim/configs/**/*.yml",

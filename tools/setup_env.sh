@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# One-script environment for mmdet-dghm: torch (CPU by default), mmcv 2.1.0 WITH compiled ops,
-# then the project (editable, with its test extra). Idempotent: a second run checks and skips.
+# One-script environment for mmdet-dghm: torch (CPU by default), mmcv 2.1.0's Python code with
+# its ops (torch implementations or compiled ones, see MMCV_OPS), then the project (editable, with
+# its test extra). Idempotent: a second run checks and skips.
 #
 # Variables:
+#   MMCV_OPS     torch: mmcv-lite 2.1.0 (pure Python) and this project's torch ops, served as
+#                mmcv._ext by a .pth file written into the environment (no compiler, minutes);
+#                compiled: mmcv 2.1.0 with its compiled ops (a wheel from WHEELHOUSE, else a source
+#                build of about 30 min on 2 cores). Default: the mode the environment already has;
+#                for a new one, compiled if WHEELHOUSE holds an mmcv 2.1.0 wheel for this Python,
+#                else torch.
 #   VENV         virtual environment to create/reuse (default: $REPO/.venv; an active one is used as is)
 #   TORCH_SPEC   pip requirement for torch (default: torch==2.13.0, the CPU build)
 #   WHEELHOUSE   folder of prebuilt wheels (e.g. ../shared/wheels), given to pip as --find-links
 #                (added to the machine's pip configuration; PIP_FIND_LINKS is never set here)
-#   MAX_JOBS     parallel compile jobs for the mmcv source build (default: nproc)
+#   MAX_JOBS     parallel compile jobs for the mmcv source build (default: nproc; compiled mode)
 #   EXTRAS       project extras to install (default: tests)
 set -euo pipefail
 
@@ -63,28 +70,37 @@ except ImportError:
     print("torch missing")
     sys.exit(0)
 try:
+    import importlib.machinery
     import mmcv
 except ImportError:
     print("mmcv missing")
     sys.exit(0)
-if mmcv.__version__ != sys.argv[3]:
-    print("mmcv bad", mmcv.__version__)
-    sys.exit(0)
 try:
-    from mmcv.ops import nms  # noqa: F401  needs the compiled mmcv._ext
-except ImportError as exc:
-    print("mmcv noops", str(exc).replace("\n", " "))
+    dist = "mmcv-lite" if version("mmcv-lite") else "mmcv"
+except PackageNotFoundError:
+    dist = "mmcv"
+if mmcv.__version__ != sys.argv[3]:
+    print("mmcv bad", dist, mmcv.__version__)
     sys.exit(0)
-print("mmcv ok", mmcv.__version__)
+if dist == "mmcv-lite":
+    print("mmcv lite", mmcv.__version__)
+elif importlib.machinery.PathFinder.find_spec("mmcv._ext", mmcv.__path__) is None:
+    print("mmcv noops", mmcv.__version__)  # mmcv built without mmcv._ext
+    sys.exit(0)
+else:
+    print("mmcv compiled", mmcv.__version__)
 try:
     import mmdet_dghm
+    from mmdet_dghm_ops.__main__ import status
     print("mmdet_dghm ok", mmdet_dghm.__version__)
+    print("ops", status())
 except ImportError:
     print("mmdet_dghm missing")
 PYEOF
 }
 state_of() { grep "^$1 " <<<"$STATE" | cut -d' ' -f2- || true; }
 STATE="$(probe)"
+CHANGED=0
 
 # mmengine 0.10.7 resolves mmdet:: config paths through pkg_resources (gone in setuptools 82);
 # torch 2.13 needs setuptools>=77.0.3; mmcv's setup.py imports pkg_resources too.
@@ -104,12 +120,48 @@ else
 fi
 
 mmcv_state="$(state_of mmcv)"
-if [[ "$mmcv_state" == ok* ]]; then
+PYTAG="$("$PY" -c 'import sys; print("cp%d%d" % sys.version_info[:2])')"
+if [[ -z "${MMCV_OPS:-}" ]]; then
+    wheel="$(ls "${WHEELHOUSE:-/nonexistent}"/mmcv-"$MMCV_VERSION"-"$PYTAG"-*.whl 2>/dev/null \
+        | head -n1 || true)"
+    case "$mmcv_state" in
+        compiled*|noops*) MMCV_OPS=compiled; why="the environment has mmcv, not mmcv-lite" ;;
+        lite*) MMCV_OPS=torch; why="the environment has mmcv-lite" ;;
+        *) if [[ -n "$wheel" ]]; then
+               MMCV_OPS=compiled; why="WHEELHOUSE holds $(basename "$wheel")"
+           else
+               MMCV_OPS=torch; why="no mmcv $MMCV_VERSION wheel in WHEELHOUSE: nothing to compile"
+           fi ;;
+    esac
+else
+    why="set by MMCV_OPS"
+fi
+[[ "$MMCV_OPS" == torch || "$MMCV_OPS" == compiled ]] \
+    || { say "ERROR: MMCV_OPS=$MMCV_OPS: use torch or compiled"; exit 1; }
+say "MMCV_OPS=$MMCV_OPS ($why)"
+SITE="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+PTH="$SITE/mmdet_dghm_ops.pth"
+
+if [[ "$MMCV_OPS" == torch ]]; then
+    if [[ "$mmcv_state" == lite* ]]; then
+        say "mmcv-lite $MMCV_VERSION ok"
+    else
+        if [[ "$mmcv_state" != missing* && -n "$mmcv_state" ]]; then
+            say "removing mmcv ($mmcv_state)"
+            "$PY" -m pip uninstall -y mmcv mmcv-lite
+        fi
+        say "installing mmcv-lite==$MMCV_VERSION (mmcv's Python code; ops from mmdet_dghm_ops)"
+        "${PIP[@]}" "mmcv-lite==$MMCV_VERSION"
+        STATE="$(probe)"
+        CHANGED=1
+    fi
+elif [[ "$mmcv_state" == compiled* ]]; then
     say "mmcv $MMCV_VERSION with compiled ops ok"
 else
-    if [[ "$mmcv_state" == noops* || "$mmcv_state" == bad* ]]; then
-        say "removing mmcv ($mmcv_state)"
-        "$PY" -m pip uninstall -y mmcv
+    if [[ "$mmcv_state" == noops* || "$mmcv_state" == bad* || "$mmcv_state" == lite* ]]; then
+        say "removing mmcv ($mmcv_state) and the torch ops hook"
+        "$PY" -m pip uninstall -y mmcv mmcv-lite
+        rm -f "$PTH"
     fi
     # mmcv ships no PyPI wheel. --no-build-isolation lets its setup.py import *this* torch
     # (with isolation it cannot, and silently builds a pure-Python mmcv without mmcv._ext).
@@ -119,11 +171,12 @@ else
     MMCV_WITH_OPS=1 FORCE_CUDA="${FORCE_CUDA:-0}" MAX_JOBS="$MAX_JOBS" \
         "${PIP[@]}" --no-build-isolation "mmcv==$MMCV_VERSION"
     STATE="$(probe)"
+    CHANGED=1
     mmcv_state="$(state_of mmcv)"
-    if [[ "$mmcv_state" != ok* ]]; then
-        say "ERROR: mmcv $MMCV_VERSION was installed but 'from mmcv.ops import nms' fails ($mmcv_state):"
-        say "       mmcv was built without its compiled ops (mmcv._ext). Rebuild it with"
-        say "       --no-build-isolation against the installed torch, or give WHEELHOUSE a wheel."
+    if [[ "$mmcv_state" != compiled* ]]; then
+        say "ERROR: mmcv $MMCV_VERSION was installed without its compiled ops ($mmcv_state):"
+        say "       mmcv was built without mmcv._ext. Rebuild it with --no-build-isolation"
+        say "       against the installed torch, give WHEELHOUSE a wheel, or use MMCV_OPS=torch."
         exit 1
     fi
     say "mmcv $MMCV_VERSION with compiled ops ok"
@@ -138,6 +191,28 @@ else
     say "installing mmdet_dghm in editable mode with extras [$EXTRAS]"
     "${PIP[@]}" -e "$REPO[$EXTRAS]"
     echo "$WANT" > "$STAMP"
-    "$PY" -c 'import torch, mmcv, mmdet, mmengine, mmdet_dghm as m; print(f"[setup_env] installed: torch {torch.__version__}, mmcv {mmcv.__version__}, mmdet {mmdet.__version__}, mmengine {mmengine.__version__}, mmdet_dghm {m.__version__}")'
+    CHANGED=1
+fi
+if [[ "$MMCV_OPS" == torch ]]; then
+    # Written after the project (it imports mmdet_dghm_ops); mmcv's own files are left as they are.
+    "$PY" -m mmdet_dghm_ops enable >/dev/null
+    say "torch ops hook: $PTH makes every Python of this environment load"
+    say "  mmdet_dghm_ops' torch ops as mmcv._ext while mmcv has no compiled extension"
+    say "  (no mmcv file is changed; remove the hook: python -m mmdet_dghm_ops disable)"
+fi
+if [[ "$CHANGED" == 1 || "$(state_of ops)" != "$MMCV_OPS" ]]; then
+    "$PY" - "$MMCV_OPS" <<'PYEOF'
+import sys
+import mmcv, mmdet, mmengine, torch
+from mmcv.ops import RoIAlign, batched_nms  # noqa: F401  mmcv._ext loads
+import mmdet_dghm as m
+from mmdet_dghm_ops.__main__ import status
+assert status() == sys.argv[1], f"mmcv._ext is {status()}, expected {sys.argv[1]}"
+print(f"[setup_env] installed: torch {torch.__version__}, mmcv {mmcv.__version__} "
+      f"(ops: {status()}), mmdet {mmdet.__version__}, mmengine {mmengine.__version__}, "
+      f"mmdet_dghm {m.__version__}")
+PYEOF
+else
+    say "mmcv._ext: $MMCV_OPS ops ok"
 fi
 say "ready; activate with: source $VENV/bin/activate"

@@ -8,6 +8,7 @@ import pytest
 
 
 @pytest.mark.slow
+@pytest.mark.torch_ops
 def test_demo_smoke_writes_report_with_metrics_and_pictures(tmp_path, repo_root):
     work = tmp_path / 'demo'
     proc = subprocess.run([sys.executable, str(repo_root / 'tools' / 'demo.py'), '--profile',

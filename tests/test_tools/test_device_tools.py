@@ -1,10 +1,14 @@
-"""The lent-GPU path on the CPU: tools/gpu_benchmark.sh (packing, deadline) and
-tools/device/subset_digestpath.py."""
+"""The air-gapped GPU kit on the CPU: tools/gpu_benchmark.sh (packing, deadline), the kit's
+mmcv/_ext.py and tools/device/subset_digestpath.py."""
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
+
+import mmcv
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SUBSET = REPO / 'tools' / 'device' / 'subset_digestpath.py'
@@ -88,3 +92,23 @@ def test_subset_refuses_a_bad_step(tmp_path):
     proc = subprocess.run([sys.executable, str(SUBSET), str(tmp_path), str(tmp_path / 'dst'),
                            '--neg-slide-every', '0'], capture_output=True, text=True)
     assert proc.returncode != 0 and '--neg-slide-every must be >= 1' in proc.stderr
+
+
+@pytest.mark.torch_ops
+def test_kit_site_serves_the_plugin_ops_as_mmcv_ext(tmp_path):
+    """run_gpu_benchmark.sh's SITE: mmcv without compiled ops, mmdet_dghm_ops' mmcv_ext.py as
+    mmcv/_ext.py, the repository on the path."""
+    site = tmp_path / 'site'
+    shutil.copytree(Path(mmcv.__file__).parent, site / 'mmcv',
+                    ignore=shutil.ignore_patterns('_ext*.so', '__pycache__'))
+    shutil.copy(REPO / 'mmdet_dghm_ops' / 'mmcv_ext.py', site / 'mmcv' / '_ext.py')
+    code = ('import torch, mmcv._ext\n'
+            'from mmcv.ops import batched_nms\n'
+            'boxes = torch.tensor([[0., 0., 10., 10.], [0., 0., 10., 9.], [20., 20., 30., 30.]])\n'
+            'keep = batched_nms(boxes, torch.tensor([0.9, 0.8, 0.7]), torch.zeros(3).long(),\n'
+            '                   dict(iou_threshold=0.5))[1]\n'
+            'print(mmcv._ext.__file__, keep.tolist())')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, PYTHONPATH=f'{site}:{REPO}'))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split(' ', 1) == [str(site / 'mmcv' / '_ext.py'), '[0, 2]\n']

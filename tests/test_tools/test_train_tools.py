@@ -89,6 +89,7 @@ def test_test_cli_sets_config(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.torch_ops
 def test_mmdet_train_script_runs_plugin_config(tiny_data, tmp_path):
     """mmdet's unmodified tools/train.py: custom_imports alone brings in the plugin."""
     work_dir = tmp_path / "work"

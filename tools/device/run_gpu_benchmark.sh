@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The lent GPU machine's one command: install the carried wheels, then tools/gpu_benchmark.sh.
+# A GPU server without a package index (air-gapped, as many hospital servers are): install the
+# carried wheels, then tools/gpu_benchmark.sh.
 #
-# The machine has CUDA torch (Python 3.12) but no package index, and building mmcv's CUDA ops
-# would take most of its 15 minutes, so the run carries pure-Python wheels (mmengine, mmdet,
-# mmcv-lite and their missing dependencies, made by tools/device/prepare_carry.sh into .whl/)
-# and installs tools/device/mmcv_ext_torch.py as mmcv/_ext.py: NMS through torchvision and
-# the sigmoid focal loss in torch (the only compiled ops a RetinaNet benchmark calls).
+# The server has a CUDA torch; building mmcv's CUDA ops there would take long, so the run carries
+# pure-Python wheels (mmengine, mmdet, mmcv-lite and their missing dependencies, made by
+# tools/device/prepare_carry.sh into .whl/) and gives mmcv-lite this project's torch ops
+# (mmdet_dghm_ops/mmcv_ext.py as mmcv/_ext.py of the throw-away SITE folder: NMS, focal loss,
+# RoIAlign, deformable attention; any other op raises naming itself).
 #
-#   device run, carry [".whl", ".gpu_data"]:
+#   with .whl and .gpu_data copied beside the repository:
 #     PROFILE=gpu-real DATA_ROOT=.gpu_data/half-scale DEADLINE_S=420 \
 #         bash tools/device/run_gpu_benchmark.sh
 #
@@ -21,7 +22,7 @@ PYTHON="${PYTHON:-python3}"
 ls "$WHEELS"/*.whl >/dev/null || { echo "run_gpu_benchmark: no wheels in $WHEELS" >&2; exit 2; }
 "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target "$SITE" "$WHEELS"/*.whl
-cp tools/device/mmcv_ext_torch.py "$SITE/mmcv/_ext.py"
-export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}" PYTHON
+cp mmdet_dghm_ops/mmcv_ext.py "$SITE/mmcv/_ext.py"  # it imports mmdet_dghm_ops: the repository
+export PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHON
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || true
 exec bash tools/gpu_benchmark.sh "$@"
