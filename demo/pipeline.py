@@ -24,6 +24,8 @@ CONFIG = REPO / 'configs' / 'digestpath' / 'retinanet_r18-light_fpn_dghmc_digest
 # A short from-scratch run scores true cells lower than a converged model: draw from 0.3 so the
 # overlay shows what the FROC sweep counts near its 1-8 FPs-per-image operating points.
 OVERLAY_SCORE_THR = 0.3
+#: Micrometres per pixel of the demo's images (synthetic and real half-scale alike).
+DATA_PIXEL_SIZE = 0.5
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,9 @@ def build_demo_config(work_dir: Path, data_root: Path, profile: DemoProfile, see
     """The light DGHM-C config sized by ``profile`` for ``data_root``."""
     cfg = Config.fromfile(str(CONFIG))
     cfg.work_dir = str(work_dir)
+    # Both the synthetic images and the real half-scale split are at half the 40x scan's
+    # resolution, read as they are (scale 1): the model sees DATA_PIXEL_SIZE um/px.
+    cfg.pixel_size = DATA_PIXEL_SIZE
     common = dict(data_root=str(data_root), num_folds=4, fold=0, scale=1.0)
     train = cfg.train_dataloader
     train.batch_size = profile.batch_size
@@ -232,7 +237,8 @@ def run_demo(work_dir: Path, profile: str = 'default', data_root: Optional[str] 
                     str(checkpoint), str(held_out), '--out-dir', str(infer_dir),
                     '--tile-size', str(prof.test_tile),
                     '--overlap', str(prof.test_tile - prof.test_stride),
-                    '--overlay-score-thr', str(OVERLAY_SCORE_THR)], check=True)
+                    '--overlay-score-thr', str(OVERLAY_SCORE_THR),
+                    '--pixel-size', str(DATA_PIXEL_SIZE)], check=True)
     (work_dir / 'metrics.json').write_text(json.dumps(metrics, indent=1))
     return _write_report(work_dir, data_desc=data_desc, profile=prof, metrics=metrics,
                          train_s=train_s, infer_dir=infer_dir, held_out=held_out)
