@@ -1,3 +1,3 @@
 from .decoupled_retina_head import DecoupledRetinaHead
 
-__all__ = ["DecoupledRetinaHead"]
+__all__ = ['DecoupledRetinaHead']
