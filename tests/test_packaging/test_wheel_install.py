@@ -61,7 +61,7 @@ def test_wheel_ships_library_configs_and_tools_only(installed_wheel):
     wheel, _ = installed_wheel
     names = zipfile.ZipFile(wheel).namelist()
     top = {name.split('/')[0] for name in names}
-    assert {n for n in top if not n.endswith('.dist-info')} == {'mmdet_dghm'}
+    assert {n for n in top if not n.endswith('.dist-info')} == {'mmdet_dghm', 'mmdet_dghm_ops'}
     for name in ('mmdet_dghm/.mim/configs/digestpath/retinanet_r18_fpn_dghmc_digestpath.py',
                  'mmdet_dghm/.mim/configs/_base_/datasets/digestpath.py',
                  'mmdet_dghm/.mim/configs/dghmc_swap/retinanet_r50_fpn_dghmc_1x_coco.py',
