@@ -241,8 +241,11 @@ def partial_bound(loss: nn.Module, rows_status: Callable[[int], Tensor]) -> Iter
 
 
 def stock_head(cls: type) -> type:
-    """The nearest mmdet class among ``cls``'s bases: the head whose loss code runs."""
-    return next(base for base in cls.__mro__ if base.__module__.startswith('mmdet.'))
+    """The nearest mmdet class among ``cls``'s bases, ``object`` where there is none.
+
+    It is the head whose loss code runs for ``cls``.
+    """
+    return next((base for base in cls.__mro__ if base.__module__.startswith('mmdet.')), object)
 
 
 def check_sigmoid_loss(head_name: str, loss_cfg: Optional[dict]) -> None:

@@ -10,8 +10,7 @@ from mmdet.models.dense_heads import FCOSHead, GFLHead, RetinaHead
 from mmdet.registry import MODELS
 from mmdet_dghm.models.partial_annotation import (PartialAnnotationMixin, compact_status,
                                                   image_class_status, image_major_status,
-                                                  image_partial_flags, partial_bound,
-                                                  read_partial_labels)
+                                                  image_partial_flags, partial_bound)
 
 
 def boxes(num: int) -> InstanceData:
