@@ -7,15 +7,23 @@ annotated images), negatives of partially annotated images (AP_N, the noisy ones
 missed cells) and negatives of exhaustively annotated normal images (NP_N, clean).
 """
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from torch import Tensor
+from mmdet.models.utils import unpack_gt_instances
+from mmdet.registry import DATASETS, MODELS
+from mmdet.utils import register_all_modules
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.runner import load_checkpoint
+from torch import Tensor, nn
 
+import mmdet_dghm  # noqa: F401  registers the plugin's modules
 from mmdet_dghm.models.losses.dghm_loss import GROUP_NAMES, group_codes
 
 #: Groups in the order of the paper's figures; each is one group of DGHM-C*'s decoupling.
@@ -34,7 +42,8 @@ def element_groups(labels: Tensor, label_weights: Tensor, partial: Tensor,
     Args:
         labels (Tensor): (N,) assigned labels, ``num_classes`` for background.
         label_weights (Tensor): (N,) assigner weights; 0 marks ignored anchors.
-        partial (Tensor): (N,) bool, the anchor's image is partially annotated.
+        partial (Tensor): (N,) bool, the anchor's image is partially annotated, or (N, C),
+            class c is partially annotated in it (the loss's ``partial``).
         num_classes (int): Foreground classes C.
 
     Returns:
@@ -46,7 +55,9 @@ def element_groups(labels: Tensor, label_weights: Tensor, partial: Tensor,
     no_outlier = torch.zeros_like(target)
     loss_group = group_codes(target.to(torch.uint8), partial, no_outlier, 'full') // 2
     group = _FROM_LOSS_GROUP.to(labels.device)[loss_group.long()]
-    valid = (label_weights > 0)[:, None].expand(-1, num_classes)
+    valid = label_weights > 0
+    if valid.dim() == 1:
+        valid = valid[:, None].expand(-1, num_classes)
     return target.float(), group, valid
 
 
@@ -70,7 +81,6 @@ def gradient_at_prior(loss_cfg: dict, prior: float = 0.01) -> Tuple[float, float
         tuple: ``(positive, negative)`` gradient norms w.r.t. the logit, ``loss_weight``
         included, summed reduction.
     """
-    from mmdet.registry import MODELS
     loss = MODELS.build(loss_cfg)
     logit = torch.full((2, 1), float(np.log(prior / (1 - prior))), requires_grad=True)
     # One class: label 0 is the positive, label 1 (= num_classes) the background.
@@ -98,26 +108,58 @@ def group_histograms(g: np.ndarray, group: np.ndarray, bins: int = 10) -> np.nda
     return np.bincount(flat, minlength=len(GROUPS) * bins).reshape(len(GROUPS), bins)
 
 
+class RecordingLoss(nn.Module):
+    """Stands in for a head's classification loss and records what each call receives.
+
+    It declares ``partial``, so a head of the partial annotation mechanism passes the status
+    of every element in its own layout, exactly as it would to ``DGHMCLoss``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: List[Tuple[Tensor, Tensor, Tensor, Tensor]] = []
+
+    def forward(self, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None, partial: Optional[Tensor] = None,
+                **kwargs) -> Tensor:
+        if weight is None:
+            weight = pred.new_ones(pred.size(0))
+        if partial is None:
+            raise ValueError('RecordingLoss: the head passed no partial status; it must be a '
+                             'head of the partial annotation mechanism')
+        self.calls.append((pred, target, weight, partial))
+        return pred.sum() * 0
+
+
+@contextmanager
+def recorded_classification_loss(head: nn.Module) -> Iterator[List[tuple]]:
+    """Within the block, ``head``'s classification loss records its calls (see
+    :class:`RecordingLoss`); the head's own loss is restored afterwards."""
+    stock_loss, stock_takes = head.loss_cls, head.loss_cls_takes_partial
+    recorder = RecordingLoss()
+    head.loss_cls, head.loss_cls_takes_partial = recorder, True
+    try:
+        yield recorder.calls
+    finally:
+        head.loss_cls, head.loss_cls_takes_partial = stock_loss, stock_takes
+
+
 @torch.no_grad()
 def collect_gradient_norms(model, dataloader, max_batches: Optional[int] = None
                            ) -> Tuple[np.ndarray, np.ndarray, int]:
     """Gradient norm and group of every valid element over the batches of ``dataloader``.
 
-    The anchors are assigned by the model's own head (``get_anchors`` / ``get_targets``, the
-    assigner of training), and each image's ``partially_annotated`` metainfo decides the group
-    of its negatives, exactly as ``DecoupledRetinaHead.loss_by_feat`` sees them.
+    The head's own ``loss_by_feat`` runs (its assigner, its flattening, its annotation status
+    per element) with the classification loss replaced by a recorder, so the histogram holds
+    exactly the elements, targets and partial status the loss receives in training.
 
-    Anchors the assigner leaves out of the loss (label weight 0: IoU between the negative
-    and positive thresholds, ignored boxes) are left out here too.
+    Elements the loss weights by 0 (IoU between the negative and positive thresholds,
+    ignored boxes) are left out, as they are of the loss.
 
     Returns:
         tuple[np.ndarray, np.ndarray, int]: (M,) gradient norms and (M,) group indices of
         the valid elements, and the number of elements before that filter.
     """
-    from mmdet.models.utils import unpack_gt_instances
-
-    from mmdet_dghm.models.dense_heads.decoupled_retina_head import (broadcast_to_anchors,
-                                                                     image_partial_flags)
     model.eval()
     head = model.bbox_head
     norms, groups = [], []
@@ -126,21 +168,12 @@ def collect_gradient_norms(model, dataloader, max_batches: Optional[int] = None
         if max_batches is not None and index >= max_batches:
             break
         data = model.data_preprocessor(data, False)
-        cls_scores, _ = head(model.extract_feat(data['inputs']))
+        outs = head(model.extract_feat(data['inputs']))
         gts, gts_ignore, metas = unpack_gt_instances(data['data_samples'])
-        device = cls_scores[0].device
-        anchors, valid_flags = head.get_anchors([s.shape[-2:] for s in cls_scores], metas,
-                                                device=device)
-        labels, label_weights, *_ = head.get_targets(anchors, valid_flags, gts, metas,
-                                                     batch_gt_instances_ignore=gts_ignore)
-        num_level_anchors = [a.size(0) for a in anchors[0]]
-        partial = torch.cat(broadcast_to_anchors(
-            image_partial_flags(metas, gts, device), num_level_anchors))
-        logits = torch.cat([s.permute(0, 2, 3, 1).reshape(-1, head.cls_out_channels)
-                            for s in cls_scores])
-        target, group, valid = element_groups(
-            torch.cat([lab.reshape(-1) for lab in labels]),
-            torch.cat([w.reshape(-1) for w in label_weights]), partial, head.num_classes)
+        with recorded_classification_loss(head) as calls:
+            head.loss_by_feat(*outs, gts, metas, gts_ignore)
+        logits, labels, weights, partial = (torch.cat(part) for part in zip(*calls))
+        target, group, valid = element_groups(labels, weights, partial, head.num_classes)
         num_elements += valid.numel()
         norms.append(gradient_norms(logits, target)[valid].cpu().numpy())
         groups.append(group[valid].cpu().numpy())
@@ -197,13 +230,7 @@ def gradient_histogram(config: str, checkpoint: str, out: Path, data_root: Optio
         dict: ``groups``, ``bins``, ``counts`` (per group), ``num_valid`` (elements in the
         loss), ``num_elements`` (all anchors x classes), ``num_tiles`` and the inputs.
     """
-    from mmengine.config import Config
-    from mmengine.dataset import pseudo_collate
-    from mmengine.runner import load_checkpoint
-    from mmdet.registry import DATASETS, MODELS
-    from mmdet.utils import register_all_modules
 
-    import mmdet_dghm  # noqa: F401  registration
     register_all_modules(init_default_scope=True)
     cfg = Config.fromfile(config)
     dataset_cfg = cfg.train_dataloader.dataset
