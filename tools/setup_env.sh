@@ -12,7 +12,7 @@
 #                else torch.
 #   VENV         virtual environment to create/reuse (default: $REPO/.venv; an active one is used as is)
 #   TORCH_SPEC   pip requirement for torch (default: torch==2.13.0, the CPU build)
-#   WHEELHOUSE   folder of prebuilt wheels (e.g. ../shared/wheels), given to pip as --find-links
+#   WHEELHOUSE   folder of prebuilt wheels (e.g. holding an mmcv wheel), given to pip as --find-links
 #                (added to the machine's pip configuration; PIP_FIND_LINKS is never set here)
 #   MAX_JOBS     parallel compile jobs for the mmcv source build (default: nproc; compiled mode)
 #   EXTRAS       project extras to install (default: tests)

@@ -2,7 +2,7 @@
 # Make what tools/device/run_gpu_benchmark.sh needs on an air-gapped GPU server (Python 3.12,
 # CUDA torch, no package index): .whl/ (pure-Python mmengine, mmdet, mmcv-lite built here
 # without ops, and the cp312 wheels of their dependencies the machine lacks) and
-# .gpu_data/half-scale (tools/device/subset_digestpath.py: under 64 MiB with the repo).
+# .gpu_data/half-scale (tools/device/subset_digestpath.py: a few tens of MiB).
 # Both folders are git-ignored through .git/info/exclude.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."

@@ -1,4 +1,4 @@
-"""Copy a DigestPath split small enough to carry to an air-gapped GPU server (64 MiB in all).
+"""Copy a DigestPath split small enough to carry to an air-gapped GPU server (a few tens of MiB).
 
 Every positive image with its XML, and the negative images of every ``--neg-slide-every``-th
 negative slide (whole slides, sorted by id, so folds still split slides). Positive folds do not
