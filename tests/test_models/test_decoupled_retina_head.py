@@ -13,9 +13,8 @@ from mmdet.models.dense_heads import RetinaHead
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmdet_dghm.models.dense_heads import DecoupledRetinaHead
-from mmdet_dghm.models.dense_heads.decoupled_retina_head import (broadcast_to_anchors,
-                                                                 image_partial_flags,
-                                                                 loss_accepts_partial)
+from mmdet_dghm.models.partial_annotation import (broadcast_to_anchors, image_partial_flags,
+                                                  loss_accepts_partial)
 
 IMG = 64
 STRIDES = [8, 16, 32, 64, 128]

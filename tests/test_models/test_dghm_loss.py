@@ -338,3 +338,42 @@ def test_sync_on_two_halves_equals_one_process_on_whole_batch(tmp_path):
     local = DGHMCLoss(reduction="none")(batch["pred"][:30], batch["target"][:30],
                                         batch["weight"][:30], partial=batch["partial"][:30])
     assert not torch.allclose(local, whole[:30])
+
+
+@pytest.mark.parametrize('decouple', ['noisy_clean', 'full'])
+def test_element_mask_equal_to_broadcast_row_mask_gives_same_loss_and_gradient(decouple):
+    gen = torch.Generator().manual_seed(3)
+    logits = torch.randn(60, 4, generator=gen) * 3
+    target = torch.randint(0, 5, (60, ), generator=gen)
+    rows = torch.rand(60, generator=gen) < 0.5
+    weight = (torch.rand(60, generator=gen) > 0.1).float()
+    results = []
+    for partial in (rows, rows.view(-1, 1).expand(60, 4).contiguous()):
+        pred = logits.clone().requires_grad_()
+        loss = DGHMCLoss(decouple=decouple)(pred, target, weight, partial=partial)
+        loss.backward()
+        results.append((loss.detach(), pred.grad))
+    assert torch.equal(results[0][0], results[1][0])
+    assert torch.equal(results[0][1], results[1][1])
+
+
+def test_single_partial_column_gives_the_closed_form_weights():
+    # Two classes, every element negative. Column 0 clean: g = 0.05, 0.05, 0.15, 0.15 (bins
+    # 0, 0, 1, 1: R = 2, 2). Column 1 partial only in rows 0-2 (an image with
+    # partial_labels=[1]) and clean in row 3: noisy g = 0.05, 0.35, 0.35 (bins 0, 3, 3:
+    # R = 1, 2); row 3's g = 0.35 joins the clean group in bin 3 (R = 1). M = 2.
+    probs = torch.tensor([[0.05, 0.05], [0.05, 0.35], [0.15, 0.35], [0.15, 0.35]])
+    pred = torch.log(probs / (1 - probs))
+    partial = torch.tensor([[False, True], [False, True], [False, True], [False, False]])
+    terms = DGHMCLoss(reduction='none')(pred, torch.full((4, ), 2), partial=partial)
+    weights = terms / -torch.log(1 - probs)
+    expected = torch.tensor([[1 / 40, 1 / 20], [1 / 40, 1 / 40], [1 / 40, 1 / 40],
+                             [1 / 40, 1 / 20]])
+    torch.testing.assert_close(weights, expected, rtol=1e-5, atol=0)
+
+
+def test_element_mask_of_wrong_shape_raises():
+    loss = DGHMCLoss()
+    pred = torch.randn(4, 2)
+    with pytest.raises(ValueError, match=r'partial must have shape \(4,\) or \(4, 2\)'):
+        loss(pred, torch.tensor([0, 1, 2, 2]), partial=torch.ones(4, 3, dtype=torch.bool))

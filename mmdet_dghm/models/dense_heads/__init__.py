@@ -1,3 +1,10 @@
+from .decoupled_atss_head import DecoupledATSSHead
+from .decoupled_dino_head import DecoupledDINOHead
+from .decoupled_fcos_head import DecoupledFCOSHead
 from .decoupled_retina_head import DecoupledRetinaHead
+from .decoupled_rpn_head import DecoupledRPNHead
 
-__all__ = ["DecoupledRetinaHead"]
+__all__ = [
+    'DecoupledATSSHead', 'DecoupledDINOHead', 'DecoupledFCOSHead', 'DecoupledRetinaHead',
+    'DecoupledRPNHead'
+]

@@ -37,7 +37,7 @@ from torch import Tensor
 from .utils import binary_target, check_logits, check_reduction, label_weight
 
 #: Number of harmonized groups per decoupling mode; the noisy group (AP_N) is always last.
-DECOUPLE_GROUPS = {"noisy_clean": 2, "full": 3}
+DECOUPLE_GROUPS = {'noisy_clean': 2, 'full': 3}
 
 
 def outlier_gammas(decouple: str, mu_noisy: float, mu_clean: float) -> Tensor:
@@ -82,7 +82,9 @@ def group_codes(target: Tensor, partial: Tensor, outlier: Tensor, decouple: str)
 
     Args:
         target (Tensor): (N, C) binary labels.
-        partial (Tensor): (N,) bool, True where the anchor's image is partially annotated.
+        partial (Tensor): (N,) bool, True where every class of the prediction's image is
+            partially annotated, or (N, C) bool, True where class c is partially annotated
+            in the image of prediction i. Only negatives use it: positives are clean.
         outlier (Tensor): (N, C) bool, g >= lambda.
         decouple (str): ``'noisy_clean'`` or ``'full'``.
 
@@ -91,8 +93,9 @@ def group_codes(target: Tensor, partial: Tensor, outlier: Tensor, decouple: str)
     """
     negative = target == 0
     # Arithmetic on uint8 views of the masks: one byte per element, no casts.
-    group = (negative & partial.view(-1, 1)).view(torch.uint8)
-    if decouple == "full":
+    group = (negative & (partial if partial.dim() == 2 else partial.view(-1, 1)))
+    group = group.view(torch.uint8)
+    if decouple == 'full':
         group = group + negative.view(torch.uint8)
     return (group * 2).add_(outlier.view(torch.uint8))
 
@@ -197,27 +200,27 @@ class DGHMCLoss(nn.Module):
                  mu_clean: float = 0.5,
                  outlier_thr: float = 0.9,
                  momentum: float = 0.0,
-                 decouple: str = "noisy_clean",
+                 decouple: str = 'noisy_clean',
                  sync: bool = False,
                  loss_weight: float = 1.0,
-                 reduction: str = "mean") -> None:
+                 reduction: str = 'mean') -> None:
         super().__init__()
         name = type(self).__name__
         if not use_sigmoid:
-            raise NotImplementedError(f"{name}: only use_sigmoid=True is implemented; DGHM-C "
-                                      f"harmonizes per-class sigmoid gradient norms")
+            raise NotImplementedError(f'{name}: only use_sigmoid=True is implemented; DGHM-C '
+                                      f'harmonizes per-class sigmoid gradient norms')
         if int(bins) != bins or bins < 1:
-            raise ValueError(f"{name}: bins must be an integer >= 1, got {bins}")
+            raise ValueError(f'{name}: bins must be an integer >= 1, got {bins}')
         if not 0.0 <= outlier_thr <= 1.0:
-            raise ValueError(f"{name}: outlier_thr must lie in [0, 1], got {outlier_thr}")
+            raise ValueError(f'{name}: outlier_thr must lie in [0, 1], got {outlier_thr}')
         if mu_noisy < 0 or mu_clean < 0:
-            raise ValueError(f"{name}: mu_noisy and mu_clean must be >= 0, got {mu_noisy} and "
-                             f"{mu_clean}")
+            raise ValueError(f'{name}: mu_noisy and mu_clean must be >= 0, got {mu_noisy} and '
+                             f'{mu_clean}')
         if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"{name}: momentum must lie in [0, 1), got {momentum}")
+            raise ValueError(f'{name}: momentum must lie in [0, 1), got {momentum}')
         if decouple not in DECOUPLE_GROUPS:
-            raise ValueError(f"{name}: decouple must be one of {tuple(DECOUPLE_GROUPS)}, got "
-                             f"{decouple!r}")
+            raise ValueError(f'{name}: decouple must be one of {tuple(DECOUPLE_GROUPS)}, got '
+                             f'{decouple!r}')
         check_reduction(reduction, name)
         self.use_sigmoid = use_sigmoid
         self.bins = int(bins)
@@ -232,10 +235,10 @@ class DGHMCLoss(nn.Module):
         self.num_groups = DECOUPLE_GROUPS[decouple]
         # A constant derived from the arguments: non-persistent, so it follows .to(device)
         # without entering the state dict.
-        self.register_buffer("gammas", outlier_gammas(decouple, mu_noisy, mu_clean),
+        self.register_buffer('gammas', outlier_gammas(decouple, mu_noisy, mu_clean),
                              persistent=False)
         if momentum > 0:
-            self.register_buffer("acc_counts", torch.zeros(self.num_groups, self.bins))
+            self.register_buffer('acc_counts', torch.zeros(self.num_groups, self.bins))
 
     def forward(self,
                 pred: Tensor,
@@ -254,8 +257,11 @@ class DGHMCLoss(nn.Module):
             avg_factor (float, optional): Accepted for mmdet's interface and ignored: the
                 loss normalises itself through the gradient densities, like GHM-C.
             reduction_override (str, optional): ``'none'``, ``'mean'`` or ``'sum'``.
-            partial (Tensor): (N,) bool, True where the anchor's image is partially
-                annotated. Required; ``DecoupledRetinaHead`` supplies it.
+            partial (Tensor): Required. (N,) bool, True where every class of the
+                prediction's image is partially annotated, or (N, C) bool, True where class
+                c is partially annotated in the image of prediction i: the negative of such
+                an element is noisy, every other element clean. The heads of
+                ``mmdet_dghm.models.dense_heads`` supply it from each image's metainfo.
 
         Returns:
             Tensor: float32 scalar, or the (N, C) terms for reduction ``'none'``.
@@ -265,14 +271,17 @@ class DGHMCLoss(nn.Module):
         reduction = reduction_override or self.reduction
         check_logits(pred, name)
         if partial is None:
-            raise ValueError(f"{name}: `partial` (N,) bool is required to tell noisy from clean "
-                             f"anchors; use DecoupledRetinaHead (mmdet_dghm.models.dense_heads), "
-                             f"which builds it from each image's `partially_annotated` metainfo")
-        if partial.dim() != 1 or partial.numel() != pred.size(0):
-            raise ValueError(f"{name}: partial must have shape ({pred.size(0)},), got "
-                             f"{tuple(partial.shape)}")
+            raise ValueError(f'{name}: `partial` (N,) or (N, C) bool is required to tell noisy '
+                             f'from clean elements; use a head of mmdet_dghm.models.dense_heads '
+                             f'(DecoupledRetinaHead, DecoupledFCOSHead, DecoupledATSSHead, '
+                             f'DecoupledRPNHead, DecoupledDINOHead), which builds it from each '
+                             f"image's `partially_annotated` / `partial_labels` metainfo")
+        num, num_classes = pred.shape
+        if partial.shape not in ((num, ), (num, num_classes)):
+            raise ValueError(f'{name}: partial must have shape ({num},) or ({num}, '
+                             f'{num_classes}), got {tuple(partial.shape)}')
         if partial.dtype != torch.bool:
-            raise ValueError(f"{name}: partial must be a bool tensor, got {partial.dtype}")
+            raise ValueError(f'{name}: partial must be a bool tensor, got {partial.dtype}')
         binary = binary_target(pred, target, name)
         lw = label_weight(pred, weight, name)
         logits = pred.float()
@@ -280,7 +289,7 @@ class DGHMCLoss(nn.Module):
         # In place: ``harmonized`` is a fresh tensor and lw is usually (N, 1).
         coefficient = harmonized.mul_(lw * self.loss_weight)
         return F.binary_cross_entropy_with_logits(
-            logits, binary, weight=coefficient, reduction="none" if reduction == "none" else "sum")
+            logits, binary, weight=coefficient, reduction='none' if reduction == 'none' else 'sum')
 
     @torch.no_grad()
     def harmonizing_weights(self, logits: Tensor, target: Tensor, valid: Tensor,
@@ -291,7 +300,7 @@ class DGHMCLoss(nn.Module):
             logits (Tensor): (N, C) float32 logits.
             target (Tensor): (N, C) binary labels.
             valid (Tensor): bool broadcastable to (N, C), False for ignored elements.
-            partial (Tensor): (N,) bool.
+            partial (Tensor): (N,) or (N, C) bool, see :func:`group_codes`.
 
         Returns:
             Tensor: (N, C) float32 weights, without gradient.

@@ -1,0 +1,325 @@
+"""Every family's head gives each classification element the status of its own image and class.
+
+Scores carry their element's identity: the logit of (image b, class c) is 10 * b + c, so each
+row of every loss call names its image and each column its class, whatever order the head
+flattens them in. The mask reaching the loss must equal the status table at every element.
+"""
+from typing import List, Optional
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
+
+import mmdet_dghm  # noqa: F401  (registration)
+from mmdet.registry import MODELS
+
+IMG = 64
+NUM_CLASSES = 3
+# Image 0: every class partial; image 1: only class 1 partial; image 2: exhaustive. Every
+# image has boxes, so the has-boxes fallback, wrongly applied, would mark all three.
+METAS = [dict(partially_annotated=True), dict(partial_labels=[1]),
+         dict(partially_annotated=False, partial_labels=[])]
+STATUS = torch.tensor([[True, True, True], [False, True, False], [False, False, False]])
+BOXES = [[4.0, 6.0, 30.0, 34.0], [30.0, 28.0, 60.0, 62.0]]
+
+
+@MODELS.register_module(name='PartialStatusSpyLoss', force=True)
+class PartialStatusSpyLoss(nn.Module):
+    """Test-only loss declaring ``partial``; records each call's scores and mask."""
+
+    def __init__(self, use_sigmoid: bool = True) -> None:
+        super().__init__()
+        self.use_sigmoid = use_sigmoid
+        self.calls: List[dict] = []
+
+    def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None,
+                partial=None):
+        self.calls.append(dict(pred=pred.detach().clone(), target=target, partial=partial))
+        return pred.sum() * 0
+
+
+SPY = dict(type='PartialStatusSpyLoss', use_sigmoid=True)
+
+
+def img_metas() -> List[dict]:
+    base = dict(img_shape=(IMG, IMG), pad_shape=(IMG, IMG), ori_shape=(IMG, IMG),
+                batch_input_shape=(IMG, IMG), scale_factor=(1.0, 1.0))
+    return [dict(base, img_id=index, **meta) for index, meta in enumerate(METAS)]
+
+
+def gt_instances(labels=(0, 2)) -> List[InstanceData]:
+    return [InstanceData(bboxes=torch.tensor(BOXES), labels=torch.tensor(labels))
+            for _ in METAS]
+
+
+def encoded(num_imgs: int, num_classes: int, spatial: tuple, priors: int = 1) -> torch.Tensor:
+    """(B, priors * C, *spatial) scores holding 10 * image + class."""
+    codes = 10.0 * torch.arange(num_imgs).view(-1, 1) + torch.arange(num_classes)
+    codes = codes.repeat(1, priors).view(num_imgs, priors * num_classes,
+                                         *[1] * len(spatial))
+    return codes.expand(num_imgs, priors * num_classes, *spatial).contiguous()
+
+
+def check_every_element(calls: List[dict], status: torch.Tensor) -> int:
+    """Each call's mask equals status[image, class] of every element; returns the count."""
+    checked = 0
+    for call in calls:
+        code = call['pred'].round().long()
+        image, klass = code // 10, code % 10
+        assert torch.equal(klass, torch.arange(code.size(1)).expand_as(klass))
+        partial = call['partial']
+        assert partial.dtype == torch.bool
+        full = partial if partial.dim() == 2 else partial.view(-1, 1).expand_as(code)
+        expected = status[image, klass] if status.dim() == 2 else status[image]
+        assert torch.equal(full, expected)
+        checked += code.numel()
+    return checked
+
+
+def levels(strides: List[int]) -> List[int]:
+    return [-(-IMG // s) for s in strides]
+
+
+STRIDES = [8, 16, 32, 64, 128]
+TEST_CFG = ConfigDict(nms_pre=100, min_bbox_size=0, score_thr=0.05,
+                      nms=dict(type='nms', iou_threshold=0.6), max_per_img=10)
+
+
+def fcos_head(loss_cls: dict) -> dict:
+    return dict(type='DecoupledFCOSHead', num_classes=NUM_CLASSES, in_channels=8,
+                feat_channels=8, stacked_convs=1, strides=STRIDES, norm_cfg=None,
+                loss_cls=loss_cls, test_cfg=TEST_CFG)
+
+
+def atss_head(loss_cls: dict) -> dict:
+    return dict(
+        type='DecoupledATSSHead', num_classes=NUM_CLASSES, in_channels=8, feat_channels=8,
+        stacked_convs=1, norm_cfg=None,
+        anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=8,
+                              scales_per_octave=1, strides=STRIDES),
+        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4,
+                        target_stds=[0.1, 0.1, 0.2, 0.2]),
+        loss_cls=loss_cls, loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
+        train_cfg=ConfigDict(assigner=dict(type='ATSSAssigner', topk=9), allowed_border=-1,
+                             pos_weight=-1, debug=False),
+        test_cfg=TEST_CFG)
+
+
+RPN_STRIDES = [4, 8, 16, 32, 64]
+
+
+def rpn_head(loss_cls: dict) -> dict:
+    return dict(
+        type='DecoupledRPNHead', in_channels=8, feat_channels=8, num_classes=1,
+        anchor_generator=dict(type='AnchorGenerator', scales=[8], ratios=[0.5, 1.0, 2.0],
+                              strides=RPN_STRIDES),
+        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4,
+                        target_stds=[1.0] * 4),
+        loss_cls=loss_cls, loss_bbox=dict(type='L1Loss', loss_weight=1.0),
+        train_cfg=ConfigDict(
+            assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.7, neg_iou_thr=0.3,
+                          min_pos_iou=0.3, match_low_quality=True, ignore_iof_thr=-1),
+            sampler=dict(type='RandomSampler', num=64, pos_fraction=0.5, neg_pos_ub=-1,
+                         add_gt_as_proposals=False),
+            allowed_border=-1, pos_weight=-1, debug=False),
+        test_cfg=ConfigDict(nms_pre=100, max_per_img=20, nms=dict(type='nms', iou_threshold=0.7),
+                            min_bbox_size=0))
+
+
+def retina_head(loss_cls: dict) -> dict:
+    return dict(
+        type='DecoupledRetinaHead', num_classes=NUM_CLASSES, in_channels=8, feat_channels=8,
+        stacked_convs=1,
+        anchor_generator=dict(type='AnchorGenerator', octave_base_scale=4, scales_per_octave=3,
+                              ratios=[0.5, 1.0, 2.0], strides=STRIDES),
+        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4,
+                        target_stds=[1.0] * 4),
+        loss_cls=loss_cls, loss_bbox=dict(type='L1Loss', loss_weight=1.0),
+        train_cfg=ConfigDict(
+            assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.4,
+                          min_pos_iou=0, ignore_iof_thr=-1),
+            sampler=dict(type='PseudoSampler'), allowed_border=-1, pos_weight=-1, debug=False),
+        test_cfg=TEST_CFG)
+
+
+def dense_inputs(head: nn.Module, strides: List[int], priors: int, centerness: bool):
+    sides = levels(strides)
+    cls_scores = [encoded(3, head.cls_out_channels, (s, s), priors) for s in sides]
+    bbox_preds = [torch.zeros(3, 4 * priors, s, s) for s in sides]
+    extra = [[torch.zeros(3, priors, s, s) for s in sides]] if centerness else []
+    # Two-stage detectors give the RPN class-agnostic ground truth (label 0).
+    labels = (0, 2) if head.cls_out_channels > 1 else (0, 0)
+    return [cls_scores, bbox_preds, *extra, gt_instances(labels), img_metas()]
+
+
+@pytest.mark.parametrize('name, head_cfg, priors', [('fcos', fcos_head, 1),
+                                                    ('atss', atss_head, 1),
+                                                    ('retina', retina_head, 9)])
+def test_dense_head_mask_is_each_elements_image_and_class_status(name, head_cfg, priors):
+    head = build(head_cfg, SPY)
+    head.loss_by_feat(*dense_inputs(head, STRIDES, priors, centerness=name != 'retina'))
+    calls = head.loss_cls.calls
+    # FCOS and RetinaNet (all_levels): one call over all levels; ATSS: one per level.
+    assert len(calls) == (len(STRIDES) if name == 'atss' else 1)
+    per_image = sum(priors * s * s for s in levels(STRIDES))
+    assert check_every_element(calls, STATUS) == 3 * per_image * NUM_CLASSES
+    assert bool((torch.cat([c['target'] for c in calls]) < NUM_CLASSES).any())  # positives
+
+
+def test_fcos_partial_labels_gives_exactly_column_1_of_its_rows():
+    head = build(fcos_head, SPY)
+    head.loss_by_feat(*dense_inputs(head, STRIDES, 1, centerness=True))
+    call = head.loss_cls.calls[0]
+    rows = call['pred'][:, 0].round().long() // 10 == 1
+    assert int(rows.sum()) == sum(s * s for s in levels(STRIDES))
+    assert torch.equal(call['partial'][rows],
+                       torch.tensor([False, True, False]).expand(int(rows.sum()), 3))
+
+
+def test_rpn_mask_is_any_partial_label_of_the_image():
+    head = build(rpn_head, SPY)
+    head.loss_by_feat(*dense_inputs(head, RPN_STRIDES, 3, centerness=False))
+    calls = head.loss_cls.calls
+    assert len(calls) == len(RPN_STRIDES)
+    assert all(call['partial'].dim() == 1 for call in calls)
+    # Objectness: image 1 (partial_labels=[1]) is partial as a whole; image 2 is clean.
+    checked = check_every_element(calls, torch.tensor([True, True, False]))
+    assert checked == 3 * sum(3 * s * s for s in levels(RPN_STRIDES))
+
+
+NUM_LAYERS, NUM_DN, NUM_MATCH = 2, 8, 5
+
+
+def dino_head(loss_cls: dict) -> dict:
+    return dict(
+        type='DecoupledDINOHead', num_classes=NUM_CLASSES, embed_dims=16,
+        sync_cls_avg_factor=True, loss_cls=loss_cls,
+        loss_bbox=dict(type='L1Loss', loss_weight=5.0),
+        loss_iou=dict(type='GIoULoss', loss_weight=2.0),
+        share_pred_layer=False, num_pred_layer=NUM_LAYERS + 1, as_two_stage=True,
+        train_cfg=dict(assigner=dict(type='HungarianAssigner', match_costs=[
+            dict(type='FocalLossCost', weight=2.0),
+            dict(type='BBoxL1Cost', weight=5.0, box_format='xywh'),
+            dict(type='IoUCost', iou_mode='giou', weight=2.0)])),
+        test_cfg=dict(max_per_img=10))
+
+
+def build(head_cfg, loss_cls: dict, head_type: Optional[str] = None) -> nn.Module:
+    """The head of ``head_cfg(loss_cls)``, as ``head_type`` if given (a stock head)."""
+    cfg = head_cfg(loss_cls)
+    return MODELS.build(dict(cfg, type=head_type or cfg['type']))
+
+
+def dino_inputs(head: nn.Module) -> list:
+    gen = torch.Generator().manual_seed(0)
+    queries = NUM_DN + NUM_MATCH
+    scores = encoded(3, NUM_CLASSES, ()).view(1, 3, 1, NUM_CLASSES)
+    boxes = 0.3 + 0.4 * torch.rand(NUM_LAYERS, 3, queries, 4, generator=gen)
+    # Two ground truths per image, two denoising groups of 2 * 2 queries each.
+    dn_meta = dict(num_denoising_queries=NUM_DN, num_denoising_groups=2)
+    return [scores.expand(NUM_LAYERS, 3, queries, NUM_CLASSES).contiguous(), boxes,
+            scores[0].expand(3, NUM_MATCH, NUM_CLASSES).contiguous(), boxes[0, :, :NUM_MATCH],
+            gt_instances(), img_metas(), dn_meta]
+
+
+def test_dino_mask_covers_matching_encoder_and_denoising_queries():
+    head = build(dino_head, SPY)
+    losses = head.loss_by_feat(*dino_inputs(head))
+    calls = head.loss_cls.calls
+    # Matching queries of each layer, the encoder's proposals, denoising queries of each layer.
+    assert [c['pred'].size(0) for c in calls] == \
+        [3 * NUM_MATCH] * NUM_LAYERS + [3 * NUM_MATCH] + [3 * NUM_DN] * NUM_LAYERS
+    assert {'loss_cls', 'enc_loss_cls', 'dn_loss_cls'} <= set(losses)
+    assert check_every_element(calls, STATUS) == \
+        3 * NUM_CLASSES * ((NUM_LAYERS + 1) * NUM_MATCH + NUM_LAYERS * NUM_DN)
+    # Denoising queries 0-1 and 4-5 of each image are its two boxes, labels 0 and 2.
+    dn_target = calls[-1]['target'].view(3, NUM_DN)
+    assert dn_target[:, [0, 1, 4, 5]].tolist() == [[0, 2, 0, 2]] * 3
+    assert bool((dn_target[:, [2, 3, 6, 7]] == NUM_CLASSES).all())
+
+
+def test_uniform_statuses_reach_the_loss_as_one_flag_per_row():
+    head = build(fcos_head, SPY)
+    inputs = dense_inputs(head, STRIDES, 1, centerness=True)
+    inputs[-1] = [dict(meta, partial_labels=[]) for meta in inputs[-1]]
+    head.loss_by_feat(*inputs)
+    partial = head.loss_cls.calls[0]['partial']
+    assert partial.dim() == 1
+    check_every_element(head.loss_cls.calls, torch.tensor([True, False, False]))
+
+
+FOCAL = dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0)
+DGHMC = dict(type='DGHMCLoss', use_sigmoid=True)
+
+
+@pytest.mark.parametrize('head_cfg, stock, strides, priors, centerness', [
+    (fcos_head, 'FCOSHead', STRIDES, 1, True), (atss_head, 'ATSSHead', STRIDES, 1, True),
+    (rpn_head, 'RPNHead', RPN_STRIDES, 3, False)])
+def test_loss_without_partial_runs_the_stock_head(head_cfg, stock, strides, priors,
+                                                  centerness):
+    torch.manual_seed(0)
+    ours = build(head_cfg, FOCAL)
+    torch.manual_seed(0)
+    theirs = build(head_cfg, FOCAL, stock)
+    assert not ours.loss_cls_takes_partial
+    gen = torch.Generator().manual_seed(1)
+    inputs = dense_inputs(ours, strides, priors, centerness)
+    inputs[0] = [torch.randn(s.shape, generator=gen) for s in inputs[0]]
+    inputs[1] = [torch.randn(s.shape, generator=gen) for s in inputs[1]]
+    torch.manual_seed(2)  # RPN's RandomSampler
+    want = theirs.loss_by_feat(*inputs)
+    torch.manual_seed(2)
+    got = ours.loss_by_feat(*inputs)
+    assert set(got) == set(want)
+    for key in want:
+        torch.testing.assert_close(got[key], want[key], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize('head_cfg', [fcos_head, atss_head, rpn_head, dino_head])
+@pytest.mark.parametrize('loss_cls', [dict(type='DGHMCLoss'),
+                                      dict(type='DGHMCLoss', use_sigmoid=False)])
+def test_softmax_classification_is_refused_naming_the_head(head_cfg, loss_cls):
+    name = head_cfg(loss_cls)['type']
+    with pytest.raises(ValueError, match=f'{name}: DGHMCLoss needs a sigmoid.*use_sigmoid=True'):
+        build(head_cfg, loss_cls)
+
+
+@pytest.mark.parametrize('head_cfg, strides, priors, centerness', [
+    (fcos_head, STRIDES, 1, True), (atss_head, STRIDES, 1, True),
+    (rpn_head, RPN_STRIDES, 3, False)])
+def test_dghmc_trains_every_dense_head(head_cfg, strides, priors, centerness):
+    head = build(head_cfg, DGHMC)
+    gen = torch.Generator().manual_seed(1)
+    inputs = dense_inputs(head, strides, priors, centerness)
+    inputs[0] = [torch.randn(s.shape, generator=gen, requires_grad=True) for s in inputs[0]]
+    losses = head.loss_by_feat(*inputs)
+    loss_cls = losses.get('loss_cls', losses.get('loss_rpn_cls'))
+    total = sum(loss_cls) if isinstance(loss_cls, list) else loss_cls
+    assert torch.isfinite(total) and float(total.detach()) > 0
+    total.backward()
+    # RPN samples 64 anchors per image: a small level may hold none of them.
+    assert sum(float(s.grad.abs().sum()) for s in inputs[0]) > 0
+
+
+def test_dghmc_trains_dino_head():
+    head = build(dino_head, DGHMC)
+    inputs = dino_inputs(head)
+    inputs[0] = (inputs[0] / 10).requires_grad_()
+    losses = head.loss_by_feat(*inputs)
+    for key in ('loss_cls', 'enc_loss_cls', 'dn_loss_cls', 'd0.loss_cls'):
+        assert torch.isfinite(losses[key]) and float(losses[key].detach()) > 0, key
+    sum(losses[k] for k in losses if 'cls' in k).backward()
+    assert inputs[0].grad.abs().sum() > 0
+
+
+def test_partial_labels_out_of_range_names_image_and_key():
+    head = build(fcos_head, SPY)
+    inputs = dense_inputs(head, STRIDES, 1, centerness=True)
+    inputs[-1][1]['partial_labels'] = [NUM_CLASSES]
+    inputs[-1][1]['img_path'] = 'b.png'
+    with pytest.raises(ValueError, match=r"'partial_labels'.*img_id=1.*b\.png|"
+                                         r"'partial_labels'.*b\.png.*img_id=1"):
+        head.loss_by_feat(*inputs)
+
