@@ -8,10 +8,9 @@ import numpy as np
 
 META_KEYS = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'partially_annotated',
              'partial_labels')
-# Scoped names: the tests build datasets outside a Runner, which would set mmdet's scope.
-PIPELINE = [dict(type='mmdet.LoadImageFromFile'),
-            dict(type='mmdet.LoadAnnotations', with_bbox=True),
-            dict(type='mmdet.PackDetInputs', meta_keys=META_KEYS)]
+# Outside a Runner the tests set mmdet's default scope themselves before building it.
+PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
+            dict(type='PackDetInputs', meta_keys=META_KEYS)]
 
 
 def box(img_id: int, category_id: int, x: float = 4, y: float = 4, w: float = 10,
@@ -42,3 +41,19 @@ def write_json(path: Path, categories: Sequence[tuple], images: Sequence[dict],
         for img in imgs:
             cv2.imwrite(str(image_dir / img['file_name']), np.full((32, 32, 3), 128, np.uint8))
     return path
+
+
+def union_sources(tmp_path: Path) -> list:
+    """Source A boxes cats (id 10); source B dogs (id 7) and birds (id 5), in that order."""
+    img = tmp_path / 'img'
+    a = write_json(tmp_path / 'a.json', [(10, 'cat')],
+                   [dict(id=1, file_name='a1.jpg'), dict(id=2, file_name='a2.jpg',
+                                                          partially_annotated=True)],
+                   [box(1, 10)], img)
+    b = write_json(tmp_path / 'b.json', [(7, 'dog'), (5, 'bird')],
+                   [dict(id=1, file_name='b1.jpg', partial_category_ids=[5])],
+                   [box(1, 7), box(1, 5, x=15)], img)
+    return [dict(type='PartialCocoDataset', ann_file=str(a), data_prefix=dict(img=str(img)),
+                 metainfo=dict(classes=('cat', ))),
+            dict(type='PartialCocoDataset', ann_file=str(b), data_prefix=dict(img=str(img)),
+                 metainfo=dict(classes=('dog', 'bird')))]

@@ -1,28 +1,11 @@
 """ClassUnionConcatDataset: union labels, unannotated classes partial, errors, packing."""
-from pathlib import Path
-
 import pytest
 import torch
 from mmdet.datasets import CocoDataset
-from partial_json import PIPELINE, box, write_json
+from mmengine.registry import init_default_scope
+from partial_json import PIPELINE, union_sources
 
 from mmdet_dghm.datasets import ClassUnionConcatDataset
-
-
-def sources(tmp_path: Path) -> list:
-    """Source A boxes cats (id 10); source B dogs (id 7) and birds (id 5), in that order."""
-    img = tmp_path / 'img'
-    a = write_json(tmp_path / 'a.json', [(10, 'cat')],
-                   [dict(id=1, file_name='a1.jpg'), dict(id=2, file_name='a2.jpg',
-                                                          partially_annotated=True)],
-                   [box(1, 10)], img)
-    b = write_json(tmp_path / 'b.json', [(7, 'dog'), (5, 'bird')],
-                   [dict(id=1, file_name='b1.jpg', partial_category_ids=[5])],
-                   [box(1, 7), box(1, 5, x=15)], img)
-    return [dict(type='PartialCocoDataset', ann_file=str(a), data_prefix=dict(img=str(img)),
-                 metainfo=dict(classes=('cat', ))),
-            dict(type='PartialCocoDataset', ann_file=str(b), data_prefix=dict(img=str(img)),
-                 metainfo=dict(classes=('dog', 'bird')))]
 
 
 def infos(dataset) -> list:
@@ -30,7 +13,7 @@ def infos(dataset) -> list:
 
 
 def test_labels_and_status_in_the_union(tmp_path):
-    dataset = ClassUnionConcatDataset(sources(tmp_path), pipeline=[],
+    dataset = ClassUnionConcatDataset(union_sources(tmp_path), pipeline=[],
                                       classes=('bird', 'cat', 'dog'))
     assert dataset.metainfo['classes'] == ('bird', 'cat', 'dog')
     assert 'palette' not in dataset.metainfo
@@ -42,13 +25,13 @@ def test_labels_and_status_in_the_union(tmp_path):
 
 
 def test_default_union_order_is_first_appearance(tmp_path):
-    dataset = ClassUnionConcatDataset(sources(tmp_path), pipeline=[])
+    dataset = ClassUnionConcatDataset(union_sources(tmp_path), pipeline=[])
     assert dataset.metainfo['classes'] == ('cat', 'dog', 'bird')
     assert [info['partial_labels'] for info in infos(dataset)] == [[1, 2], [1, 2], [0, 2]]
 
 
 def test_stock_coco_source_without_status(tmp_path):
-    cfgs = sources(tmp_path)
+    cfgs = union_sources(tmp_path)
     stock = CocoDataset(ann_file=cfgs[1]['ann_file'], data_prefix=cfgs[1]['data_prefix'],
                         metainfo=dict(classes=('dog', 'bird')))
     dataset = ClassUnionConcatDataset([cfgs[0], stock], pipeline=[])
@@ -58,7 +41,8 @@ def test_stock_coco_source_without_status(tmp_path):
 
 
 def test_sample_through_pack_det_inputs(tmp_path):
-    dataset = ClassUnionConcatDataset(sources(tmp_path), pipeline=PIPELINE,
+    init_default_scope('mmdet')
+    dataset = ClassUnionConcatDataset(union_sources(tmp_path), pipeline=PIPELINE,
                                       classes=('bird', 'cat', 'dog'))
     sample = dataset[2]['data_samples']
     assert sample.metainfo['partial_labels'] == [0, 1]
@@ -67,7 +51,7 @@ def test_sample_through_pack_det_inputs(tmp_path):
 
 
 def test_label_outside_the_source_names_file_and_image(tmp_path):
-    dataset = ClassUnionConcatDataset(sources(tmp_path), pipeline=[])
+    dataset = ClassUnionConcatDataset(union_sources(tmp_path), pipeline=[])
     with pytest.raises(ValueError, match=r'a\.json: image 9: bbox_label holds labels \[1\]'):
         dataset.to_union(dict(img_id=9, instances=[dict(bbox_label=1)]), 0)
     with pytest.raises(ValueError, match=r'b\.json: image 4: partial_labels holds labels \[2\]'):
@@ -75,7 +59,7 @@ def test_label_outside_the_source_names_file_and_image(tmp_path):
 
 
 def test_configuration_errors(tmp_path):
-    cfgs = sources(tmp_path)
+    cfgs = union_sources(tmp_path)
     with pytest.raises(ValueError, match=r"b\.json: classes \['bird'\] are not in the union"):
         ClassUnionConcatDataset(cfgs, pipeline=[], classes=('cat', 'dog'))
     with pytest.raises(ValueError, match=r'a\.json: a ClassUnionConcatDataset source must'):

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.registry import init_default_scope
 from partial_json import PIPELINE, box, write_json
 
 from mmdet_dghm.datasets import PartialCocoDataset
@@ -60,6 +61,7 @@ def test_malformed_fields_name_file_and_image(tmp_path, field, value, message):
 
 
 def test_sample_through_pack_det_inputs(tmp_path):
+    init_default_scope('mmdet')
     dataset = build(tmp_path, IMAGES, [box(2, 20), box(2, 30, x=12)], pipeline=PIPELINE)
     sample = dataset[1]['data_samples']
     assert sample.img_id == 2

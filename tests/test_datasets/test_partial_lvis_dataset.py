@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import pytest
+from mmengine.registry import init_default_scope
 from partial_json import PIPELINE, box, write_json
 
 from mmdet_dghm.datasets import PartialLVISV1Dataset
@@ -60,6 +61,7 @@ def test_malformed_images_name_file_and_image(tmp_path, bad, message):
 
 
 def test_sample_through_pack_det_inputs(tmp_path):
+    init_default_scope('mmdet')
     dataset = build(tmp_path, IMAGES, pipeline=PIPELINE)
     sample = dataset[0]['data_samples']
     assert sample.metainfo['partial_labels'] == [2, 3]
