@@ -206,10 +206,19 @@ def load_results(work_dir: Path) -> List[dict]:
     return sorted(results, key=lambda r: (LOSSES.index(r['loss']), r['seed']))
 
 
-def report(results: Sequence[dict]) -> str:
-    """Markdown tables: every run, then the mean over seeds of each loss."""
+def report(results: Sequence[dict], report_command: str) -> str:
+    """Markdown: the setup, every run, the mean over seeds of each loss, the commands."""
+    setup = sorted({(r['iters'], r['batch_size']) for r in results})
     head = ['loss', 'seed'] + [f'{m} {c}' for c in CELL_CLASSES for m in ('recall', 'FROC')]
-    lines = ['| ' + ' | '.join(head) + ' | train s |', '|' + '---|' * (len(head) + 1)]
+    lines = ['# Mixed label sets: two sources, one cell type each', '',
+             'RetinaNet R-18 light from scratch on the union of `source_src` (every signet ring '
+             'cell boxed, no eosinophil) and `source_eos` (the reverse), both cell types in '
+             'every image; each source\'s unannotated class is partial in its images '
+             '(`ClassUnionConcatDataset`), which only DGHM-C uses. Held-out images box both '
+             f'types. Iterations x batch: {setup}. Per class: recall at score {SCORE_THR}, '
+             f'FROC = mean recall at {FPS} false positives per held-out image, IoU >= '
+             f'{IOU_THR}.', '',
+             '| ' + ' | '.join(head) + ' | train s |', '|' + '---|' * (len(head) + 1)]
     for r in results:
         cells = [f'{r["classes"][c][m]:.3f}' for c in CELL_CLASSES for m in ('recall', 'froc')]
         lines.append(f'| {r["loss"]} | {r["seed"]} | ' + ' | '.join(cells)
@@ -224,6 +233,8 @@ def report(results: Sequence[dict]) -> str:
                  for c in CELL_CLASSES for m in ('recall', 'froc')]
         lines.append(f'| {loss} | {len(runs)} | ' + ' | '.join(f'{v:.3f}' for v in means)
                      + f' | {np.mean(means[1::2]):.3f} |')
+    commands = sorted({r['command'] for r in results}) + [report_command]
+    lines += ['', 'Made by:', '', '```', *commands, '```']
     return '\n'.join(lines) + '\n'
 
 
@@ -240,7 +251,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                     continue
                 run_one(loss, seed, data, args, command)
     if args.report:
-        args.report.write_text(report(load_results(args.work_dir)))
+        args.report.write_text(report(load_results(args.work_dir), command))
     return 0
 
 
