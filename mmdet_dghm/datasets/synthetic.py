@@ -15,7 +15,9 @@ glands, sheets of cells with central round nuclei, lymphocytes (small dark round
 empty vacuoles/fat, and, in positive images only, SRCs (a pale mucin vacuole with a dark
 crescent nucleus pressed to the rim) in crowded clusters and scattered. Positive images get
 a box for every SRC (complete annotation); partial annotation is simulated later by the
-dataset's ``drop_rate``. Everything is drawn from one seed: the same arguments give the
+dataset's ``drop_rate``. :func:`render_cell_types` can add a second annotated cell type,
+eosinophil-like cells (a bright pink granular cytoplasm around a dark two-lobed nucleus), for
+experiments with two classes. Everything is drawn from one seed: the same arguments give the
 same bytes.
 """
 import xml.etree.ElementTree as ET
@@ -383,6 +385,25 @@ def _draw_src(img: np.ndarray, rng: np.random.Generator, geo: CellGeometry) -> N
         region[mask > 0] = patch[mask > 0]
 
 
+def _draw_eosinophils(img: np.ndarray, rng: np.random.Generator, geo: CellGeometry) -> None:
+    """Eosinophil-like cells: bright pink granular cytoplasm, a dark two-lobed nucleus.
+
+    The two lobes sit on the cell's long axis, a third of the way out on either side, so
+    the cell looks nothing like a SRC's pale vacuole or a normal cell's central nucleus.
+    """
+    n = len(geo.cx)
+    cyto = np.stack([rng.uniform(0.05, 0.15, n), rng.uniform(1.0, 1.4, n),
+                     rng.uniform(0.5, 0.9, n)], axis=1)
+    _draw_ellipses(img, geo, cyto)
+    t = np.deg2rad(geo.angle)
+    chrom = np.stack([rng.uniform(1.3, 1.8, n), np.full(n, 0.3), np.full(n, 0.2)], axis=1)
+    for side in (-1.0, 1.0):
+        off = side * 0.35 * geo.a
+        lobe = CellGeometry(geo.cx + off * np.cos(t), geo.cy + off * np.sin(t), 0.3 * geo.a,
+                            0.45 * geo.b, geo.angle)
+        _draw_ellipses(img, lobe, chrom)
+
+
 def _to_rgb(od: np.ndarray, stain: StainStyle, grain: np.ndarray, blur: float,
             rng: np.random.Generator) -> np.ndarray:
     """Beer-Lambert conversion of stain OD (h, w, 3) to RGB uint8, with grain and noise."""
@@ -402,6 +423,25 @@ def render_image(rng: np.random.Generator, image_size: tuple, stain: StainStyle,
                  lookalike_density: float = 1.0) -> tuple:
     """Paints one H&E-like image; SRCs (positive only) come with tight boxes.
 
+    :func:`render_cell_types` without eosinophils; see it for the arguments.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: RGB image (h, w, 3) uint8 and boxes (N, 4) float64
+        xyxy, clipped to the image (N = 0 for negatives).
+    """
+    rgb, boxes, _ = render_cell_types(rng, image_size, stain, positive, box_median,
+                                      box_log_sigma, src_coverage, cluster_share,
+                                      lookalike_density)
+    return rgb, boxes
+
+
+def render_cell_types(rng: np.random.Generator, image_size: tuple, stain: StainStyle,
+                      positive: bool, box_median: float = 28.0, box_log_sigma: float = 0.27,
+                      src_coverage: tuple = (0.04, 0.2), cluster_share: tuple = (0.3, 0.8),
+                      lookalike_density: float = 1.0,
+                      eosinophil_coverage: Optional[tuple] = None) -> tuple:
+    """Paints one H&E-like image; SRCs (positive only) and eosinophils get tight boxes.
+
     Args:
         rng: Random generator (the only source of randomness).
         image_size: (h, w) in pixels.
@@ -415,10 +455,13 @@ def render_image(rng: np.random.Generator, image_size: tuple, stain: StainStyle,
             are scattered over the tissue.
         lookalike_density: Multiplier on the number of look-alikes (normal cells,
             lymphocytes, vacuoles).
+        eosinophil_coverage: Range of the share of the image area covered by eosinophil
+            boxes (drawn per image, positive or not; boxes 0.8 x the SRC size). None draws
+            none and leaves every other draw, so the image, unchanged.
 
     Returns:
-        tuple[np.ndarray, np.ndarray]: RGB image (h, w, 3) uint8 and boxes (N, 4) float64
-        xyxy, clipped to the image (N = 0 for negatives).
+        tuple[np.ndarray, np.ndarray, np.ndarray]: RGB image (h, w, 3) uint8, boxes (N, 4)
+        float64 xyxy clipped to the image, and their labels (N,) int64: 0 SRC, 1 eosinophil.
     """
     h, w = image_size
     u = float(box_median)
@@ -449,6 +492,13 @@ def render_image(rng: np.random.Generator, image_size: tuple, stain: StainStyle,
         src = _place_src(rng, (h, w), u, box_log_sigma, cellular, tissue, src_coverage,
                          cluster_share)
         occupied = np.stack([src.cx, src.cy, np.maximum(src.a, src.b)], axis=1)
+    eos = CellGeometry(*(np.zeros(0),) * 5)
+    if eosinophil_coverage is not None:
+        n_eos = max(1, int(round(rng.uniform(*eosinophil_coverage) * area_u)))
+        eos = _place_lookalikes(rng, tissue, lognormal_box_sizes(rng, n_eos, 0.8 * u,
+                                                                 box_log_sigma), occupied)
+        occupied = np.concatenate([occupied, np.stack([eos.cx, eos.cy,
+                                                       np.maximum(eos.a, eos.b)], axis=1)])
 
     vac_sizes = u * np.exp(rng.normal(-0.1, 0.35, int(rng.uniform(0.02, 0.06) * area_u
                                                       * lookalike_density)))
@@ -476,14 +526,17 @@ def render_image(rng: np.random.Generator, image_size: tuple, stain: StainStyle,
                                       np.full(len(lr), 0.2)], axis=1))
     _draw_vacuoles(od, rng, vac)
     _draw_src(od, rng, src)
+    if eosinophil_coverage is not None:
+        _draw_eosinophils(od, rng, eos)
 
     grain = cv2.GaussianBlur(rng.standard_normal((h, w), dtype=np.float32), (0, 0),
                              max(0.5, 0.02 * u)) * 1.5
     rgb = _to_rgb(od, stain, grain, max(0.5, 0.025 * u), rng)
-    boxes = src.boxes()
+    boxes = np.concatenate([src.boxes(), eos.boxes()])
     boxes[:, 0::2] = np.clip(boxes[:, 0::2], 0, w)
     boxes[:, 1::2] = np.clip(boxes[:, 1::2], 0, h)
-    return rgb, boxes
+    labels = np.repeat(np.array([0, 1], dtype=np.int64), [len(src.cx), len(eos.cx)])
+    return rgb, boxes, labels
 
 
 def _place_src(rng: np.random.Generator, shape: tuple, u: float, log_sigma: float,
