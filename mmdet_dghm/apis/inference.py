@@ -27,12 +27,13 @@ from torch import nn
 
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
+from ..datasets.digestpath_layout import SRC_CLASS
 from ..fileio import ImageReader, PathLike, open_image
 from ..structures import merge_tile_predictions, sliding_windows
 from .resolution import (Resolution, model_pixel_size, native_tile, plan_resolution,
                          resampled_view, to_native)
 
-DEFAULT_CLASS_NAME = 'ring_cell_cancer'
+DEFAULT_CLASS_NAME = SRC_CLASS
 TileCallback = Callable[[np.ndarray, int, int], None]
 logger = logging.getLogger(__name__)
 

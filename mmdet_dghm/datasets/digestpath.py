@@ -11,6 +11,7 @@ from mmdet.registry import DATASETS
 
 from ..fileio import FILE_EXTENSIONS, read_image_size, scaled_size
 from ..structures import clip_boxes_to_windows, sliding_windows, split_visible
+from .digestpath_layout import NEG_DIR, POS_DIR, SRC_CLASS
 from .folds import assign_slide_folds, slide_id
 from .missing import drop_mask
 from .voc_annotation import parse_voc_xml, sanitize_boxes
@@ -83,12 +84,12 @@ class DigestPathDataset(BaseDetDataset):
             unreadable image, or bad arguments.
     """
 
-    METAINFO = dict(classes=("ring_cell_cancer",), palette=[(220, 20, 60)])
+    METAINFO = dict(classes=(SRC_CLASS, ), palette=[(220, 20, 60)])
 
     def __init__(self,
                  *args,
-                 pos_dirs: Sequence[str] = ("sig-train-pos",),
-                 neg_dirs: Sequence[str] = ("sig-train-neg",),
+                 pos_dirs: Sequence[str] = (POS_DIR, ),
+                 neg_dirs: Sequence[str] = (NEG_DIR, ),
                  slide_pattern: str = r"^(.*?)-lv0-",
                  num_folds: int = 5,
                  fold: int = 0,

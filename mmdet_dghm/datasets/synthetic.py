@@ -29,9 +29,9 @@ import cv2
 import numpy as np
 from mmengine.utils import ProgressBar
 
-CLASS_NAME = 'ring_cell_cancer'
-POS_DIR = 'sig-train-pos'
-NEG_DIR = 'sig-train-neg'
+from .digestpath_layout import NEG_DIR, POS_DIR, SRC_CLASS
+
+CLASS_NAME = SRC_CLASS
 
 # Ruifrok & Johnston's H&E optical-density vectors (RGB order), perturbed per slide.
 _H_VEC = np.array([0.62, 0.68, 0.40])

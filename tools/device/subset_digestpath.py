@@ -14,9 +14,8 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from mmdet_dghm.datasets.digestpath_layout import NEG_DIR, POS_DIR  # noqa: E402
 from mmdet_dghm.datasets.folds import slide_id  # noqa: E402
-
-POS_DIR, NEG_DIR = 'sig-train-pos', 'sig-train-neg'
 
 
 def main() -> None:
