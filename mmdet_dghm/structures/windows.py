@@ -4,7 +4,7 @@ The paper decomposes each whole image into ``800 x 800`` patches with a stride o
 These pure functions compute the windows and decide, per window, which boxes are ground truth
 (enough of the box visible), which are ignored (only a sliver visible) and which are absent.
 """
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -115,14 +115,97 @@ def split_visible(visible: np.ndarray, min_visible: float) -> Tuple[np.ndarray, 
     return present, present & (visible < min_visible)
 
 
+def intersection_over_smaller(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Intersection of ``box`` with each of ``others`` over the smaller of the two areas.
+
+    A box lying wholly inside a larger one scores 1 whatever their size ratio, which IoU does
+    not: a cell cut by a window edge gives a partial box inside the whole one of the next
+    window with an IoU of about the visible fraction, but an intersection over the smaller of 1.
+
+    Args:
+        box (np.ndarray): ``(4, )`` xyxy box.
+        others (np.ndarray): ``(K, 4)`` xyxy boxes.
+
+    Returns:
+        np.ndarray: ``(K, )`` float32 values in ``[0, 1]`` (0 where a box is empty).
+    """
+    top_left = np.maximum(box[:2], others[:, :2])
+    bottom_right = np.minimum(box[2:], others[:, 2:])
+    inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=1)
+    smaller = np.minimum(box_areas(box), box_areas(others))
+    return np.divide(inter, smaller, out=np.zeros_like(inter, dtype=np.float32),
+                     where=smaller > 0).astype(np.float32)
+
+
+def greedy_nmm(bboxes: np.ndarray, scores: np.ndarray,
+               ios_thr: float = 0.5) -> Tuple[np.ndarray, np.ndarray]:
+    """Greedy non-maximum merging by intersection over the smaller box (as sahi's greedy NMM).
+
+    Boxes are visited by descending score. An unmatched box is kept and takes every still
+    unmatched box whose intersection over the smaller of the two exceeds ``ios_thr``: the kept
+    box grows to their union (a partial box and the whole box of one cell become the whole
+    box) and keeps its own, highest, score. Matches do not chain: a box merged into another
+    matches nothing further.
+
+    The pass is one Python iteration per box (greedy merging is sequential), each comparing
+    the box with its x-neighbours only (boxes sorted by ``x1``, the slice that can overlap
+    it), so the cost is ``O(N log N + N * k)`` for ``k`` overlapping neighbours, not ``N^2``.
+
+    Args:
+        bboxes (np.ndarray): ``(N, 4)`` xyxy boxes.
+        scores (np.ndarray): ``(N, )`` scores.
+        ios_thr (float): Intersection over the smaller box above which two boxes are one
+            object, in ``[0, 1)``. Defaults to 0.5.
+
+    Returns:
+        Tuple[np.ndarray, np.ndarray]: Merged ``(M, 4)`` float32 boxes and ``(M, )`` float32
+        scores, by descending score.
+    """
+    if not 0 <= ios_thr < 1:
+        raise ValueError(f'greedy_nmm: ios_thr={ios_thr} must be in [0, 1)')
+    bboxes = np.asarray(bboxes, np.float32).reshape(-1, 4)
+    scores = np.asarray(scores, np.float32).reshape(-1)
+    if len(bboxes) != len(scores):
+        raise ValueError(f'greedy_nmm: {len(bboxes)} boxes but {len(scores)} scores')
+    if len(bboxes) == 0:
+        return bboxes, scores
+    by_x = np.argsort(bboxes[:, 0], kind='stable')
+    sorted_x1 = bboxes[by_x, 0]
+    widest = float((bboxes[:, 2] - bboxes[:, 0]).max())
+    matched = np.zeros(len(bboxes), dtype=bool)
+    kept_boxes, kept_scores = [], []
+    for index in np.argsort(-scores, kind='stable').tolist():
+        if matched[index]:
+            continue
+        box = bboxes[index]
+        lo = np.searchsorted(sorted_x1, box[0] - widest, side='left')
+        hi = np.searchsorted(sorted_x1, box[2], side='right')
+        near = by_x[lo:hi]
+        near = near[~matched[near]]
+        group = near[intersection_over_smaller(box, bboxes[near]) > ios_thr]
+        matched[group] = True
+        matched[index] = True
+        members = bboxes[np.append(group, index)]
+        kept_boxes.append(np.concatenate([members[:, :2].min(0), members[:, 2:].max(0)]))
+        kept_scores.append(scores[index])
+    return np.stack(kept_boxes).astype(np.float32), np.asarray(kept_scores, np.float32)
+
+
 def merge_tile_predictions(bboxes: Sequence[np.ndarray], scores: Sequence[np.ndarray],
                            origins: Sequence[Tuple[float, float]],
-                           nms_iou_thr: float = 0.5) -> Tuple[np.ndarray, np.ndarray]:
-    """Shift tile predictions into source-image coordinates and merge them by NMS.
+                           nms_iou_thr: float = 0.5,
+                           ios_thr: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Shift tile predictions into source-image coordinates and merge them.
 
-    Neighbouring tiles overlap, so a cell in the overlap is detected once per tile; NMS over
-    the union keeps one of those duplicates. A single sample (a whole image) is returned as
-    predicted: NMS is the detector's job, repeating it would change its output.
+    Neighbouring tiles overlap, so a cell in the overlap is detected once per tile. Two merges:
+
+    - ``ios_thr=None`` (the default): NMS at ``nms_iou_thr`` over the union. A single sample
+      (a whole image) is returned as predicted: NMS is the detector's job, repeating it would
+      change its output. A cell cut by a tile edge keeps both its partial box and its whole
+      box from the next tile (their IoU is about the visible fraction).
+    - ``ios_thr`` set: :func:`greedy_nmm` by intersection over the smaller box, on one tile as
+      on many, so a partial box merges into the whole one and the count of an image does not
+      depend on how it is tiled (``nms_iou_thr`` is then unused).
 
     Args:
         bboxes (Sequence[np.ndarray]): Per tile, (N_i, 4) xyxy boxes in tile coordinates.
@@ -131,10 +214,12 @@ def merge_tile_predictions(bboxes: Sequence[np.ndarray], scores: Sequence[np.nda
             image.
         nms_iou_thr (float): IoU above which the lower-scored of two boxes is dropped.
             Defaults to 0.5.
+        ios_thr (float, optional): Intersection over the smaller box above which boxes merge
+            (see :func:`greedy_nmm`). Defaults to None (NMS by IoU).
 
     Returns:
         Tuple[np.ndarray, np.ndarray]: Merged (M, 4) float32 boxes and (M,) float32 scores,
-        by descending score when NMS ran.
+        by descending score when a merge ran.
     """
     if not len(bboxes) == len(scores) == len(origins) > 0:
         raise ValueError('merge_tile_predictions needs one (bboxes, scores, origin) per tile, '
@@ -145,6 +230,8 @@ def merge_tile_predictions(bboxes: Sequence[np.ndarray], scores: Sequence[np.nda
     all_scores = np.concatenate([np.asarray(s, np.float32).reshape(-1) for s in scores])
     if len(all_bboxes) != len(all_scores):
         raise ValueError(f'{len(all_bboxes)} boxes but {len(all_scores)} scores over the tiles')
+    if ios_thr is not None:
+        return greedy_nmm(all_bboxes, all_scores, ios_thr)
     if len(bboxes) == 1 or len(all_bboxes) == 0:
         return all_bboxes, all_scores
     dets, _ = nms(torch.from_numpy(all_bboxes), torch.from_numpy(all_scores), nms_iou_thr)

@@ -33,7 +33,7 @@ def checkpoint(tmp_path_factory) -> Path:
 @pytest.fixture(scope='module')
 def detector(checkpoint) -> TiledDetector:
     return TiledDetector.from_config(CONFIG, checkpoint, score_thr=0.05, max_per_img=1000,
-                                     tile_size=128, overlap=32, batch_size=4)
+                                     tile_size=128, overlap=32, batch_size=4, ios_thr=None)
 
 
 def mmdet_predict(model: nn.Module, image: np.ndarray):
@@ -95,7 +95,7 @@ def test_windows_are_shifted_and_merged(detector, tmp_path):
     per_tile = [mmdet_predict(detector.model, array[y:y + 64, x:x + 64])
                 for x, y in expected_windows]
     bboxes, scores = merge_tile_predictions([p[0] for p in per_tile], [p[1] for p in per_tile],
-                                            expected_windows, nms_iou_thr=0.5)
+                                            expected_windows, ios_thr=tiled.ios_thr)
     assert det.num_tiles == 6 and len(det.scores) > 50
     for got, want in zip(canonical(det.bboxes, det.scores), canonical(bboxes, scores)):
         np.testing.assert_allclose(got, want, atol=1e-3)

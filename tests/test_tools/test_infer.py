@@ -97,10 +97,11 @@ def test_infer_tool_writes_parseable_outputs(trained, tmp_path):
     for stem in (jpeg.stem, tiff.stem):
         record = json.loads((out / f'{stem}.json').read_text())
         assert (record['width'], record['height']) == (IMAGE, IMAGE)
-        assert record['num_tiles'] == 9 and record['class_name'] == 'ring_cell_cancer'
+        assert record['num_tiles'] + record['skipped_tiles'] == 9
+        assert record['class_name'] == 'ring_cell_cancer'
         boxes = [d['bbox'] for d in record['detections']]
-        # Score threshold 0: every window keeps its 50 best boxes, merged by NMS.
-        assert 50 <= len(boxes) <= 9 * 50
+        # Score threshold 0: every window keeps its 50 best boxes, merged.
+        assert 10 <= len(boxes) <= 9 * 50
         assert all(0 <= x1 <= x2 <= IMAGE and 0 <= y1 <= y2 <= IMAGE for x1, y1, x2, y2 in boxes)
         with open(out / f'{stem}.csv', newline='') as f:
             rows = list(csv.DictReader(f))
@@ -117,7 +118,8 @@ def test_infer_tool_writes_parseable_outputs(trained, tmp_path):
             assert len(ring) == 5 and ring[0] == ring[-1]
             assert ring[:4] == [[x1, y1], [x2, y1], [x2, y2], [x1, y2]]
         overlay = cv2.imread(str(out / f'{stem}_overlay.png'))
-        assert overlay.shape == (100, 100, 3)
+        assert overlay.shape == (100 + 60, 320, 3)  # the overview over its legend strip
+        assert cv2.imread(str(out / f'{stem}_heatmap.png')).shape == (100 + 40, 320, 3)
         counts[stem] = len(boxes)
     # The JPEG and its lossless TIFF copy hold the same pixels: the same detections.
     assert counts[jpeg.stem] == counts[tiff.stem]
