@@ -120,10 +120,11 @@ def main() -> None:
         torch.manual_seed(0)
         checkpoint = tmp / 'random.pth'
         torch.save(dict(state_dict=build_detector(args.config, None).state_dict()), checkpoint)
-        detector = TiledDetector.from_config(
-            args.config, checkpoint, device=args.device, score_thr=args.score_thr,
-            max_per_img=args.max_per_img, tile_size=args.tile_size, overlap=args.overlap,
-            batch_size=args.batch_size)
+        model = build_detector(args.config, checkpoint, device=args.device,
+                               score_thr=args.score_thr, max_per_img=args.max_per_img)
+        # The synthetic image is drawn at the model's resolution.
+        detector = TiledDetector(model, tile_size=args.tile_size, overlap=args.overlap,
+                                 batch_size=args.batch_size, pixel_size=model.pixel_size)
         run_once(detector, image, tmp / 'out')  # warm-up: allocator, lazy inits
         runs = [run_once(detector, image, tmp / 'out') for _ in range(args.repeats)]
         reading = statistics.median(read_only(detector, image) for _ in range(args.repeats))

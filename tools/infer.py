@@ -4,7 +4,7 @@ Usage:
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] --out-dir OUT
         [--tile-size 800] [--overlap 200] [--batch-size 4] [--score-thr 0.05]
         [--max-per-img 1000] [--ios-thr 0.5] [--overlay-score-thr 0.5] [--no-tissue-mask]
-        [--min-saturation 25] [--max-overview-size 2048] [--device cpu]
+        [--min-saturation 25] [--max-overview-size 2048] [--pixel-size UM] [--device cpu]
         [--cfg-options KEY=VALUE ...]
 
 INPUT: JPEG, PNG, TIFF (tiled TIFFs are read tile by tile, so their size is not limited by
@@ -22,8 +22,14 @@ Windows without tissue (HSV saturation below Otsu's threshold on the overview, a
 --no-tissue-mask. Boxes of one cell from overlapping windows merge by intersection over the
 smaller box (--ios-thr).
 
-An image that cannot be read is recorded (summary status 'error') and the others run; the exit
-status is then 1.
+Resolution: a model trained with a `pixel_size` (micrometres per pixel, saved in its checkpoint)
+reads each input at that pixel size, from the nearest pyramid level, and writes boxes in the
+input's full-resolution pixels. The input's pixel size comes from its file (TIFF resolution tags,
+OpenSlide's mpp) or from --pixel-size, which wins; an input without one (JPEG, PNG, an untagged
+TIFF) needs --pixel-size.
+
+An image that cannot be read (or whose pixel size is missing) is recorded (summary status
+'error') and the others run; the exit status is then 1.
 """
 import argparse
 import sys
@@ -37,6 +43,7 @@ from mmdet_dghm.apis import TiledDetector, format_summary, run_cohort
 from mmdet_dghm.apis.inference import DEFAULT_IOS_THR
 from mmdet_dghm.apis.tissue_mask import MIN_SATURATION
 from mmdet_dghm.fileio import list_images
+from mmdet_dghm.structures import check_pixel_size
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -70,6 +77,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                              f'Otsu says (default: {MIN_SATURATION})')
     parser.add_argument('--max-overview-size', type=int, default=2048,
                         help='longest side of the overlay PNG (default: 2048)')
+    parser.add_argument('--pixel-size', type=float, default=None, metavar='UM',
+                        help="the inputs' pixel size in micrometres per pixel (e.g. 0.25 at "
+                             "40x), overriding their files' resolution tags")
     parser.add_argument('--device', default='cpu', help='torch device, e.g. cuda:0')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, KEY=VALUE')
@@ -96,10 +106,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             args.config, args.checkpoint, device=args.device, score_thr=args.score_thr,
             max_per_img=args.max_per_img, cfg_options=args.cfg_options,
             tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
-            ios_thr=args.ios_thr)
+            ios_thr=args.ios_thr, pixel_size=args.pixel_size)
+        check_pixel_size(args.pixel_size, '--pixel-size')
     except (ValueError, ImportError) as err:
         print(f'infer.py: error: {err}', file=sys.stderr)
         return 2
+    if args.pixel_size is not None:
+        print(f'infer.py: every input taken at --pixel-size {args.pixel_size:g} um/px (their '
+              "files' resolution tags are ignored)", file=sys.stderr)
     rows = run_cohort(detector, images, args.out_dir, args.overlay_score_thr,
                       show_progress=not args.no_progress,
                       use_tissue_mask=not args.no_tissue_mask,

@@ -40,6 +40,7 @@ class SlideSummary:
         windows (int): Windows the model ran on.
         skipped_windows (int): Windows skipped as background.
         seconds (float): Wall time of the slide (reading, inference, writing).
+        resolution (str): How the slide was read for the model (pixel sizes, level, factor).
         error (str): The error of a failed slide, else empty.
     """
 
@@ -52,6 +53,7 @@ class SlideSummary:
     windows: int = 0
     skipped_windows: int = 0
     seconds: float = 0.0
+    resolution: str = ''
     error: str = ''
 
 
@@ -86,19 +88,19 @@ def write_marker(out_dir: Path, stem: str, summary: SlideSummary, outputs: Seque
 
 
 def run_slide(detector: TiledDetector, slide: Path, out_dir: Path, score_thr: float,
-              pixel_size: Optional[float] = None, use_tissue_mask: bool = True,
+              use_tissue_mask: bool = True,
               min_saturation: int = MIN_SATURATION, max_overview_size: int = 2048,
               progress: Optional[Callable[[int], None]] = None) -> SlideSummary:
     """Detect in one slide, write its outputs and marker, and summarise it.
 
     The overview (read once, in chunks) is also the thumbnail the tissue mask is computed on.
+    The pixel size is the input's as the detector used it (``--pixel-size`` or the file's).
 
     Args:
         detector (TiledDetector): The detector.
         slide (Path): The input image.
         out_dir (Path): Output folder.
         score_thr (float): Operating threshold: detections counted and drawn from it.
-        pixel_size (float, optional): Micrometres per pixel of the input. Defaults to None.
         use_tissue_mask (bool): Skip background windows and drop boxes on background.
             Defaults to True.
         min_saturation (int): Saturation floor of the tissue mask. Defaults to 25.
@@ -114,6 +116,7 @@ def run_slide(detector: TiledDetector, slide: Path, out_dir: Path, score_thr: fl
         tissue = (TissueMask.from_thumbnail(canvas.image, canvas.factor, min_saturation)
                   if use_tissue_mask else None)
         det = detector.detect(reader, progress=progress, tissue=tissue)
+    pixel_size = det.resolution.input_pixel_size
     paths = export_detections(det, out_dir, slide.stem, overview=canvas,
                               class_name=detector.class_name, overlay_score_thr=score_thr,
                               pixel_size=pixel_size)
@@ -124,7 +127,8 @@ def run_slide(detector: TiledDetector, slide: Path, out_dir: Path, score_thr: fl
     summary = SlideSummary(
         slide=str(slide), status='done', pixel_size_um=pixel_size, tissue_area_mm2=area,
         detections=count, per_mm2=None if not area else count / area, windows=det.num_tiles,
-        skipped_windows=det.skipped_tiles, seconds=time.perf_counter() - start)
+        skipped_windows=det.skipped_tiles, seconds=time.perf_counter() - start,
+        resolution=det.resolution.describe())
     write_marker(out_dir, slide.stem, summary, list(paths.values()))
     return summary
 
@@ -142,7 +146,7 @@ def run_cohort(detector: TiledDetector, slides: Sequence[Path], out_dir: Path,
         out_dir (Path): Output folder (created).
         score_thr (float): Operating threshold (see :func:`run_slide`).
         show_progress (bool): tqdm bars over slides and windows. Defaults to True.
-        **slide_kwargs: :func:`run_slide` options (``pixel_size``, ``use_tissue_mask``, ...).
+        **slide_kwargs: :func:`run_slide` options (``use_tissue_mask``, ...).
 
     Returns:
         List[SlideSummary]: One row per slide, in input order (also in ``summary.csv``).
@@ -181,8 +185,9 @@ def format_row(row: SlideSummary) -> str:
         return f'{row.slide}: error: {row.error}'
     area = 'tissue area unknown (no pixel size)' if row.tissue_area_mm2 is None else (
         f'{row.tissue_area_mm2:.3g} mm^2 tissue, {row.per_mm2:.3g} /mm^2')
-    return (f'{row.slide}: {row.status}, {row.detections} detections, {area}, '
-            f'{row.windows} windows ({row.skipped_windows} skipped), {row.seconds:.1f} s')
+    return (f'{row.slide}: {row.status}, {row.resolution}, {row.detections} detections, '
+            f'{area}, {row.windows} windows ({row.skipped_windows} skipped), '
+            f'{row.seconds:.1f} s')
 
 
 def write_summary(rows: Sequence[SlideSummary], path: Path) -> None:

@@ -9,7 +9,12 @@ cut by a window edge gives one box, not a partial and a whole one. Windows are r
 memory holds two batches of tiles, never the whole image (for formats that allow region reads).
 With a :class:`TissueMask`, windows without tissue are not read and boxes centred on background
 are dropped.
+
+Resolution is part of the model: windows are cut at the model's pixel size from the input's
+nearest pyramid level (see :mod:`.resolution`) and every box is returned in the input's level-0
+pixels.
 """
+import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +32,8 @@ from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from ..fileio import ImageReader, PathLike, open_image
 from ..structures import merge_tile_predictions, sliding_windows
+from .resolution import (Resolution, model_pixel_size, native_tile, plan_resolution,
+                         resampled_view, to_native)
 from .tissue_mask import TissueMask
 
 DEFAULT_CLASS_NAME = 'ring_cell_cancer'
@@ -34,6 +41,7 @@ DEFAULT_CLASS_NAME = 'ring_cell_cancer'
 # held-out image, where it makes 9 overlapping windows count as one window does (README).
 DEFAULT_IOS_THR = 0.5
 TileCallback = Callable[[np.ndarray, int, int], None]
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -52,6 +60,7 @@ class Detections:
         skipped_tiles (int): Windows skipped as background (0 without a tissue mask).
         tissue_fraction (float, optional): Share of the image that is tissue; None without a
             tissue mask.
+        resolution (Resolution, optional): The pixel sizes, level and factor used.
     """
 
     path: Path
@@ -63,6 +72,7 @@ class Detections:
     forward_seconds: float
     skipped_tiles: int = 0
     tissue_fraction: Optional[float] = None
+    resolution: Optional[Resolution] = None
 
 
 def _first(keys: Sequence, limit: int = 5) -> str:
@@ -147,7 +157,13 @@ def build_detector(config: Union[str, Path, Config], checkpoint: Optional[PathLi
         cfg_options (dict, optional): Overrides merged into the config.
 
     Returns:
-        nn.Module: The model, with ``cfg`` and ``dataset_meta`` attributes.
+        nn.Module: The model, with ``cfg``, ``dataset_meta`` and ``pixel_size`` (um/px of its
+        training tiles: the checkpoint's meta, else the config's ``pixel_size``; None when
+        neither has one) attributes.
+
+    Raises:
+        ValueError: For a checkpoint not matching the model, or whose ``pixel_size`` differs
+            from the config's.
     """
     cfg = config if isinstance(config, Config) else Config.fromfile(str(config))
     if cfg_options:
@@ -166,6 +182,7 @@ def build_detector(config: Union[str, Path, Config], checkpoint: Optional[PathLi
     meta = load_checkpoint_strict(model, checkpoint, name) if checkpoint is not None else {}
     model.cfg = cfg
     model.dataset_meta = meta.get('dataset_meta', dict(classes=(DEFAULT_CLASS_NAME, )))
+    model.pixel_size = model_pixel_size(cfg, meta, checkpoint)
     return model.to(device).eval()
 
 
@@ -184,11 +201,17 @@ class TiledDetector:
         ios_thr (float, optional): Intersection over the smaller box above which boxes of
             the whole image merge into one (:func:`greedy_nmm`, run on one window as on many);
             None merges by IoU NMS across windows only. Defaults to 0.5.
+        pixel_size (float, optional): The inputs' level-0 pixel size in um/px, overriding
+            what their files say. Defaults to None (from each file).
+
+    Tile size and overlap are in the model's pixels (the input resampled to the model's
+    ``pixel_size`` attribute, when it has one).
     """
 
     def __init__(self, model: nn.Module, tile_size: int = 800, overlap: int = 200,
                  batch_size: int = 4, nms_iou_thr: float = 0.5,
-                 ios_thr: Optional[float] = DEFAULT_IOS_THR) -> None:
+                 ios_thr: Optional[float] = DEFAULT_IOS_THR,
+                 pixel_size: Optional[float] = None) -> None:
         if tile_size < 1 or not 0 <= overlap < tile_size:
             raise ValueError(f'tile_size={tile_size} must be positive and overlap={overlap} '
                              'in [0, tile_size)')
@@ -200,6 +223,7 @@ class TiledDetector:
         self.batch_size = batch_size
         self.nms_iou_thr = nms_iou_thr
         self.ios_thr = ios_thr
+        self.pixel_size = pixel_size
 
     @classmethod
     def from_config(cls, config: Union[str, Path, Config], checkpoint: Optional[PathLike],
@@ -217,6 +241,15 @@ class TiledDetector:
     def windows(self, width: int, height: int) -> np.ndarray:
         """``(N, 4)`` int64 xyxy windows covering a ``width x height`` image, row-major."""
         return sliding_windows(width, height, self.tile_size, self.tile_size - self.overlap)
+
+    def resolution(self, reader: ImageReader) -> Resolution:
+        """How ``reader`` is read for this model (see :func:`plan_resolution`)."""
+        return plan_resolution(reader, getattr(self.model, 'pixel_size', None), self.pixel_size)
+
+    def count_windows(self, reader: ImageReader) -> int:
+        """Windows :meth:`detect` cuts ``reader`` into, at the model's pixel size."""
+        view = resampled_view(reader, self.resolution(reader))
+        return len(self.windows(view.width, view.height))
 
     @torch.no_grad()
     def predict_tiles(self, tiles: Sequence[np.ndarray]) -> List[Tuple[np.ndarray, np.ndarray]]:
@@ -237,6 +270,10 @@ class TiledDetector:
                  r.pred_instances.scores.cpu().numpy().astype(np.float32)) for r in results]
 
     @staticmethod
+    def _native_callback(on_tile: TileCallback, view: ImageReader) -> TileCallback:
+        return lambda tile, x, y: on_tile(*native_tile(tile, x, y, view))
+
+    @staticmethod
     def _read_batch(reader: ImageReader, windows: np.ndarray,
                     on_tile: Optional[TileCallback]) -> List[np.ndarray]:
         tiles = []
@@ -247,14 +284,15 @@ class TiledDetector:
             tiles.append(tile)
         return tiles
 
-    def tissue_windows(self, width: int, height: int,
+    def tissue_windows(self, view: ImageReader,
                        tissue: Optional[TissueMask]) -> Tuple[np.ndarray, int]:
-        """The windows to run: those holding any tissue (all without a mask), and the number
-        skipped."""
-        windows = self.windows(width, height)
+        """The windows of ``view`` (the input at the model's pixel size) to run: those holding
+        any tissue (all without a mask), and the number skipped. ``tissue`` maps the input's
+        level-0 pixels."""
+        windows = self.windows(view.width, view.height)
         if tissue is None:
             return windows, 0
-        keep = tissue.window_fractions(windows) > 0
+        keep = tissue.window_fractions(to_native(windows.astype(np.float32), view)) > 0
         return windows[keep], int((~keep).sum())
 
     def detect(self, image: Union[PathLike, ImageReader],
@@ -266,27 +304,39 @@ class TiledDetector:
         Args:
             image: A file (opened with :func:`open_image` and closed after) or an open reader.
             on_tile (callable, optional): Called as ``on_tile(tile, x, y)`` with every window
-                read (e.g. to build a downscaled overview without reading twice). It runs in
-                the reading thread.
+                read, resized to the level-0 area it covers at level-0 ``(x, y)`` (e.g. to
+                build a downscaled overview without reading twice). It runs in the reading
+                thread.
             progress (callable, optional): Called with the number of windows done after each
                 batch.
             tissue (TissueMask, optional): Where the tissue is; windows without any are
                 skipped and boxes centred on background dropped. Defaults to None (all).
 
         Returns:
-            Detections: Merged boxes and scores in image coordinates.
+            Detections: Merged boxes and scores in the image's level-0 pixels.
+
+        Raises:
+            ValueError: When the model has a pixel size and the image's is unknown (see
+                :func:`plan_resolution`), or the image cannot be read.
         """
         if not isinstance(image, ImageReader):
             with open_image(image) as reader:
                 return self.detect(reader, on_tile, progress, tissue)
         reader = image
-        windows, skipped = self.tissue_windows(reader.width, reader.height, tissue)
+        resolution = self.resolution(reader)
+        logger.log(logging.WARNING if resolution.model_pixel_size is None else logging.INFO,
+                   '%s: %s', reader.path, resolution.describe())
+        view = resampled_view(reader, resolution)
+        if on_tile is not None and view is not reader:
+            on_tile = self._native_callback(on_tile, view)
+        windows, skipped = self.tissue_windows(view, tissue)
         tissue_fraction = None if tissue is None else tissue.tissue_fraction
         if len(windows) == 0:
             return Detections(path=reader.path, width=reader.width, height=reader.height,
                               bboxes=np.zeros((0, 4), np.float32),
                               scores=np.zeros(0, np.float32), num_tiles=0, forward_seconds=0.0,
-                              skipped_tiles=skipped, tissue_fraction=tissue_fraction)
+                              skipped_tiles=skipped, tissue_fraction=tissue_fraction,
+                              resolution=resolution)
         batches = [windows[i:i + self.batch_size]
                    for i in range(0, len(windows), self.batch_size)]
         bboxes, scores = [], []
@@ -294,11 +344,11 @@ class TiledDetector:
         # One reading thread: the next batch is read (decoding releases the GIL) while the
         # model runs on the current one.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending: Future = pool.submit(self._read_batch, reader, batches[0], on_tile)
+            pending: Future = pool.submit(self._read_batch, view, batches[0], on_tile)
             for index in range(len(batches)):
                 tiles = pending.result()
                 if index + 1 < len(batches):
-                    pending = pool.submit(self._read_batch, reader, batches[index + 1], on_tile)
+                    pending = pool.submit(self._read_batch, view, batches[index + 1], on_tile)
                 start = time.perf_counter()
                 for tile_bboxes, tile_scores in self.predict_tiles(tiles):
                     bboxes.append(tile_bboxes)
@@ -308,13 +358,14 @@ class TiledDetector:
                     progress(len(tiles))
         merged_bboxes, merged_scores = merge_tile_predictions(
             bboxes, scores, windows[:, :2].astype(np.float32), self.nms_iou_thr, self.ios_thr)
+        merged_bboxes = to_native(merged_bboxes, view)
         if tissue is not None:
             on_tissue = tissue.contains((merged_bboxes[:, :2] + merged_bboxes[:, 2:]) / 2)
             merged_bboxes, merged_scores = merged_bboxes[on_tissue], merged_scores[on_tissue]
         return Detections(path=reader.path, width=reader.width, height=reader.height,
                           bboxes=merged_bboxes, scores=merged_scores, num_tiles=len(windows),
                           forward_seconds=forward_seconds, skipped_tiles=skipped,
-                          tissue_fraction=tissue_fraction)
+                          tissue_fraction=tissue_fraction, resolution=resolution)
 
 
 def detect_large_image(config: Union[str, Path, Config], checkpoint: Optional[PathLike],

@@ -1,3 +1,4 @@
 from .cpu_distributed import setup_cpu_distributed
+from .pixel_size_hook import PixelSizeHook
 
-__all__ = ['setup_cpu_distributed']
+__all__ = ['PixelSizeHook', 'setup_cpu_distributed']

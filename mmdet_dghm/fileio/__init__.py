@@ -1,9 +1,11 @@
-from .image_readers import (FILE_EXTENSIONS, IMAGE_EXTENSIONS, ImageReader, OpenSlideReader,
-                            PathLike, RasterReader, TiffReader, list_images, open_image,
-                            read_image_size, read_scaled_image, scaled_size)
+from .image_readers import (FILE_EXTENSIONS, IMAGE_EXTENSIONS, ImageLevel, ImageReader,
+                            OpenSlideReader, PathLike, RasterReader, ResampledReader, TiffReader,
+                            list_images, open_image, pixel_size_from_xy, read_image_size,
+                            read_scaled_image, scaled_size, tiff_pixel_size)
 
 __all__ = [
-    'FILE_EXTENSIONS', 'IMAGE_EXTENSIONS', 'ImageReader', 'OpenSlideReader', 'PathLike',
-    'RasterReader', 'TiffReader', 'list_images', 'open_image', 'read_image_size',
-    'read_scaled_image', 'scaled_size'
+    'FILE_EXTENSIONS', 'IMAGE_EXTENSIONS', 'ImageLevel', 'ImageReader', 'OpenSlideReader',
+    'PathLike', 'RasterReader', 'ResampledReader', 'TiffReader', 'list_images', 'open_image',
+    'pixel_size_from_xy', 'read_image_size', 'read_scaled_image', 'scaled_size',
+    'tiff_pixel_size'
 ]

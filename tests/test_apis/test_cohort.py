@@ -18,9 +18,10 @@ def test_cohort_survives_a_corrupt_slide_and_resumes(tmp_path):
     cv2.imwrite(str(folder / 'b.png'), cv2.flip(image, 1))
     (folder / 'c.png').write_bytes(b'\x89PNG\r\n\x1a\n' + b'\x00' * 16)
     slides = sorted(folder.iterdir())
-    detector = TiledDetector(BlobDetector(full_area=np.pi * 36), tile_size=256, overlap=0)
+    detector = TiledDetector(BlobDetector(full_area=np.pi * 36), tile_size=256, overlap=0,
+                             pixel_size=0.5)
     rows = run_cohort(detector, slides, out, score_thr=0.5, show_progress=False,
-                      pixel_size=0.5, max_overview_size=256)
+                      max_overview_size=256)
     assert [r.status for r in rows] == ['done', 'done', 'error']
     assert 'c.png' in rows[2].error and 'not a readable image' in rows[2].error
     for row in rows[:2]:
@@ -43,7 +44,7 @@ def test_cohort_survives_a_corrupt_slide_and_resumes(tmp_path):
 
     written = (out / 'a.json').stat().st_mtime_ns
     again = run_cohort(detector, slides, out, score_thr=0.5, show_progress=False,
-                       pixel_size=0.5, max_overview_size=256)
+                       max_overview_size=256)
     assert [r.status for r in again] == ['resumed', 'resumed', 'error']
     assert (out / 'a.json').stat().st_mtime_ns == written
     assert again[0].detections == 30

@@ -32,8 +32,10 @@ def checkpoint(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope='module')
 def detector(checkpoint) -> TiledDetector:
+    """The config's model (trained at 0.25 um/px) on untagged images taken at 0.25 um/px."""
     return TiledDetector.from_config(CONFIG, checkpoint, score_thr=0.05, max_per_img=1000,
-                                     tile_size=128, overlap=32, batch_size=4, ios_thr=None)
+                                     tile_size=128, overlap=32, batch_size=4, ios_thr=None,
+                                     pixel_size=0.25)
 
 
 def mmdet_predict(model: nn.Module, image: np.ndarray):
@@ -83,7 +85,8 @@ def canonical(bboxes: np.ndarray, scores: np.ndarray):
 def test_windows_are_shifted_and_merged(detector, tmp_path):
     array = image(96, 160)
     path = save_png(tmp_path, array)
-    tiled = TiledDetector(detector.model, tile_size=64, overlap=16, batch_size=4)
+    tiled = TiledDetector(detector.model, tile_size=64, overlap=16, batch_size=4,
+                          pixel_size=0.25)
     # x starts 0, 48, 96 (the last snapped to the edge); y starts 0, 32.
     expected_windows = [(x, y) for y in (0, 32) for x in (0, 48, 96)]
     np.testing.assert_array_equal(tiled.windows(160, 96)[:, :2], expected_windows)
@@ -101,7 +104,8 @@ def test_windows_are_shifted_and_merged(detector, tmp_path):
         np.testing.assert_allclose(got, want, atol=1e-3)
     # Merged boxes are in image coordinates: some lie right of the first window.
     assert det.bboxes[:, 0].max() > 64
-    one_by_one = TiledDetector(detector.model, tile_size=64, overlap=16, batch_size=1)
+    one_by_one = TiledDetector(detector.model, tile_size=64, overlap=16, batch_size=1,
+                               pixel_size=0.25)
     single = one_by_one.detect(path)
     for got, want in zip(canonical(single.bboxes, single.scores),
                          canonical(det.bboxes, det.scores)):

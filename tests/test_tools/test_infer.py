@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import pytest
 import tifffile
+import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -86,12 +87,17 @@ def test_infer_tool_writes_parseable_outputs(trained, tmp_path):
         [sys.executable, str(REPO / 'tools/infer.py'), str(CONFIG), str(checkpoint), str(jpeg),
          str(tiff), str(corrupt), '--out-dir', str(out), '--tile-size', '128', '--overlap',
          '32', '--batch-size', '2', '--score-thr', '0.0', '--max-per-img', '50',
-         '--max-overview-size', '100', '--no-progress'],
+         '--max-overview-size', '100', '--pixel-size', '0.25', '--no-progress'],
         capture_output=True, text=True, cwd=REPO, timeout=300)
     # The corrupt file is reported by name and fails the run; the others are processed.
     assert proc.returncode == 1, proc.stderr
     assert f'{corrupt}: not a readable image' in proc.stderr
     assert f'1 of 3 images failed: {corrupt}' in proc.stderr
+    # The config's pixel_size went into the checkpoint; the inputs are taken at the given one.
+    assert torch.load(checkpoint, weights_only=False)['meta']['pixel_size'] == 0.25
+    assert 'every input taken at --pixel-size 0.25 um/px' in proc.stderr
+    assert 'input 0.25 um/px (given by --pixel-size), model 0.25 um/px: level 0 resized x1' \
+        in proc.stdout
     assert not list(out.glob('corrupt*'))
     counts = {}
     for stem in (jpeg.stem, tiff.stem):
@@ -123,6 +129,18 @@ def test_infer_tool_writes_parseable_outputs(trained, tmp_path):
         counts[stem] = len(boxes)
     # The JPEG and its lossless TIFF copy hold the same pixels: the same detections.
     assert counts[jpeg.stem] == counts[tiff.stem]
+
+
+def test_infer_tool_needs_the_pixel_size_of_an_untagged_image(trained, tmp_path, capsys):
+    checkpoint, _, jpeg = trained
+    infer = load_tool('infer')
+    assert infer.main([str(CONFIG), str(checkpoint), str(jpeg), '--out-dir', str(tmp_path),
+                       '--no-progress']) == 1
+    err = capsys.readouterr().err
+    assert (f'{jpeg}: the image does not record its pixel size and the model was trained at '
+            '0.25 um/px; pass --pixel-size') in err
+    # Only the summary, recording the error.
+    assert [p.name for p in tmp_path.iterdir()] == ['summary.csv']
 
 
 def test_infer_tool_refuses_a_checkpoint_of_another_config(trained, capsys):

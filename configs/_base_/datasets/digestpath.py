@@ -7,6 +7,16 @@ custom_imports = dict(imports=['mmdet_dghm'], allow_failed_imports=False)
 dataset_type = 'DigestPathDataset'
 data_root = 'data/digestpath/'
 
+# Resolution is part of the model. DigestPath2019 images are scanned at 40x (paper Sec. 4.1);
+# 40x brightfield scanners deliver about 0.25 um per pixel (what OpenSlide reports as
+# openslide.mpp-x for 40x scans), so the tiles the model sees measure 0.25 / data_scale um/px.
+# A child config changing `data_scale` sets `pixel_size` again; PixelSizeHook saves it into
+# every checkpoint's meta, and inference resamples its input to it.
+source_pixel_size = 0.25
+data_scale = 1.0
+pixel_size = source_pixel_size / data_scale
+custom_hooks = [dict(type='PixelSizeHook')]
+
 # Every key the DGHM-C head, the stitching metric and R-/T-recall read, plus mmdet's defaults.
 meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
              'flip_direction', 'partially_annotated', 'src_img_path', 'src_img_shape',
@@ -42,7 +52,7 @@ train_dataloader = dict(
         split='train',
         fold=0,
         num_folds=5,
-        scale=1.0,
+        scale=data_scale,
         tile_size=800,
         tile_stride=300,
         min_visible=0.5,
@@ -63,7 +73,7 @@ val_dataloader = dict(
         split='val',
         fold=0,
         num_folds=5,
-        scale=1.0,
+        scale=data_scale,
         tile_size=800,
         tile_stride=600,
         min_visible=0.5,
