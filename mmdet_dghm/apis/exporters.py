@@ -89,12 +89,24 @@ class OverviewCanvas:
     @classmethod
     def from_reader(cls, reader: ImageReader, max_size: int,
                     chunk: int = 2048) -> 'OverviewCanvas':
-        """The overview of a whole image, read in ``chunk`` px squares (bounded memory)."""
+        """The overview of a whole image, read in ``chunk`` px squares (bounded memory) from
+        the coarsest pyramid level at least as wide as the overview."""
         canvas = cls(reader.width, reader.height, max_size)
-        for y in range(0, reader.height, chunk):
-            for x in range(0, reader.width, chunk):
-                canvas.paste(reader.read_region(x, y, min(chunk, reader.width - x),
-                                                min(chunk, reader.height - y)), x, y)
+        out_height, out_width = canvas.image.shape[:2]
+        levels = reader.levels
+        index = max(i for i, lv in enumerate(levels) if i == 0 or lv.width >= out_width)
+        level = levels[index]
+        scale_x, scale_y = out_width / level.width, out_height / level.height
+        for y in range(0, level.height, chunk):
+            for x in range(0, level.width, chunk):
+                width, height = min(chunk, level.width - x), min(chunk, level.height - y)
+                x0, y0 = round(x * scale_x), round(y * scale_y)
+                x1, y1 = round((x + width) * scale_x), round((y + height) * scale_y)
+                if x1 > x0 and y1 > y0:
+                    tile = reader.read_region(x, y, width, height, index)
+                    canvas.image[y0:y1, x0:x1] = tile if (x1 - x0, y1 - y0) == (
+                        width, height) else cv2.resize(tile, (x1 - x0, y1 - y0),
+                                                       interpolation=cv2.INTER_AREA)
         return canvas
 
     def paste(self, tile: np.ndarray, x: int, y: int) -> None:

@@ -5,9 +5,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import tifffile
 
 from mmdet_dghm.apis import Detections, OverviewCanvas, draw_overlay, export_detections
 from mmdet_dghm.apis.exporters import score_colors
+from mmdet_dghm.fileio import open_image
 from mmdet_dghm.structures import sliding_windows
 
 
@@ -64,6 +66,26 @@ def test_overview_from_tiles_equals_whole_image_resize():
                                   cv2.resize(image, (50, 25), interpolation=cv2.INTER_AREA))
     small = OverviewCanvas(30, 20, max_size=50)
     assert small.factor == 1.0 and small.image.shape == (20, 30, 3)
+
+
+def test_overview_from_reader_reads_the_coarsest_sufficient_level(tmp_path):
+    image = np.random.default_rng(0).integers(0, 256, (100, 200, 3), dtype=np.uint8)
+    path = tmp_path / 'img.png'
+    cv2.imwrite(str(path), image)
+    with open_image(path) as reader:
+        canvas = OverviewCanvas.from_reader(reader, max_size=50, chunk=40)
+    np.testing.assert_array_equal(canvas.image,
+                                  cv2.resize(image, (50, 25), interpolation=cv2.INTER_AREA))
+    rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    pyramid = tmp_path / 'pyramid.tif'
+    with tifffile.TiffWriter(pyramid) as tif:
+        tif.write(rgb, photometric='rgb', tile=(32, 32), subifds=1)
+        tif.write(rgb[::2, ::2], photometric='rgb', tile=(32, 32), subfiletype=1)
+    with open_image(pyramid) as reader:
+        assert [lv.width for lv in reader.levels] == [200, 100]
+        canvas = OverviewCanvas.from_reader(reader, max_size=100, chunk=64)
+    # Level 1 (100 x 50) is as large as the overview: read as is, not resized from level 0.
+    np.testing.assert_array_equal(canvas.image, image[::2, ::2])
 
 
 def test_overlay_draws_boxes_above_threshold_in_score_colour(tmp_path):
