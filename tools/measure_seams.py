@@ -63,6 +63,10 @@ def recall(bboxes: np.ndarray, gt: np.ndarray) -> float:
     return float((ious.max(1) >= 0.5).mean())
 
 
+def _fmt(value: Optional[float]) -> str:
+    return '' if value is None else f'{value:.3f}'
+
+
 def main() -> None:
     args = parse_args()
     model = build_detector(args.config, args.checkpoint, score_thr=0.05)
@@ -100,8 +104,7 @@ def main() -> None:
     for ios, ((_, n1, p1, r1), (_, n2, p2, r2)) in rows:
         name = 'IoU-NMS 0.5 (as predicted on one window)' if ios is None else \
             f'greedy merging, IoS > {ios:g}'
-        fmt = (lambda r: '' if r is None else f'{r:.3f}')
-        lines.append(f'| {name} | {n1} | {p1} | {fmt(r1)} | {n2} | {p2} | {fmt(r2)} | '
+        lines.append(f'| {name} | {n1} | {p1} | {_fmt(r1)} | {n2} | {p2} | {_fmt(r2)} | '
                      f'{(n2 - n1) / max(n1, 1):+.1%} |')
     text = '\n'.join(lines) + '\n'
     args.out.parent.mkdir(parents=True, exist_ok=True)
