@@ -11,8 +11,8 @@ A synthetic ``size x size`` H&E-like JPEG is generated, the config's model gets 
 (no download) saved as a checkpoint and loaded back strictly, and the complete user path of
 ``tools/infer.py`` is timed: open the image, read its overview in chunks and compute the
 tissue mask on it, read the tissue windows (a background thread reads the next batch during the
-forward of the current one), batch, forward, shift and merge (greedy, by intersection over the
-smaller box), and write JSON, CSV, GeoJSON, the overlay and heat-map PNGs. "Forward" is the
+forward of the current one), batch, forward, shift and merge (suppression by intersection over
+the smaller box), and write JSON, CSV, GeoJSON, the overlay and heat-map PNGs. "Forward" is the
 time inside the model (normalisation, network, box decoding and per-window NMS); everything
 else is overhead. ``--score-thr 0`` keeps ``--max-per-img`` boxes in every
 window (random weights score low), the worst case for merging and writing. One warm-up run,

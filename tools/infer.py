@@ -19,8 +19,8 @@ row per image (see mmdet_dghm.apis.SlideSummary), also printed.
 
 Windows without tissue (HSV saturation below Otsu's threshold on the overview, and below
 --min-saturation) are skipped and boxes centred on background dropped, unless
---no-tissue-mask. Boxes of one cell from overlapping windows merge by intersection over the
-smaller box (--ios-thr).
+--no-tissue-mask. Of the boxes of one cell from overlapping windows (more than --ios-thr of the
+smaller inside the other) the best scored is kept.
 
 Resolution: a model trained with a `pixel_size` (micrometres per pixel, saved in its checkpoint)
 reads each input at that pixel size, from the nearest pyramid level, and writes boxes in the

@@ -3,7 +3,7 @@
 The detector sees the image as the test-mode dataset does: overlapping windows (the last one
 snapped to the image edge, so every window has the same size and a batch needs no padding),
 predicted one batch at a time, shifted by their origin and merged by
-:func:`merge_tile_predictions`: greedy merging by intersection over the smaller box, so a cell
+:func:`merge_tile_predictions`: suppression by intersection over the smaller box, so a cell
 cut by a window edge gives one box, not a partial and a whole one. Windows are read through an
 :class:`ImageReader` by a background thread while the model runs on the previous batch, so
 memory holds two batches of tiles, never the whole image (for formats that allow region reads).
@@ -198,9 +198,10 @@ class TiledDetector:
         batch_size (int): Windows per forward pass. Defaults to 4.
         nms_iou_thr (float): IoU of the NMS that merges windows when ``ios_thr`` is None.
             Defaults to 0.5.
-        ios_thr (float, optional): Intersection over the smaller box above which boxes of
-            the whole image merge into one (:func:`greedy_nmm`, run on one window as on many);
-            None merges by IoU NMS across windows only. Defaults to 0.5.
+        ios_thr (float, optional): Intersection over the smaller box above which the
+            lower-scored of two boxes of the whole image is dropped (:func:`ios_nms`, run on
+            one window as on many); None merges by IoU NMS across windows only.
+            Defaults to 0.5.
         pixel_size (float, optional): The inputs' level-0 pixel size in um/px, overriding
             what their files say. Defaults to None (from each file).
 

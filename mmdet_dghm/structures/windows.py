@@ -137,19 +137,22 @@ def intersection_over_smaller(box: np.ndarray, others: np.ndarray) -> np.ndarray
                      where=smaller > 0).astype(np.float32)
 
 
-def greedy_nmm(bboxes: np.ndarray, scores: np.ndarray,
-               ios_thr: float = 0.5) -> Tuple[np.ndarray, np.ndarray]:
-    """Greedy non-maximum merging by intersection over the smaller box (as sahi's greedy NMM).
+def ios_nms(bboxes: np.ndarray, scores: np.ndarray,
+            ios_thr: float = 0.5) -> Tuple[np.ndarray, np.ndarray]:
+    """Greedy non-maximum suppression by intersection over the smaller box.
 
-    Boxes are visited by descending score. An unmatched box is kept and takes every still
-    unmatched box whose intersection over the smaller of the two exceeds ``ios_thr``: the kept
-    box grows to their union (a partial box and the whole box of one cell become the whole
-    box) and keeps its own, highest, score. Matches do not chain: a box merged into another
-    matches nothing further.
+    Boxes are visited by descending score; a box is kept unless more than ``ios_thr`` of the
+    smaller of it and an already kept box is their intersection. A box lying wholly inside
+    another scores 1 whatever their size ratio, which IoU does not: the partial box of a cell
+    cut by a window edge and the whole box of the next window are one detection here (IoU-NMS
+    keeps both). No two returned boxes overlap by more than ``ios_thr`` of the smaller, so for
+    ``ios_thr < 0.8`` none lies mostly inside another. Kept boxes keep their coordinates: they
+    do not grow into unions (sahi's greedy merging), which can snowball over a crowd of boxes.
 
-    The pass is one Python iteration per box (greedy merging is sequential), each comparing
-    the box with its x-neighbours only (boxes sorted by ``x1``, the slice that can overlap
-    it), so the cost is ``O(N log N + N * k)`` for ``k`` overlapping neighbours, not ``N^2``.
+    The pass is one Python iteration per box (greedy suppression is sequential), each
+    comparing the box with its x-neighbours only (boxes sorted by ``x1``, the slice that can
+    overlap it), so it costs ``O(N log N + N * k)`` for ``k`` overlapping neighbours, not
+    ``N^2``.
 
     Args:
         bboxes (np.ndarray): ``(N, 4)`` xyxy boxes.
@@ -158,37 +161,33 @@ def greedy_nmm(bboxes: np.ndarray, scores: np.ndarray,
             object, in ``[0, 1)``. Defaults to 0.5.
 
     Returns:
-        Tuple[np.ndarray, np.ndarray]: Merged ``(M, 4)`` float32 boxes and ``(M, )`` float32
+        Tuple[np.ndarray, np.ndarray]: Kept ``(M, 4)`` float32 boxes and ``(M, )`` float32
         scores, by descending score.
     """
     if not 0 <= ios_thr < 1:
-        raise ValueError(f'greedy_nmm: ios_thr={ios_thr} must be in [0, 1)')
+        raise ValueError(f'ios_nms: ios_thr={ios_thr} must be in [0, 1)')
     bboxes = np.asarray(bboxes, np.float32).reshape(-1, 4)
     scores = np.asarray(scores, np.float32).reshape(-1)
     if len(bboxes) != len(scores):
-        raise ValueError(f'greedy_nmm: {len(bboxes)} boxes but {len(scores)} scores')
+        raise ValueError(f'ios_nms: {len(bboxes)} boxes but {len(scores)} scores')
     if len(bboxes) == 0:
         return bboxes, scores
     by_x = np.argsort(bboxes[:, 0], kind='stable')
     sorted_x1 = bboxes[by_x, 0]
     widest = float((bboxes[:, 2] - bboxes[:, 0]).max())
-    matched = np.zeros(len(bboxes), dtype=bool)
-    kept_boxes, kept_scores = [], []
+    suppressed = np.zeros(len(bboxes), dtype=bool)
+    keep = []
     for index in np.argsort(-scores, kind='stable').tolist():
-        if matched[index]:
+        if suppressed[index]:
             continue
+        keep.append(index)
         box = bboxes[index]
         lo = np.searchsorted(sorted_x1, box[0] - widest, side='left')
         hi = np.searchsorted(sorted_x1, box[2], side='right')
         near = by_x[lo:hi]
-        near = near[~matched[near]]
-        group = near[intersection_over_smaller(box, bboxes[near]) > ios_thr]
-        matched[group] = True
-        matched[index] = True
-        members = bboxes[np.append(group, index)]
-        kept_boxes.append(np.concatenate([members[:, :2].min(0), members[:, 2:].max(0)]))
-        kept_scores.append(scores[index])
-    return np.stack(kept_boxes).astype(np.float32), np.asarray(kept_scores, np.float32)
+        near = near[~suppressed[near]]
+        suppressed[near[intersection_over_smaller(box, bboxes[near]) > ios_thr]] = True
+    return bboxes[keep], scores[keep]
 
 
 def merge_tile_predictions(bboxes: Sequence[np.ndarray], scores: Sequence[np.ndarray],
@@ -203,9 +202,9 @@ def merge_tile_predictions(bboxes: Sequence[np.ndarray], scores: Sequence[np.nda
       (a whole image) is returned as predicted: NMS is the detector's job, repeating it would
       change its output. A cell cut by a tile edge keeps both its partial box and its whole
       box from the next tile (their IoU is about the visible fraction).
-    - ``ios_thr`` set: :func:`greedy_nmm` by intersection over the smaller box, on one tile as
-      on many, so a partial box merges into the whole one and the count of an image does not
-      depend on how it is tiled (``nms_iou_thr`` is then unused).
+    - ``ios_thr`` set: :func:`ios_nms`, suppression by intersection over the smaller box, on
+      one tile as on many, so a partial box and the whole one are one detection and the count
+      of an image does not depend on how it is tiled (``nms_iou_thr`` is then unused).
 
     Args:
         bboxes (Sequence[np.ndarray]): Per tile, (N_i, 4) xyxy boxes in tile coordinates.
@@ -214,8 +213,8 @@ def merge_tile_predictions(bboxes: Sequence[np.ndarray], scores: Sequence[np.nda
             image.
         nms_iou_thr (float): IoU above which the lower-scored of two boxes is dropped.
             Defaults to 0.5.
-        ios_thr (float, optional): Intersection over the smaller box above which boxes merge
-            (see :func:`greedy_nmm`). Defaults to None (NMS by IoU).
+        ios_thr (float, optional): Intersection over the smaller box above which the
+            lower-scored box is dropped (see :func:`ios_nms`). Defaults to None (NMS by IoU).
 
     Returns:
         Tuple[np.ndarray, np.ndarray]: Merged (M, 4) float32 boxes and (M,) float32 scores,
@@ -231,7 +230,7 @@ def merge_tile_predictions(bboxes: Sequence[np.ndarray], scores: Sequence[np.nda
     if len(all_bboxes) != len(all_scores):
         raise ValueError(f'{len(all_bboxes)} boxes but {len(all_scores)} scores over the tiles')
     if ios_thr is not None:
-        return greedy_nmm(all_bboxes, all_scores, ios_thr)
+        return ios_nms(all_bboxes, all_scores, ios_thr)
     if len(bboxes) == 1 or len(all_bboxes) == 0:
         return all_bboxes, all_scores
     dets, _ = nms(torch.from_numpy(all_bboxes), torch.from_numpy(all_scores), nms_iou_thr)

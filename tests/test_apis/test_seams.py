@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mmdet_dghm.apis import TiledDetector
-from mmdet_dghm.structures import greedy_nmm, intersection_over_smaller, merge_tile_predictions
+from mmdet_dghm.structures import intersection_over_smaller, ios_nms, merge_tile_predictions
 
 from blob_detector import BlobDetector
 
@@ -31,29 +31,29 @@ def nested_pairs(bboxes: np.ndarray, min_inside: float = 0.8) -> int:
                for i, b in enumerate(bboxes))
 
 
-def test_greedy_nmm_merges_nested_boxes_into_their_union():
+def test_ios_nms_drops_boxes_mostly_inside_a_better_one():
     boxes = np.array([[0, 0, 10, 10], [0, 0, 5, 10], [20, 20, 30, 30], [2, 1, 9, 12]],
                      np.float32)
     scores = np.array([0.5, 0.9, 0.3, 0.4], np.float32)
-    # IoS(b1, b0) = 1, IoS(b1, b3) = 27/50: both merge into b1, which grows to their union.
-    merged, merged_scores = greedy_nmm(boxes, scores, ios_thr=0.5)
-    np.testing.assert_array_equal(merged, [[0, 0, 10, 12], [20, 20, 30, 30]])
-    np.testing.assert_array_equal(merged_scores, np.float32([0.9, 0.3]))
-    # Above 27/50 = 0.54, b3 stays apart (b0, already merged into b1, matches nothing more).
-    merged, _ = greedy_nmm(boxes, scores, ios_thr=0.6)
-    np.testing.assert_array_equal(merged, [[0, 0, 10, 10], [2, 1, 9, 12], [20, 20, 30, 30]])
+    # Kept b1 (0.9) drops b0 (b1 lies wholly inside it: IoS 1) and b3 (IoS 27/50 = 0.54).
+    kept, kept_scores = ios_nms(boxes, scores, ios_thr=0.5)
+    np.testing.assert_array_equal(kept, [[0, 0, 5, 10], [20, 20, 30, 30]])
+    np.testing.assert_array_equal(kept_scores, np.float32([0.9, 0.3]))
+    # Above 0.54, b3 survives b1; b0 is already gone, so b3 (82% inside b0) stays.
+    kept, _ = ios_nms(boxes, scores, ios_thr=0.6)
+    np.testing.assert_array_equal(kept, [[0, 0, 5, 10], [2, 1, 9, 12], [20, 20, 30, 30]])
     with pytest.raises(ValueError, match='ios_thr=1'):
-        greedy_nmm(boxes, scores, ios_thr=1)
+        ios_nms(boxes, scores, ios_thr=1)
 
 
-def test_merge_tile_predictions_keeps_nms_by_default_and_merges_halves_with_ios():
+def test_merge_tile_predictions_keeps_nms_by_default_and_drops_halves_with_ios():
     # A 20 px cell cut at x = 100: its left half in one tile, whole in the next (origin 90).
     left = np.array([[90, 0, 100, 20]], np.float32)
     whole = np.array([[0, 0, 20, 20]], np.float32)
     args = ([left, whole], [[0.6], [0.9]], [(0, 0), (90, 0)])
     assert len(merge_tile_predictions(*args)[0]) == 2  # IoU 0.5: not above the NMS threshold
     bboxes, scores = merge_tile_predictions(*args, ios_thr=0.5)
-    np.testing.assert_array_equal(bboxes, [[90, 0, 110, 20]])
+    np.testing.assert_array_equal(bboxes, [[90, 0, 110, 20]])  # the whole one, scoring higher
     np.testing.assert_array_equal(scores, np.float32([0.9]))
 
 
@@ -68,7 +68,7 @@ def test_overlapping_windows_count_as_one_window_without_nested_boxes(tmp_path):
     assert (one.num_tiles, many.num_tiles) == (1, 25)
     counts = [int((det.scores >= 0.3).sum()) for det in (one, many, nms)]
     # Every disc is one blob in the whole image; IoU-NMS keeps the partial box of each disc
-    # cut by a window edge beside its whole box, greedy merging does not.
+    # cut by a window edge beside its whole box, suppression by IoS does not.
     assert counts[0] == 160
     assert abs(counts[1] - counts[0]) <= 0.02 * counts[0]
     assert counts[2] > 1.1 * counts[0]
