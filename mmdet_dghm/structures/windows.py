@@ -115,24 +115,25 @@ def split_visible(visible: np.ndarray, min_visible: float) -> Tuple[np.ndarray, 
     return present, present & (visible < min_visible)
 
 
-def intersection_over_smaller(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """Intersection of ``box`` with each of ``others`` over the smaller of the two areas.
+def intersection_over_smaller(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Intersection of boxes with others over the smaller of the two areas, broadcast.
 
     A box lying wholly inside a larger one scores 1 whatever their size ratio, which IoU does
     not: a cell cut by a window edge gives a partial box inside the whole one of the next
     window with an IoU of about the visible fraction, but an intersection over the smaller of 1.
 
     Args:
-        box (np.ndarray): ``(4, )`` xyxy box.
-        others (np.ndarray): ``(K, 4)`` xyxy boxes.
+        boxes (np.ndarray): ``(..., 4)`` xyxy boxes, e.g. ``(4, )`` or ``(K, 4)``.
+        others (np.ndarray): ``(..., 4)`` xyxy boxes broadcasting against ``boxes``.
 
     Returns:
-        np.ndarray: ``(K, )`` float32 values in ``[0, 1]`` (0 where a box is empty).
+        np.ndarray: float32 values in ``[0, 1]`` of the broadcast shape (0 where a box is
+        empty).
     """
-    top_left = np.maximum(box[:2], others[:, :2])
-    bottom_right = np.minimum(box[2:], others[:, 2:])
-    inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=1)
-    smaller = np.minimum(box_areas(box), box_areas(others))
+    top_left = np.maximum(boxes[..., :2], others[..., :2])
+    bottom_right = np.minimum(boxes[..., 2:], others[..., 2:])
+    inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=-1)
+    smaller = np.minimum(box_areas(boxes), box_areas(others))
     return np.divide(inter, smaller, out=np.zeros_like(inter, dtype=np.float32),
                      where=smaller > 0).astype(np.float32)
 
@@ -149,10 +150,12 @@ def ios_nms(bboxes: np.ndarray, scores: np.ndarray,
     ``ios_thr < 0.8`` none lies mostly inside another. Kept boxes keep their coordinates: they
     do not grow into unions (sahi's greedy merging), which can snowball over a crowd of boxes.
 
-    The pass is one Python iteration per box (greedy suppression is sequential), each
-    comparing the box with its x-neighbours only (boxes sorted by ``x1``, the slice that can
-    overlap it), so it costs ``O(N log N + N * k)`` for ``k`` overlapping neighbours, not
-    ``N^2``.
+    IoU never exceeds the intersection over the smaller box, so mmcv's IoU-NMS at the same
+    threshold first drops (in compiled code) boxes this suppression drops too, but for a box
+    whose suppressor is itself dropped. The overlapping pairs of the rest are then found at
+    once (boxes sorted by ``x1``: each box's pairs lie in the slice of boxes that can overlap
+    it along x), and only the pairs above the threshold are resolved in score order, one
+    Python step per conflicting pair (greedy suppression is sequential).
 
     Args:
         bboxes (np.ndarray): ``(N, 4)`` xyxy boxes.
@@ -172,22 +175,25 @@ def ios_nms(bboxes: np.ndarray, scores: np.ndarray,
         raise ValueError(f'ios_nms: {len(bboxes)} boxes but {len(scores)} scores')
     if len(bboxes) == 0:
         return bboxes, scores
+    dets, _ = nms(torch.from_numpy(bboxes), torch.from_numpy(scores), ios_thr)
+    dets = dets.numpy()  # by descending score: a box's index is its rank
+    bboxes, scores = np.ascontiguousarray(dets[:, :4]), np.ascontiguousarray(dets[:, 4])
     by_x = np.argsort(bboxes[:, 0], kind='stable')
     sorted_x1 = bboxes[by_x, 0]
     widest = float((bboxes[:, 2] - bboxes[:, 0]).max())
+    lo = np.searchsorted(sorted_x1, bboxes[:, 0] - widest, side='left')
+    counts = np.searchsorted(sorted_x1, bboxes[:, 2], side='right') - lo
+    first = np.repeat(np.arange(len(bboxes)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    second = by_x[np.repeat(lo, counts) + offsets]
+    pairs = second > first  # each pair once, the better-scored box first
+    first, second = first[pairs], second[pairs]
+    hits = intersection_over_smaller(bboxes[first], bboxes[second]) > ios_thr
     suppressed = np.zeros(len(bboxes), dtype=bool)
-    keep = []
-    for index in np.argsort(-scores, kind='stable').tolist():
-        if suppressed[index]:
-            continue
-        keep.append(index)
-        box = bboxes[index]
-        lo = np.searchsorted(sorted_x1, box[0] - widest, side='left')
-        hi = np.searchsorted(sorted_x1, box[2], side='right')
-        near = by_x[lo:hi]
-        near = near[~suppressed[near]]
-        suppressed[near[intersection_over_smaller(box, bboxes[near]) > ios_thr]] = True
-    return bboxes[keep], scores[keep]
+    for better, worse in zip(first[hits].tolist(), second[hits].tolist()):  # by rank of better
+        if not suppressed[better]:
+            suppressed[worse] = True
+    return bboxes[~suppressed], scores[~suppressed]
 
 
 def merge_tile_predictions(bboxes: Sequence[np.ndarray], scores: Sequence[np.ndarray],
