@@ -5,7 +5,8 @@ Usage:
         [--score 0.3] [--ios-thrs 0.3 0.5 0.7] [--out benchmarks/seam_merging.md]
 
 IMAGE is run as one window and as overlapping windows, merged by IoU-NMS (the detector's own
-output on one window) and by greedy merging at each intersection-over-the-smaller threshold.
+output on one window) and as the detector merges (at each intersection-over-the-smaller
+threshold of suppression, boxes kept only from the window whose core holds their centre).
 For each: boxes scoring at least --score, nested pairs among them (one box at least 80% inside
 another) and, when a Pascal-VOC IMAGE.xml lies beside it, the recall of its boxes (a box is
 found when a detection at or above --score overlaps it with IoU >= 0.5). The image is taken at
@@ -103,7 +104,7 @@ def main() -> None:
     ]
     for ios, ((_, n1, p1, r1), (_, n2, p2, r2)) in rows:
         name = 'IoU-NMS 0.5 (as predicted on one window)' if ios is None else \
-            f'greedy merging, IoS > {ios:g}'
+            f'IoS suppression > {ios:g}, box from the window whose core holds its centre'
         lines.append(f'| {name} | {n1} | {p1} | {_fmt(r1)} | {n2} | {p2} | {_fmt(r2)} | '
                      f'{(n2 - n1) / max(n1, 1):+.1%} |')
     text = '\n'.join(lines) + '\n'

@@ -31,7 +31,7 @@ from torch import nn
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from ..fileio import ImageReader, PathLike, open_image
-from ..structures import merge_tile_predictions, sliding_windows
+from ..structures import merge_tile_predictions, sliding_windows, window_cores
 from .resolution import (Resolution, model_pixel_size, native_tile, plan_resolution,
                          resampled_view, to_native)
 from .tissue_mask import TissueMask
@@ -286,15 +286,16 @@ class TiledDetector:
         return tiles
 
     def tissue_windows(self, view: ImageReader,
-                       tissue: Optional[TissueMask]) -> Tuple[np.ndarray, int]:
+                       tissue: Optional[TissueMask]) -> Tuple[np.ndarray, np.ndarray, int]:
         """The windows of ``view`` (the input at the model's pixel size) to run: those holding
-        any tissue (all without a mask), and the number skipped. ``tissue`` maps the input's
-        level-0 pixels."""
+        any tissue (all without a mask), their cores in the full grid (:func:`window_cores`)
+        and the number skipped. ``tissue`` maps the input's level-0 pixels."""
         windows = self.windows(view.width, view.height)
+        cores = window_cores(windows)
         if tissue is None:
-            return windows, 0
+            return windows, cores, 0
         keep = tissue.window_fractions(to_native(windows.astype(np.float32), view)) > 0
-        return windows[keep], int((~keep).sum())
+        return windows[keep], cores[keep], int((~keep).sum())
 
     def detect(self, image: Union[PathLike, ImageReader],
                on_tile: Optional[TileCallback] = None,
@@ -330,7 +331,7 @@ class TiledDetector:
         view = resampled_view(reader, resolution)
         if on_tile is not None and view is not reader:
             on_tile = self._native_callback(on_tile, view)
-        windows, skipped = self.tissue_windows(view, tissue)
+        windows, cores, skipped = self.tissue_windows(view, tissue)
         tissue_fraction = None if tissue is None else tissue.tissue_fraction
         if len(windows) == 0:
             return Detections(path=reader.path, width=reader.width, height=reader.height,
@@ -358,7 +359,8 @@ class TiledDetector:
                 if progress is not None:
                     progress(len(tiles))
         merged_bboxes, merged_scores = merge_tile_predictions(
-            bboxes, scores, windows[:, :2].astype(np.float32), self.nms_iou_thr, self.ios_thr)
+            bboxes, scores, windows[:, :2].astype(np.float32), self.nms_iou_thr, self.ios_thr,
+            cores if self.ios_thr is not None else None)
         merged_bboxes = to_native(merged_bboxes, view)
         if tissue is not None:
             on_tissue = tissue.contains((merged_bboxes[:, :2] + merged_bboxes[:, 2:]) / 2)

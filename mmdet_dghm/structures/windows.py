@@ -115,6 +115,38 @@ def split_visible(visible: np.ndarray, min_visible: float) -> Tuple[np.ndarray, 
     return present, present & (visible < min_visible)
 
 
+def _axis_cores(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``(N, 2)`` core ``[lo, hi)`` of 1-D windows: split at the middle of each overlap."""
+    unique, index = np.unique(starts, return_inverse=True)
+    unique_ends = np.zeros(len(unique), np.float64)
+    unique_ends[index] = ends
+    middles = (unique_ends[:-1] + unique[1:]) / 2
+    lo = np.concatenate([[-np.inf], middles])
+    hi = np.concatenate([middles, [np.inf]])
+    return np.stack([lo[index], hi[index]], axis=1)
+
+
+def window_cores(windows: np.ndarray) -> np.ndarray:
+    """The core of each window of a :func:`sliding_windows` grid: the part nearer its own
+    centre than any neighbour's (overlaps split at their middle; outer sides unbounded).
+
+    The cores tile the plane, so every point lies in exactly one core. Keeping each box only
+    from the window whose core holds its centre keeps one box per object across a seam even
+    when the two windows' boxes of it disagree too much to be suppressed.
+
+    Args:
+        windows (np.ndarray): ``(N, 4)`` xyxy windows of one grid (windows sharing a start
+            share an end).
+
+    Returns:
+        np.ndarray: ``(N, 4)`` float64 cores ``(x1, y1, x2, y2)``, ``inf`` on the outer sides.
+    """
+    windows = np.asarray(windows, np.float64).reshape(-1, 4)
+    xs = _axis_cores(windows[:, 0], windows[:, 2])
+    ys = _axis_cores(windows[:, 1], windows[:, 3])
+    return np.stack([xs[:, 0], ys[:, 0], xs[:, 1], ys[:, 1]], axis=1)
+
+
 def intersection_over_smaller(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
     """Intersection of boxes with others over the smaller of the two areas, broadcast.
 
@@ -199,7 +231,8 @@ def ios_nms(bboxes: np.ndarray, scores: np.ndarray,
 def merge_tile_predictions(bboxes: Sequence[np.ndarray], scores: Sequence[np.ndarray],
                            origins: Sequence[Tuple[float, float]],
                            nms_iou_thr: float = 0.5,
-                           ios_thr: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
+                           ios_thr: Optional[float] = None,
+                           cores: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
     """Shift tile predictions into source-image coordinates and merge them.
 
     Neighbouring tiles overlap, so a cell in the overlap is detected once per tile. Two merges:
@@ -221,6 +254,9 @@ def merge_tile_predictions(bboxes: Sequence[np.ndarray], scores: Sequence[np.nda
             Defaults to 0.5.
         ios_thr (float, optional): Intersection over the smaller box above which the
             lower-scored box is dropped (see :func:`ios_nms`). Defaults to None (NMS by IoU).
+        cores (np.ndarray, optional): Per tile, its ``(x1, y1, x2, y2)`` core in the source
+            image (:func:`window_cores`); a box is kept only from the tile whose core holds
+            its centre. Defaults to None (every box).
 
     Returns:
         Tuple[np.ndarray, np.ndarray]: Merged (M, 4) float32 boxes and (M,) float32 scores,
@@ -235,6 +271,12 @@ def merge_tile_predictions(bboxes: Sequence[np.ndarray], scores: Sequence[np.nda
     all_scores = np.concatenate([np.asarray(s, np.float32).reshape(-1) for s in scores])
     if len(all_bboxes) != len(all_scores):
         raise ValueError(f'{len(all_bboxes)} boxes but {len(all_scores)} scores over the tiles')
+    if cores is not None:
+        own = np.repeat(np.asarray(cores, np.float64).reshape(-1, 4), [len(b) for b in shifted],
+                        axis=0)
+        centres = (all_bboxes[:, :2] + all_bboxes[:, 2:]) / 2
+        inside = ((centres >= own[:, :2]) & (centres < own[:, 2:])).all(axis=1)
+        all_bboxes, all_scores = all_bboxes[inside], all_scores[inside]
     if ios_thr is not None:
         return ios_nms(all_bboxes, all_scores, ios_thr)
     if len(bboxes) == 1 or len(all_bboxes) == 0:

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from mmdet_dghm.apis import TiledDetector
-from mmdet_dghm.structures import intersection_over_smaller, ios_nms, merge_tile_predictions
+from mmdet_dghm.structures import (intersection_over_smaller, ios_nms, merge_tile_predictions,
+                                   sliding_windows, window_cores)
 
 from blob_detector import BlobDetector
 
@@ -44,6 +45,22 @@ def test_ios_nms_drops_boxes_mostly_inside_a_better_one():
     np.testing.assert_array_equal(kept, [[0, 0, 5, 10], [2, 1, 9, 12], [20, 20, 30, 30]])
     with pytest.raises(ValueError, match='ios_thr=1'):
         ios_nms(boxes, scores, ios_thr=1)
+
+
+def test_window_cores_split_overlaps_in_the_middle():
+    windows = sliding_windows(250, 100, 100, 75)  # x starts 0, 75, 150; y 0
+    cores = window_cores(windows)
+    np.testing.assert_array_equal(cores[:, 0], [-np.inf, 87.5, 162.5])
+    np.testing.assert_array_equal(cores[:, 2], [87.5, 162.5, np.inf])
+    assert (cores[:, 1] == -np.inf).all() and (cores[:, 3] == np.inf).all()
+    # A box centred at x = 90 is kept from the second window only.
+    box = np.array([[80, 0, 100, 20]], np.float32)
+    bboxes, _ = merge_tile_predictions([box, box - [75, 0, 75, 0]], [[0.9], [0.8]],
+                                       [(0, 0), (75, 0)], ios_thr=0.5, cores=cores[:2])
+    np.testing.assert_array_equal(bboxes, box)
+    kept, scores = merge_tile_predictions([box, box - [75, 0, 75, 0]], [[0.9], [0.8]],
+                                          [(0, 0), (75, 0)], ios_thr=0.5)
+    assert scores.tolist() == [np.float32(0.9)]
 
 
 def test_merge_tile_predictions_keeps_nms_by_default_and_drops_halves_with_ios():
