@@ -184,10 +184,10 @@ def ios_nms(bboxes: np.ndarray, scores: np.ndarray,
 
     IoU never exceeds the intersection over the smaller box, so mmcv's IoU-NMS at the same
     threshold first drops (in compiled code) boxes this suppression drops too, but for a box
-    whose suppressor is itself dropped. The overlapping pairs of the rest are then found at
-    once (boxes sorted by ``x1``: each box's pairs lie in the slice of boxes that can overlap
-    it along x), and only the pairs above the threshold are resolved in score order, one
-    Python step per conflicting pair (greedy suppression is sequential).
+    whose suppressor is itself dropped. The rest is one Python iteration per kept box (greedy
+    suppression is sequential), each comparing the box with its x-neighbours only (boxes
+    sorted by ``x1``, the slice that can overlap it), so it costs ``O(N log N + N * k)`` for
+    ``k`` overlapping neighbours, not ``N^2`` memory.
 
     Args:
         bboxes (np.ndarray): ``(N, 4)`` xyxy boxes.
@@ -213,18 +213,16 @@ def ios_nms(bboxes: np.ndarray, scores: np.ndarray,
     by_x = np.argsort(bboxes[:, 0], kind='stable')
     sorted_x1 = bboxes[by_x, 0]
     widest = float((bboxes[:, 2] - bboxes[:, 0]).max())
-    lo = np.searchsorted(sorted_x1, bboxes[:, 0] - widest, side='left')
-    counts = np.searchsorted(sorted_x1, bboxes[:, 2], side='right') - lo
-    first = np.repeat(np.arange(len(bboxes)), counts)
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    second = by_x[np.repeat(lo, counts) + offsets]
-    pairs = second > first  # each pair once, the better-scored box first
-    first, second = first[pairs], second[pairs]
-    hits = intersection_over_smaller(bboxes[first], bboxes[second]) > ios_thr
     suppressed = np.zeros(len(bboxes), dtype=bool)
-    for better, worse in zip(first[hits].tolist(), second[hits].tolist()):  # by rank of better
-        if not suppressed[better]:
-            suppressed[worse] = True
+    for index in range(len(bboxes)):  # by descending score
+        if suppressed[index]:
+            continue
+        box = bboxes[index]
+        lo = np.searchsorted(sorted_x1, box[0] - widest, side='left')
+        hi = np.searchsorted(sorted_x1, box[2], side='right')
+        near = by_x[lo:hi]
+        near = near[(near > index) & ~suppressed[near]]
+        suppressed[near[intersection_over_smaller(box, bboxes[near]) > ios_thr]] = True
     return bboxes[~suppressed], scores[~suppressed]
 
 

@@ -83,12 +83,11 @@ def test_infer_tool_writes_parseable_outputs(trained, tmp_path):
     corrupt = tmp_path / 'corrupt.png'
     corrupt.write_bytes(b'\x89PNG\r\n\x1a\n' + b'\x00' * 16)
     out = tmp_path / 'out'
-    proc = subprocess.run(
-        [sys.executable, str(REPO / 'tools/infer.py'), str(CONFIG), str(checkpoint), str(jpeg),
-         str(tiff), str(corrupt), '--out-dir', str(out), '--tile-size', '128', '--overlap',
-         '32', '--batch-size', '2', '--score-thr', '0.0', '--max-per-img', '50',
-         '--max-overview-size', '100', '--pixel-size', '0.25', '--no-progress'],
-        capture_output=True, text=True, cwd=REPO, timeout=300)
+    command = [sys.executable, str(REPO / 'tools/infer.py'), str(CONFIG), str(checkpoint),
+               str(jpeg), str(tiff), str(corrupt), '--out-dir', str(out), '--tile-size', '128',
+               '--overlap', '32', '--batch-size', '2', '--score-thr', '0.0', '--max-per-img',
+               '50', '--max-overview-size', '100', '--pixel-size', '0.25', '--no-progress']
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300)
     # The corrupt file is reported by name and fails the run; the others are processed.
     assert proc.returncode == 1, proc.stderr
     assert f'{corrupt}: not a readable image' in proc.stderr
@@ -99,6 +98,17 @@ def test_infer_tool_writes_parseable_outputs(trained, tmp_path):
     assert 'input 0.25 um/px (given by --pixel-size), model 0.25 um/px: level 0 resized x1' \
         in proc.stdout
     assert not list(out.glob('corrupt*'))
+    with open(out / 'summary.csv', newline='') as f:
+        summary = {Path(row['slide']).name: row for row in csv.DictReader(f)}
+    assert [summary[p.name]['status'] for p in (jpeg, tiff, corrupt)] == ['done', 'done', 'error']
+    assert summary[jpeg.name]['pixel_size_um'] == '0.25'
+    # A second run resumes: the finished images are not redone, the corrupt one fails again.
+    written = (out / f'{jpeg.stem}.json').stat().st_mtime_ns
+    again = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert again.returncode == 1
+    with open(out / 'summary.csv', newline='') as f:
+        assert [row['status'] for row in csv.DictReader(f)] == ['resumed', 'resumed', 'error']
+    assert (out / f'{jpeg.stem}.json').stat().st_mtime_ns == written
     counts = {}
     for stem in (jpeg.stem, tiff.stem):
         record = json.loads((out / f'{stem}.json').read_text())
