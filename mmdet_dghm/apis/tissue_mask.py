@@ -2,9 +2,11 @@
 
 Stained tissue is coloured, glass is grey or white: Otsu's threshold on the thumbnail's HSV
 saturation separates the two, and a floor (``min_saturation``) keeps faint glass, dust and
-pen strokes below it background even when Otsu, on a slide that is nearly all tissue or nearly
-all glass, would split inside one class. Windows with no tissue are skipped, and boxes whose
-centre lies on background are dropped.
+pen strokes below it background even when Otsu, on a slide that is nearly all glass, would
+split inside the glass; a ceiling (:data:`MAX_SATURATION`) keeps all stained tissue foreground
+when Otsu, on a slide that is nearly all tissue, would split inside the tissue. The mask is
+coarser than a cell (:data:`MIN_MASK_PIXEL`), so pale vacuoles are no holes in it. Windows with
+no tissue are skipped, and boxes whose centre lies on background are dropped.
 """
 from dataclasses import dataclass
 
@@ -14,10 +16,17 @@ import numpy as np
 # Saturation (0-255) below which a pixel is background whatever Otsu says: glass and faint
 # smudges sit below about 20; the palest eosin of H&E above 30.
 MIN_SATURATION = 25
+# Saturation above which a pixel is tissue whatever Otsu says: on a slide that is all tissue,
+# Otsu splits the tissue itself (pale stroma from dense nuclei); any H&E stain is above this.
+MAX_SATURATION = 40
+# Image pixels per mask pixel, at least: coarser than a cell, so the pale vacuole of a signet
+# ring cell (or a lumen) averages with the stained tissue around it instead of being a hole.
+MIN_MASK_PIXEL = 16
 
 
 def otsu_saturation_threshold(thumbnail: np.ndarray, min_saturation: int = MIN_SATURATION) -> int:
-    """Saturation threshold of a BGR uint8 thumbnail: Otsu's, but never below the floor.
+    """Saturation threshold of a BGR uint8 thumbnail: Otsu's, but never below the floor nor
+    above :data:`MAX_SATURATION` (Otsu splits inside the tissue of a slide without glass).
 
     Args:
         thumbnail (np.ndarray): ``(H, W, 3)`` BGR uint8 image.
@@ -33,7 +42,7 @@ def otsu_saturation_threshold(thumbnail: np.ndarray, min_saturation: int = MIN_S
         raise ValueError(f'min_saturation={min_saturation} must be in [0, 255]')
     saturation = cv2.cvtColor(thumbnail, cv2.COLOR_BGR2HSV)[..., 1]
     otsu, _ = cv2.threshold(saturation, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return max(int(otsu), int(min_saturation))
+    return max(min(int(otsu), MAX_SATURATION), int(min_saturation))
 
 
 @dataclass
@@ -53,9 +62,17 @@ class TissueMask:
                        min_saturation: int = MIN_SATURATION) -> 'TissueMask':
         """Threshold a BGR thumbnail (see :func:`otsu_saturation_threshold`).
 
-        A 3 x 3 opening removes isolated specks (noise on a pen stroke or dust) and a 3 x 3
-        closing fills single-pixel holes, so that tissue is regions, not a speckle.
+        The thumbnail is first averaged down to at least :data:`MIN_MASK_PIXEL` image pixels
+        per mask pixel. A 3 x 3 opening removes isolated specks (noise on a pen stroke or
+        dust) and a 3 x 3 closing fills single-pixel holes, so that tissue is regions, not a
+        speckle.
         """
+        if factor * MIN_MASK_PIXEL > 1:
+            shrink = 1 / (factor * MIN_MASK_PIXEL)
+            size = (max(1, round(thumbnail.shape[1] * shrink)),
+                    max(1, round(thumbnail.shape[0] * shrink)))
+            factor *= size[0] / thumbnail.shape[1]
+            thumbnail = cv2.resize(thumbnail, size, interpolation=cv2.INTER_AREA)
         saturation = cv2.cvtColor(thumbnail, cv2.COLOR_BGR2HSV)[..., 1]
         threshold = otsu_saturation_threshold(thumbnail, min_saturation)
         mask = (saturation > threshold).astype(np.uint8)

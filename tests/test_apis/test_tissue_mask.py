@@ -39,6 +39,13 @@ def test_threshold_has_a_floor():
         otsu_saturation_threshold(glass.astype(np.float32))
 
 
+def test_threshold_has_a_ceiling_so_all_tissue_stays_tissue():
+    tissue = np.full((64, 64, 3), (200, 170, 220), np.uint8)  # pale stroma, saturation 58
+    tissue[:, 32:] = NUCLEUS  # dense nuclei, saturation 170: Otsu splits between the two
+    assert otsu_saturation_threshold(tissue) == 40
+    assert TissueMask.from_thumbnail(tissue, factor=1 / 16).mask.all()
+
+
 def test_mask_window_fractions_and_points():
     mask = np.zeros((10, 20), bool)
     mask[2:6, 4:12] = True
