@@ -3,16 +3,24 @@
 Usage:
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] --out-dir OUT
         [--tile-size 800] [--overlap 200] [--batch-size 4] [--score-thr 0.05]
-        [--max-per-img 1000] [--nms-iou-thr 0.5] [--overlay-score-thr 0.5]
-        [--max-overview-size 2048] [--pixel-size UM] [--device cpu]
+        [--max-per-img 1000] [--ios-thr 0.5] [--overlay-score-thr 0.5] [--no-tissue-mask]
+        [--min-saturation 25] [--max-overview-size 2048] [--pixel-size UM] [--device cpu]
         [--cfg-options KEY=VALUE ...]
 
 INPUT: JPEG, PNG, TIFF (tiled TIFFs are read tile by tile, so their size is not limited by
 memory) or whole-slide files (.svs, .ndpi, ... with `pip install mmdet-dghm[wsi]`), or folders
 of them. For each image NAME the tool writes to OUT: NAME.json and NAME.csv (boxes in image
 pixels and scores), NAME.geojson (a FeatureCollection QuPath imports as detections: File >
-Import objects) and NAME_overlay.png (a downscaled overview with the boxes scoring at least
---overlay-score-thr, coloured by score from blue to red).
+Import objects), NAME_overlay.png (a downscaled overview with the boxes scoring at least
+--overlay-score-thr, coloured by score from blue to red, under a legend), NAME_heatmap.png (the
+detection density over the overview, for images of more than one window) and NAME.done.json,
+written last: a rerun skips the images whose marker and outputs exist. summary.csv holds one
+row per image (see mmdet_dghm.apis.SlideSummary), also printed.
+
+Windows without tissue (HSV saturation below Otsu's threshold on the overview, and below
+--min-saturation) are skipped and boxes centred on background dropped, unless
+--no-tissue-mask. Of the boxes of one cell from overlapping windows (more than --ios-thr of the
+smaller inside the other) the best scored is kept.
 
 Resolution: a model trained with a `pixel_size` (micrometres per pixel, saved in its checkpoint)
 reads each input at that pixel size, from the nearest pyramid level, and writes boxes in the
@@ -20,20 +28,21 @@ input's full-resolution pixels. The input's pixel size comes from its file (TIFF
 OpenSlide's mpp) or from --pixel-size, which wins; an input without one (JPEG, PNG, an untagged
 TIFF) needs --pixel-size.
 
-An image that cannot be read is reported and skipped; the exit status is then 1.
+An image that cannot be read (or whose pixel size is missing) is recorded (summary status
+'error') and the others run; the exit status is then 1.
 """
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import List, Optional
 
 from mmengine.config import DictAction
-from tqdm import tqdm
 
 import mmdet_dghm  # noqa: F401  (registers the plugin's modules)
-from mmdet_dghm.apis import OverviewCanvas, TiledDetector, export_detections
-from mmdet_dghm.fileio import list_images, open_image
+from mmdet_dghm.apis import TiledDetector, format_summary, run_cohort
+from mmdet_dghm.apis.inference import DEFAULT_IOS_THR
+from mmdet_dghm.apis.tissue_mask import MIN_SATURATION
+from mmdet_dghm.fileio import list_images
 from mmdet_dghm.structures import check_pixel_size
 
 
@@ -55,10 +64,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='lowest score kept (default: 0.05)')
     parser.add_argument('--max-per-img', type=int, default=1000,
                         help='most boxes kept per window (default: 1000)')
-    parser.add_argument('--nms-iou-thr', type=float, default=0.5,
-                        help='IoU of the NMS merging windows (default: 0.5)')
+    parser.add_argument('--ios-thr', type=float, default=DEFAULT_IOS_THR,
+                        help='boxes overlapping by more than this share of the smaller one '
+                             f'are one cell (default: {DEFAULT_IOS_THR})')
     parser.add_argument('--overlay-score-thr', type=float, default=0.5,
-                        help='lowest score drawn on the overlay (default: 0.5)')
+                        help='operating threshold: detections counted in the summary and '
+                             'drawn on the overlay (default: 0.5)')
+    parser.add_argument('--no-tissue-mask', action='store_true',
+                        help='run every window, including background')
+    parser.add_argument('--min-saturation', type=int, default=MIN_SATURATION,
+                        help='saturation (0-255) below which pixels are background whatever '
+                             f'Otsu says (default: {MIN_SATURATION})')
     parser.add_argument('--max-overview-size', type=int, default=2048,
                         help='longest side of the overlay PNG (default: 2048)')
     parser.add_argument('--pixel-size', type=float, default=None, metavar='UM',
@@ -81,25 +97,6 @@ def check_unique_stems(images: List[Path]) -> None:
         seen[image.stem] = image
 
 
-def process(detector: TiledDetector, image: Path, args: argparse.Namespace) -> str:
-    """Detect in one image, write its outputs and return a summary line."""
-    start = time.perf_counter()
-    with open_image(image) as reader:
-        canvas = OverviewCanvas(reader.width, reader.height, args.max_overview_size)
-        num_windows = detector.count_windows(reader)
-        with tqdm(total=num_windows, desc=image.name, unit='tile', leave=False,
-                  disable=args.no_progress) as bar:
-            det = detector.detect(reader, on_tile=canvas.paste, progress=bar.update)
-    paths = export_detections(det, args.out_dir, image.stem, overview=canvas,
-                              class_name=detector.class_name,
-                              overlay_score_thr=args.overlay_score_thr)
-    confident = int((det.scores >= args.overlay_score_thr).sum())
-    return (f'{image}: {det.width} x {det.height}, {det.resolution.describe()}, '
-            f'{det.num_tiles} tiles, {len(det.scores)} detections ({confident} >= '
-            f'{args.overlay_score_thr}) in {time.perf_counter() - start:.1f} s -> '
-            f'{paths["json"].with_suffix(".*")}')
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
@@ -109,7 +106,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             args.config, args.checkpoint, device=args.device, score_thr=args.score_thr,
             max_per_img=args.max_per_img, cfg_options=args.cfg_options,
             tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
-            nms_iou_thr=args.nms_iou_thr, pixel_size=args.pixel_size)
+            ios_thr=args.ios_thr, pixel_size=args.pixel_size)
         check_pixel_size(args.pixel_size, '--pixel-size')
     except (ValueError, ImportError) as err:
         print(f'infer.py: error: {err}', file=sys.stderr)
@@ -117,18 +114,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.pixel_size is not None:
         print(f'infer.py: every input taken at --pixel-size {args.pixel_size:g} um/px (their '
               "files' resolution tags are ignored)", file=sys.stderr)
-    failed = []
-    for image in tqdm(images, desc='images', unit='image', disable=args.no_progress):
-        try:
-            line = process(detector, image, args)
-        except (ValueError, ImportError, OSError) as err:
-            failed.append(image)
-            tqdm.write(f'infer.py: error: {err}', file=sys.stderr)
-            continue
-        tqdm.write(line)
+    rows = run_cohort(detector, images, args.out_dir, args.overlay_score_thr,
+                      show_progress=not args.no_progress,
+                      use_tissue_mask=not args.no_tissue_mask,
+                      min_saturation=args.min_saturation,
+                      max_overview_size=args.max_overview_size)
+    print(format_summary(rows))
+    failed = [row.slide for row in rows if row.status == 'error']
     if failed:
-        print(f'infer.py: {len(failed)} of {len(images)} images failed: '
-              + ', '.join(map(str, failed)), file=sys.stderr)
+        print(f'infer.py: {len(failed)} of {len(images)} images failed: ' + ', '.join(failed),
+              file=sys.stderr)
         return 1
     return 0
 

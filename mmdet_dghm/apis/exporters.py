@@ -1,4 +1,5 @@
-"""Writing whole-image detections: JSON, CSV, QuPath GeoJSON and a downscaled overlay PNG."""
+"""Writing whole-image detections: JSON, CSV, QuPath GeoJSON, a downscaled overlay PNG with a
+legend and a detection-density heat map."""
 import csv
 import json
 from pathlib import Path
@@ -7,6 +8,7 @@ from typing import Dict, Optional
 import cv2
 import numpy as np
 
+from ..fileio import ImageReader
 from .inference import DEFAULT_CLASS_NAME, Detections
 
 # QuPath's colour of the class (RGB), shown when the GeoJSON is imported.
@@ -25,6 +27,7 @@ def write_json(det: Detections, path: Path, class_name: str = DEFAULT_CLASS_NAME
     boxes, scores = _boxes_and_scores(det)
     record = dict(image=str(det.path), width=det.width, height=det.height,
                   class_name=class_name, num_tiles=det.num_tiles,
+                  skipped_tiles=det.skipped_tiles, tissue_fraction=det.tissue_fraction,
                   detections=[dict(bbox=b, score=s) for b, s in zip(boxes, scores)])
     with open(path, 'w', encoding='utf-8') as f:
         f.write(json.dumps(record))
@@ -83,6 +86,29 @@ class OverviewCanvas:
         shape = (max(1, round(height * self.factor)), max(1, round(width * self.factor)), 3)
         self.image = np.full(shape, 255, dtype=np.uint8)
 
+    @classmethod
+    def from_reader(cls, reader: ImageReader, max_size: int,
+                    chunk: int = 2048) -> 'OverviewCanvas':
+        """The overview of a whole image, read in ``chunk`` px squares (bounded memory) from
+        the coarsest pyramid level at least as wide as the overview."""
+        canvas = cls(reader.width, reader.height, max_size)
+        out_height, out_width = canvas.image.shape[:2]
+        levels = reader.levels
+        index = max(i for i, lv in enumerate(levels) if i == 0 or lv.width >= out_width)
+        level = levels[index]
+        scale_x, scale_y = out_width / level.width, out_height / level.height
+        for y in range(0, level.height, chunk):
+            for x in range(0, level.width, chunk):
+                width, height = min(chunk, level.width - x), min(chunk, level.height - y)
+                x0, y0 = round(x * scale_x), round(y * scale_y)
+                x1, y1 = round((x + width) * scale_x), round((y + height) * scale_y)
+                if x1 > x0 and y1 > y0:
+                    tile = reader.read_region(x, y, width, height, index)
+                    canvas.image[y0:y1, x0:x1] = tile if (x1 - x0, y1 - y0) == (
+                        width, height) else cv2.resize(tile, (x1 - x0, y1 - y0),
+                                                       interpolation=cv2.INTER_AREA)
+        return canvas
+
     def paste(self, tile: np.ndarray, x: int, y: int) -> None:
         """Downscale a BGR window whose top-left is ``(x, y)`` into place."""
         height, width = tile.shape[:2]
@@ -116,6 +142,95 @@ def draw_overlay(overview: np.ndarray, factor: float, det: Detections,
     return canvas
 
 
+def _text(canvas: np.ndarray, text: str, x: int, y: int, scale: float = 0.45) -> None:
+    cv2.putText(canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
+                cv2.LINE_AA)
+
+
+def legend_panel(width: int, score_thr: float, pixel_size: Optional[float],
+                 count: int) -> np.ndarray:
+    """A white ``(60, width, 3)`` BGR strip: the score colour bar from 0 to 1 with the drawing
+    threshold marked, the number of boxes drawn and the pixel size (or 'unknown')."""
+    panel = np.full((60, max(width, 320), 3), 255, np.uint8)
+    bar_x0, bar_x1 = 10, min(panel.shape[1] - 10, 260)
+    levels = np.linspace(0, 1, bar_x1 - bar_x0)
+    panel[8:22, bar_x0:bar_x1] = score_colors(levels)[None]
+    for tick in (0.0, 0.5, 1.0):
+        x = bar_x0 + round(tick * (bar_x1 - bar_x0 - 1))
+        _text(panel, f'{tick:g}', max(x - 8, 0), 36, 0.4)
+    thr_x = bar_x0 + round(score_thr * (bar_x1 - bar_x0 - 1))
+    cv2.line(panel, (thr_x, 4), (thr_x, 25), (0, 0, 0), 2)
+    size = 'unknown' if pixel_size is None else f'{pixel_size:.3g} um/px'
+    _text(panel, f'score (boxes drawn >= {score_thr:g}: {count})', bar_x1 + 10, 20)
+    _text(panel, f'pixel size: {size}', bar_x0, 54)
+    return panel
+
+
+def draw_overlay_with_legend(overview: np.ndarray, factor: float, det: Detections,
+                             score_thr: float = 0.5,
+                             pixel_size: Optional[float] = None) -> np.ndarray:
+    """:func:`draw_overlay` above a :func:`legend_panel`."""
+    drawn = draw_overlay(overview, factor, det, score_thr)
+    panel = legend_panel(drawn.shape[1], score_thr, pixel_size,
+                         int((det.scores >= score_thr).sum()))
+    if panel.shape[1] > drawn.shape[1]:
+        drawn = cv2.copyMakeBorder(drawn, 0, 0, 0, panel.shape[1] - drawn.shape[1],
+                                   cv2.BORDER_CONSTANT, value=(255, 255, 255))
+    return np.concatenate([drawn, panel])
+
+
+def density_map(shape: tuple, factor: float, det: Detections, score_thr: float,
+                cell: int = 16) -> np.ndarray:
+    """Detections scoring at least ``score_thr`` per ``cell x cell`` overview pixels.
+
+    Returns:
+        np.ndarray: ``(ceil(h / cell), ceil(w / cell))`` float64 counts per cell, box centres
+        binned (``np.histogram2d``).
+    """
+    height, width = shape[:2]
+    rows, cols = -(-height // cell), -(-width // cell)
+    keep = det.scores >= score_thr
+    centres = (det.bboxes[keep, :2] + det.bboxes[keep, 2:]) / 2 * factor
+    counts, _, _ = np.histogram2d(centres[:, 1], centres[:, 0], bins=(rows, cols),
+                                  range=((0, rows * cell), (0, cols * cell)))
+    return counts
+
+
+def draw_heatmap(overview: np.ndarray, factor: float, det: Detections, score_thr: float = 0.5,
+                 pixel_size: Optional[float] = None, cell: int = 16) -> np.ndarray:
+    """The overview with a detection-density heat map blended over it, and its legend.
+
+    Cells of ``cell`` overview pixels are coloured by their count of detections scoring at
+    least ``score_thr`` (smoothed over neighbouring cells, 'inferno' map, empty cells
+    transparent); the legend gives the count of the hottest cell, and its density per mm^2
+    when the pixel size is known.
+    """
+    counts = density_map(overview.shape, factor, det, score_thr, cell)
+    smooth = cv2.GaussianBlur(counts, (0, 0), 1.0) if counts.size else counts
+    peak = float(smooth.max()) if smooth.size else 0.0
+    levels = np.zeros(smooth.shape, np.uint8) if peak == 0 else np.round(
+        smooth / peak * 255).astype(np.uint8)
+    colours = cv2.applyColorMap(levels, cv2.COLORMAP_INFERNO)
+    colours = cv2.resize(colours, (colours.shape[1] * cell, colours.shape[0] * cell),
+                         interpolation=cv2.INTER_LINEAR)[:overview.shape[0], :overview.shape[1]]
+    alpha = cv2.resize((levels > 12).astype(np.float32) * 0.6,
+                       (levels.shape[1] * cell, levels.shape[0] * cell),
+                       interpolation=cv2.INTER_LINEAR)[:overview.shape[0], :overview.shape[1]]
+    blended = (overview * (1 - alpha[..., None]) + colours * alpha[..., None]).astype(np.uint8)
+    panel = np.full((40, max(blended.shape[1], 320), 3), 255, np.uint8)
+    bar = cv2.applyColorMap(np.linspace(0, 255, 200).astype(np.uint8)[None], cv2.COLORMAP_INFERNO)
+    panel[8:22, 10:210] = bar
+    cell_px = cell / factor
+    text = f'0 .. {peak:.1f} detections >= {score_thr:g} per {cell_px:.0f} px cell'
+    if pixel_size is not None and peak > 0:
+        text += f' ({peak / (cell_px * pixel_size / 1000) ** 2:.0f} /mm^2)'
+    _text(panel, text, 10, 36, 0.4)
+    if panel.shape[1] > blended.shape[1]:
+        blended = cv2.copyMakeBorder(blended, 0, 0, 0, panel.shape[1] - blended.shape[1],
+                                     cv2.BORDER_CONSTANT, value=(255, 255, 255))
+    return np.concatenate([blended, panel])
+
+
 def write_png(image: np.ndarray, path: Path) -> None:
     """Write a BGR image as PNG; raises ``OSError`` naming ``path`` when OpenCV cannot."""
     if not cv2.imwrite(str(path), image):
@@ -125,11 +240,14 @@ def write_png(image: np.ndarray, path: Path) -> None:
 def export_detections(det: Detections, out_dir: Path, stem: str,
                       overview: Optional[OverviewCanvas] = None,
                       class_name: str = DEFAULT_CLASS_NAME,
-                      overlay_score_thr: float = 0.5) -> Dict[str, Path]:
-    """Write ``<stem>.json``, ``.csv``, ``.geojson`` and (with an overview) ``_overlay.png``.
+                      overlay_score_thr: float = 0.5,
+                      pixel_size: Optional[float] = None) -> Dict[str, Path]:
+    """Write ``<stem>.json``, ``.csv``, ``.geojson`` and, with an overview, ``_overlay.png``
+    (boxes and a legend) and, for images cut into more than one window, ``_heatmap.png``.
 
     Returns:
-        Dict[str, Path]: The written files by kind ('json', 'csv', 'geojson', 'overlay').
+        Dict[str, Path]: The written files by kind ('json', 'csv', 'geojson', 'overlay',
+        'heatmap').
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -140,6 +258,10 @@ def export_detections(det: Detections, out_dir: Path, stem: str,
     write_geojson(det, paths['geojson'], class_name)
     if overview is not None:
         paths['overlay'] = out_dir / f'{stem}_overlay.png'
-        write_png(draw_overlay(overview.image, overview.factor, det, overlay_score_thr),
-                  paths['overlay'])
+        write_png(draw_overlay_with_legend(overview.image, overview.factor, det,
+                                           overlay_score_thr, pixel_size), paths['overlay'])
+        if det.num_tiles + det.skipped_tiles > 1:
+            paths['heatmap'] = out_dir / f'{stem}_heatmap.png'
+            write_png(draw_heatmap(overview.image, overview.factor, det, overlay_score_thr,
+                                   pixel_size), paths['heatmap'])
     return paths

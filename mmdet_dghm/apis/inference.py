@@ -2,10 +2,13 @@
 
 The detector sees the image as the test-mode dataset does: overlapping windows (the last one
 snapped to the image edge, so every window has the same size and a batch needs no padding),
-predicted one batch at a time, shifted by their origin and merged by NMS with the same
-:func:`merge_tile_predictions` the ``DigestPathMetric`` uses. Windows are read through an
-:class:`ImageReader` while the model runs on the previous batch, so memory holds two batches of
-tiles, never the whole image (for formats that allow region reads).
+predicted one batch at a time, shifted by their origin and merged by
+:func:`merge_tile_predictions`: suppression by intersection over the smaller box, so a cell
+cut by a window edge gives one box, not a partial and a whole one. Windows are read through an
+:class:`ImageReader` by a background thread while the model runs on the previous batch, so
+memory holds two batches of tiles, never the whole image (for formats that allow region reads).
+With a :class:`TissueMask`, windows without tissue are not read and boxes centred on background
+are dropped.
 
 Resolution is part of the model: windows are cut at the model's pixel size from the input's
 nearest pyramid level (see :mod:`.resolution`) and every box is returned in the input's level-0
@@ -29,11 +32,15 @@ from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from ..datasets.digestpath_layout import SRC_CLASS
 from ..fileio import ImageReader, PathLike, open_image
-from ..structures import merge_tile_predictions, sliding_windows
+from ..structures import merge_tile_predictions, sliding_windows, window_cores
 from .resolution import (Resolution, model_pixel_size, native_tile, plan_resolution,
                          resampled_view, to_native)
+from .tissue_mask import TissueMask
 
 DEFAULT_CLASS_NAME = SRC_CLASS
+# Boxes overlapping by more than half of the smaller one are one cell: chosen on the demo's
+# held-out image, where it makes 9 overlapping windows count as one window does (README).
+DEFAULT_IOS_THR = 0.5
 TileCallback = Callable[[np.ndarray, int, int], None]
 logger = logging.getLogger(__name__)
 
@@ -48,9 +55,12 @@ class Detections:
         height (int): Image height.
         bboxes (np.ndarray): ``(N, 4)`` float32 xyxy boxes, by descending score.
         scores (np.ndarray): ``(N,)`` float32 scores.
-        num_tiles (int): Windows the image was cut into.
+        num_tiles (int): Windows the model ran on.
         forward_seconds (float): Wall time inside the model (normalisation, network, box
             decoding and per-tile NMS) for this image.
+        skipped_tiles (int): Windows skipped as background (0 without a tissue mask).
+        tissue_fraction (float, optional): Share of the image that is tissue; None without a
+            tissue mask.
         resolution (Resolution, optional): The pixel sizes, level and factor used.
     """
 
@@ -61,6 +71,8 @@ class Detections:
     scores: np.ndarray
     num_tiles: int
     forward_seconds: float
+    skipped_tiles: int = 0
+    tissue_fraction: Optional[float] = None
     resolution: Optional[Resolution] = None
 
 
@@ -185,7 +197,12 @@ class TiledDetector:
             should exceed the largest object so every object lies whole in some window.
             Defaults to 200.
         batch_size (int): Windows per forward pass. Defaults to 4.
-        nms_iou_thr (float): IoU of the NMS that merges windows. Defaults to 0.5.
+        nms_iou_thr (float): IoU of the NMS that merges windows when ``ios_thr`` is None.
+            Defaults to 0.5.
+        ios_thr (float, optional): Intersection over the smaller box above which the
+            lower-scored of two boxes of the whole image is dropped (:func:`ios_nms`, run on
+            one window as on many); None merges by IoU NMS across windows only.
+            Defaults to 0.5.
         pixel_size (float, optional): The inputs' level-0 pixel size in um/px, overriding
             what their files say. Defaults to None (from each file).
 
@@ -195,6 +212,7 @@ class TiledDetector:
 
     def __init__(self, model: nn.Module, tile_size: int = 800, overlap: int = 200,
                  batch_size: int = 4, nms_iou_thr: float = 0.5,
+                 ios_thr: Optional[float] = DEFAULT_IOS_THR,
                  pixel_size: Optional[float] = None) -> None:
         if tile_size < 1 or not 0 <= overlap < tile_size:
             raise ValueError(f'tile_size={tile_size} must be positive and overlap={overlap} '
@@ -206,6 +224,7 @@ class TiledDetector:
         self.overlap = overlap
         self.batch_size = batch_size
         self.nms_iou_thr = nms_iou_thr
+        self.ios_thr = ios_thr
         self.pixel_size = pixel_size
 
     @classmethod
@@ -267,9 +286,22 @@ class TiledDetector:
             tiles.append(tile)
         return tiles
 
+    def tissue_windows(self, view: ImageReader,
+                       tissue: Optional[TissueMask]) -> Tuple[np.ndarray, np.ndarray, int]:
+        """The windows of ``view`` (the input at the model's pixel size) to run: those holding
+        any tissue (all without a mask), their cores in the full grid (:func:`window_cores`)
+        and the number skipped. ``tissue`` maps the input's level-0 pixels."""
+        windows = self.windows(view.width, view.height)
+        cores = window_cores(windows)
+        if tissue is None:
+            return windows, cores, 0
+        keep = tissue.window_fractions(to_native(windows.astype(np.float32), view)) > 0
+        return windows[keep], cores[keep], int((~keep).sum())
+
     def detect(self, image: Union[PathLike, ImageReader],
                on_tile: Optional[TileCallback] = None,
-               progress: Optional[Callable[[int], None]] = None) -> Detections:
+               progress: Optional[Callable[[int], None]] = None,
+               tissue: Optional[TissueMask] = None) -> Detections:
         """Detect in one whole image.
 
         Args:
@@ -280,6 +312,8 @@ class TiledDetector:
                 thread.
             progress (callable, optional): Called with the number of windows done after each
                 batch.
+            tissue (TissueMask, optional): Where the tissue is; windows without any are
+                skipped and boxes centred on background dropped. Defaults to None (all).
 
         Returns:
             Detections: Merged boxes and scores in the image's level-0 pixels.
@@ -290,7 +324,7 @@ class TiledDetector:
         """
         if not isinstance(image, ImageReader):
             with open_image(image) as reader:
-                return self.detect(reader, on_tile, progress)
+                return self.detect(reader, on_tile, progress, tissue)
         reader = image
         resolution = self.resolution(reader)
         logger.log(logging.WARNING if resolution.model_pixel_size is None else logging.INFO,
@@ -298,7 +332,14 @@ class TiledDetector:
         view = resampled_view(reader, resolution)
         if on_tile is not None and view is not reader:
             on_tile = self._native_callback(on_tile, view)
-        windows = self.windows(view.width, view.height)
+        windows, cores, skipped = self.tissue_windows(view, tissue)
+        tissue_fraction = None if tissue is None else tissue.tissue_fraction
+        if len(windows) == 0:
+            return Detections(path=reader.path, width=reader.width, height=reader.height,
+                              bboxes=np.zeros((0, 4), np.float32),
+                              scores=np.zeros(0, np.float32), num_tiles=0, forward_seconds=0.0,
+                              skipped_tiles=skipped, tissue_fraction=tissue_fraction,
+                              resolution=resolution)
         batches = [windows[i:i + self.batch_size]
                    for i in range(0, len(windows), self.batch_size)]
         bboxes, scores = [], []
@@ -319,11 +360,16 @@ class TiledDetector:
                 if progress is not None:
                     progress(len(tiles))
         merged_bboxes, merged_scores = merge_tile_predictions(
-            bboxes, scores, windows[:, :2].astype(np.float32), self.nms_iou_thr)
+            bboxes, scores, windows[:, :2].astype(np.float32), self.nms_iou_thr, self.ios_thr,
+            cores if self.ios_thr is not None else None)
+        merged_bboxes = to_native(merged_bboxes, view)
+        if tissue is not None:
+            on_tissue = tissue.contains((merged_bboxes[:, :2] + merged_bboxes[:, 2:]) / 2)
+            merged_bboxes, merged_scores = merged_bboxes[on_tissue], merged_scores[on_tissue]
         return Detections(path=reader.path, width=reader.width, height=reader.height,
-                          bboxes=to_native(merged_bboxes, view), scores=merged_scores,
-                          num_tiles=len(windows), forward_seconds=forward_seconds,
-                          resolution=resolution)
+                          bboxes=merged_bboxes, scores=merged_scores, num_tiles=len(windows),
+                          forward_seconds=forward_seconds, skipped_tiles=skipped,
+                          tissue_fraction=tissue_fraction, resolution=resolution)
 
 
 def detect_large_image(config: Union[str, Path, Config], checkpoint: Optional[PathLike],

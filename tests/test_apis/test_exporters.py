@@ -5,9 +5,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import tifffile
 
 from mmdet_dghm.apis import Detections, OverviewCanvas, draw_overlay, export_detections
 from mmdet_dghm.apis.exporters import score_colors
+from mmdet_dghm.fileio import open_image
 from mmdet_dghm.structures import sliding_windows
 
 
@@ -23,7 +25,8 @@ def test_text_exports(tmp_path):
     assert set(paths) == {'json', 'csv', 'geojson'}
     record = json.loads(paths['json'].read_text())
     assert record == dict(image='/data/slide.tif', width=200, height=100,
-                          class_name='ring_cell_cancer', num_tiles=3,
+                          class_name='ring_cell_cancer', num_tiles=3, skipped_tiles=0,
+                          tissue_fraction=None,
                           detections=[dict(bbox=[10.0, 20.0, 50.0, 60.0], score=0.9),
                                       dict(bbox=[100.12, 4.5, 120.0, 30.0], score=0.25)])
     with open(paths['csv'], newline='') as f:
@@ -48,7 +51,7 @@ def test_empty_detections_export(tmp_path):
     det.bboxes, det.scores = np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
     paths = export_detections(det, tmp_path, 'empty', overview=OverviewCanvas(200, 100, 50))
     assert json.loads(paths['geojson'].read_text()) == dict(type='FeatureCollection', features=[])
-    assert (cv2.imread(str(paths['overlay'])) == 255).all()
+    assert (cv2.imread(str(paths['overlay']))[:25, :50] == 255).all()  # above the legend
     assert paths['csv'].read_text().splitlines() == ['x1,y1,x2,y2,score']
 
 
@@ -65,6 +68,26 @@ def test_overview_from_tiles_equals_whole_image_resize():
     assert small.factor == 1.0 and small.image.shape == (20, 30, 3)
 
 
+def test_overview_from_reader_reads_the_coarsest_sufficient_level(tmp_path):
+    image = np.random.default_rng(0).integers(0, 256, (100, 200, 3), dtype=np.uint8)
+    path = tmp_path / 'img.png'
+    cv2.imwrite(str(path), image)
+    with open_image(path) as reader:
+        canvas = OverviewCanvas.from_reader(reader, max_size=50, chunk=40)
+    np.testing.assert_array_equal(canvas.image,
+                                  cv2.resize(image, (50, 25), interpolation=cv2.INTER_AREA))
+    rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    pyramid = tmp_path / 'pyramid.tif'
+    with tifffile.TiffWriter(pyramid) as tif:
+        tif.write(rgb, photometric='rgb', tile=(32, 32), subifds=1)
+        tif.write(rgb[::2, ::2], photometric='rgb', tile=(32, 32), subfiletype=1)
+    with open_image(pyramid) as reader:
+        assert [lv.width for lv in reader.levels] == [200, 100]
+        canvas = OverviewCanvas.from_reader(reader, max_size=100, chunk=64)
+    # Level 1 (100 x 50) is as large as the overview: read as is, not resized from level 0.
+    np.testing.assert_array_equal(canvas.image, image[::2, ::2])
+
+
 def test_overlay_draws_boxes_above_threshold_in_score_colour(tmp_path):
     det = detections()
     canvas = OverviewCanvas(200, 100, max_size=100)  # factor 0.5
@@ -78,7 +101,7 @@ def test_overlay_draws_boxes_above_threshold_in_score_colour(tmp_path):
     assert (overlay[:, 45:] == 255).all()
     assert (canvas.image == 255).all()  # drawing works on a copy
     paths = export_detections(det, tmp_path, 'slide', overview=canvas)
-    np.testing.assert_array_equal(cv2.imread(str(paths['overlay'])), overlay)
+    np.testing.assert_array_equal(cv2.imread(str(paths['overlay']))[:50, :100], overlay)
 
 
 def test_score_colours_run_from_blue_to_red():

@@ -13,7 +13,7 @@ from torch import nn
 from mmdet.apis import inference_detector
 from mmdet.structures import DetDataSample
 from mmdet_dghm.apis import OverviewCanvas, TiledDetector, build_detector
-from mmdet_dghm.structures import merge_tile_predictions
+from mmdet_dghm.structures import merge_tile_predictions, window_cores
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs/digestpath/retinanet_r18-light_fpn_dghmc_digestpath.py'
@@ -34,7 +34,8 @@ def checkpoint(tmp_path_factory) -> Path:
 def detector(checkpoint) -> TiledDetector:
     """The config's model (trained at 0.25 um/px) on untagged images taken at 0.25 um/px."""
     return TiledDetector.from_config(CONFIG, checkpoint, score_thr=0.05, max_per_img=1000,
-                                     tile_size=128, overlap=32, batch_size=4, pixel_size=0.25)
+                                     tile_size=128, overlap=32, batch_size=4, ios_thr=None,
+                                     pixel_size=0.25)
 
 
 def mmdet_predict(model: nn.Module, image: np.ndarray):
@@ -97,7 +98,8 @@ def test_windows_are_shifted_and_merged(detector, tmp_path):
     per_tile = [mmdet_predict(detector.model, array[y:y + 64, x:x + 64])
                 for x, y in expected_windows]
     bboxes, scores = merge_tile_predictions([p[0] for p in per_tile], [p[1] for p in per_tile],
-                                            expected_windows, nms_iou_thr=0.5)
+                                            expected_windows, ios_thr=tiled.ios_thr,
+                                            cores=window_cores(tiled.windows(160, 96)))
     assert det.num_tiles == 6 and len(det.scores) > 50
     for got, want in zip(canonical(det.bboxes, det.scores), canonical(bboxes, scores)):
         np.testing.assert_allclose(got, want, atol=1e-3)
