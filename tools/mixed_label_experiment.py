@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import mmdet_dghm  # noqa: E402,F401  (registration)
-from mmdet_dghm.benchmarking.runs import set_iter_schedule  # noqa: E402
+from benchmarks.harness.runs import set_iter_schedule  # noqa: E402
 from mmdet_dghm.datasets.mixed_label_synthetic import (CELL_CLASSES,  # noqa: E402
                                                        generate_mixed_label_sets)
 from mmdet_dghm.evaluation.metrics.digestpath_eval import (froc_curve,  # noqa: E402
