@@ -14,6 +14,7 @@ from mmengine.structures import InstanceData
 
 import mmdet_dghm  # noqa: F401  (registration)
 from mmdet.registry import MODELS
+from recording_losses import RecordingPartialLoss  # noqa: F401  (registration)
 
 IMG = 64
 NUM_CLASSES = 3
@@ -25,22 +26,7 @@ STATUS = torch.tensor([[True, True, True], [False, True, False], [False, False, 
 BOXES = [[4.0, 6.0, 30.0, 34.0], [30.0, 28.0, 60.0, 62.0]]
 
 
-@MODELS.register_module(name='PartialStatusSpyLoss', force=True)
-class PartialStatusSpyLoss(nn.Module):
-    """Test-only loss declaring ``partial``; records each call's scores and mask."""
-
-    def __init__(self, use_sigmoid: bool = True) -> None:
-        super().__init__()
-        self.use_sigmoid = use_sigmoid
-        self.calls: List[dict] = []
-
-    def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None,
-                partial=None):
-        self.calls.append(dict(pred=pred.detach().clone(), target=target, partial=partial))
-        return pred.sum() * 0
-
-
-SPY = dict(type='PartialStatusSpyLoss', use_sigmoid=True)
+SPY = dict(type='RecordingPartialLoss', use_sigmoid=True)
 
 
 def img_metas() -> List[dict]:

@@ -4,7 +4,6 @@ from typing import List, Optional
 
 import pytest
 import torch
-import torch.nn as nn
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
@@ -15,6 +14,7 @@ from mmdet.structures import DetDataSample
 from mmdet_dghm.models.dense_heads import DecoupledRetinaHead
 from mmdet_dghm.models.partial_annotation import (broadcast_to_anchors, image_partial_flags,
                                                   loss_accepts_partial)
+from recording_losses import RecordingPartialLoss, RecordingPlainLoss
 
 IMG = 64
 STRIDES = [8, 16, 32, 64, 128]
@@ -25,34 +25,8 @@ LEVEL_ANCHORS = [side * side * NUM_BASE for side in FEAT_SIDES]  # [576, 144, 36
 ANCHORS_PER_IMG = sum(LEVEL_ANCHORS)  # 774
 
 
-@MODELS.register_module(name="DecoupledHeadTestPartialLoss", force=True)
-class RecordingPartialLoss(nn.Module):
-    """Test-only loss declaring ``partial``; records every call's arguments."""
-
-    def __init__(self, use_sigmoid: bool = True) -> None:
-        super().__init__()
-        self.use_sigmoid = use_sigmoid
-        self.calls: List[dict] = []
-
-    def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None,
-                partial=None):
-        self.calls.append(dict(pred=pred.detach().clone(), target=target.clone(),
-                               weight=weight.clone(), avg_factor=avg_factor,
-                               partial=None if partial is None else partial.clone()))
-        return pred.sum() * 0
-
-
-@MODELS.register_module(name="DecoupledHeadTestPlainLoss", force=True)
-class RecordingPlainLoss(RecordingPartialLoss):
-    """Test-only loss with the stock mmdet signature (no ``partial``)."""
-
-    def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None):
-        return super().forward(pred, target, weight, avg_factor, reduction_override)
-
-
-# use_sigmoid in the config sizes the head's output channels (AnchorHead reads the dict).
-RECORD_PARTIAL = dict(type="DecoupledHeadTestPartialLoss", use_sigmoid=True)
-RECORD_PLAIN = dict(type="DecoupledHeadTestPlainLoss", use_sigmoid=True)
+RECORD_PARTIAL = dict(type="RecordingPartialLoss", use_sigmoid=True)
+RECORD_PLAIN = dict(type="RecordingPlainLoss", use_sigmoid=True)
 
 
 def head_cfg(loss_cls: dict, **extra) -> dict:

@@ -1,0 +1,33 @@
+"""Test-only classification losses that record what a head passes them."""
+from typing import List
+
+from mmdet.registry import MODELS
+from torch import nn
+
+
+def _copy(value):
+    return None if value is None else value.detach().clone()
+
+
+@MODELS.register_module(name='RecordingPartialLoss', force=True)
+class RecordingPartialLoss(nn.Module):
+    """Declares ``partial``; records each call's scores, targets, weights and mask."""
+
+    def __init__(self, use_sigmoid: bool = True) -> None:
+        super().__init__()
+        self.use_sigmoid = use_sigmoid
+        self.calls: List[dict] = []
+
+    def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None,
+                partial=None):
+        self.calls.append(dict(pred=_copy(pred), target=_copy(target), weight=_copy(weight),
+                               avg_factor=avg_factor, partial=_copy(partial)))
+        return pred.sum() * 0
+
+
+@MODELS.register_module(name='RecordingPlainLoss', force=True)
+class RecordingPlainLoss(RecordingPartialLoss):
+    """The stock mmdet signature (no ``partial``)."""
+
+    def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None):
+        return super().forward(pred, target, weight, avg_factor, reduction_override)
