@@ -221,7 +221,7 @@ def report(results: Sequence[dict], report_command: str) -> str:
     lines = ['# Mixed label sets: two sources, one cell type each', '',
              'RetinaNet R-18 light from scratch on the union of `source_src` (every signet ring '
              'cell boxed, no eosinophil) and `source_eos` (the reverse), both cell types in '
-             'every image; each source\'s unannotated class is partial in its images '
+             "every image; each source's unannotated class is partial in its images "
              '(`ClassUnionConcatDataset`), which only DGHM-C uses. Held-out images box both '
              f'types. Iterations x batch: {setup}. Per class: recall at score {SCORE_THR}, '
              f'FROC = mean recall at {FPS} false positives per held-out image, IoU >= '
