@@ -42,45 +42,45 @@ def add_mim_extension() -> None:
             shutil.copy2(source, target)
 
 VERSION = re.search(r'__version__ = "([^"]+)"',
-                    (HERE / "mmdet_dghm" / "version.py").read_text()).group(1)
+                    (HERE / 'mmdet_dghm' / 'version.py').read_text()).group(1)
 
 add_mim_extension()
 setup(
-    name="mmdet-dghm",
+    name='mmdet-dghm',
     version=VERSION,
-    description="Decoupled Gradient Harmonizing Mechanism (DGHM-C) for MMDetection 3.x: "
-                "object detection with partial annotation (signet ring cells, DigestPath2019)",
-    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
-    long_description_content_type="text/markdown",
-    author="mmdet-dghm developers",
-    license="Apache-2.0",
-    python_requires=">=3.10",
-    packages=find_packages(include=["mmdet_dghm", "mmdet_dghm.*", "mmdet_dghm_ops"]),
+    description='Decoupled Gradient Harmonizing Mechanism (DGHM-C) for MMDetection 3.x: '
+                'object detection with partial annotation (signet ring cells, DigestPath2019)',
+    long_description=(HERE / 'README.md').read_text(encoding='utf-8'),
+    long_description_content_type='text/markdown',
+    author='mmdet-dghm developers',
+    license='Apache-2.0',
+    python_requires='>=3.10',
+    packages=find_packages(include=['mmdet_dghm', 'mmdet_dghm.*', 'mmdet_dghm_ops']),
     include_package_data=True,
-    package_data={"mmdet_dghm": [".mim/model-index.yml", ".mim/configs/**/*.py",
-                                 ".mim/configs/**/*.md", ".mim/configs/**/*.yml",
-                                 ".mim/tools/*"]},
+    package_data={'mmdet_dghm': ['.mim/model-index.yml', '.mim/configs/**/*.py',
+                                 '.mim/configs/**/*.md', '.mim/configs/**/*.yml',
+                                 '.mim/tools/*']},
     install_requires=[
-        "torch>=2.1",
-        "mmdet==3.3.0",
-        "mmengine>=0.10.0,<0.11",
+        'torch>=2.1',
+        'mmdet==3.3.0',
+        'mmengine>=0.10.0,<0.11',
         # mmengine 0.10.x resolves `mmdet::` config paths through pkg_resources, which
         # setuptools 82 dropped; torch 2.13 requires >=77.0.3.
-        "setuptools>=77.0.3,<81",
-        "numpy>=1.24",
-        "pycocotools",
-        "Pillow",
-        "tifffile",
-        "matplotlib",
-        "tqdm",
+        'setuptools>=77.0.3,<81',
+        'numpy>=1.24',
+        'pycocotools',
+        'Pillow',
+        'tifffile',
+        'matplotlib',
+        'tqdm',
     ],
     extras_require={
-        "tests": ["pytest>=7", "pytest-timeout", "ruff>=0.6"],
-        "wsi": ["openslide-python", "openslide-bin"],
+        'tests': ['pytest>=7', 'pytest-timeout', 'ruff>=0.6'],
+        'wsi': ['openslide-python', 'openslide-bin'],
     },
     classifiers=[
-        "Programming Language :: Python :: 3",
-        "Topic :: Scientific/Engineering :: Artificial Intelligence",
-        "Topic :: Scientific/Engineering :: Medical Science Apps.",
+        'Programming Language :: Python :: 3',
+        'Topic :: Scientific/Engineering :: Artificial Intelligence',
+        'Topic :: Scientific/Engineering :: Medical Science Apps.',
     ],
 )

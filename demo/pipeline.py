@@ -16,8 +16,7 @@ from typing import Optional
 
 from mmengine.config import Config
 
-from benchmarks.harness.runs import (set_crop_size, set_iter_schedule,
-                                          set_loader_workers)
+from benchmarks.harness.runs import set_crop_size, set_iter_schedule, set_loader_workers
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / 'configs' / 'digestpath' / 'retinanet_r18-light_fpn_dghmc_digestpath.py'
@@ -63,8 +62,8 @@ class DemoProfile:
 
 
 PROFILES = {
-    'default': DemoProfile(num_pos=24, num_neg=24, image_size=640, images_per_slide=2, drop_rate=0.5,
-                           tile_size=320, tile_stride=160, crop=256, test_tile=320,
+    'default': DemoProfile(num_pos=24, num_neg=24, image_size=640, images_per_slide=2,
+                           drop_rate=0.5, tile_size=320, tile_stride=160, crop=256, test_tile=320,
                            test_stride=256, batch_size=4, iters=700, lr=1e-3, warmup=50,
                            pos_fraction=0.5, num_workers=1),
     'smoke': DemoProfile(num_pos=4, num_neg=4, image_size=256, images_per_slide=1, drop_rate=0.5,
@@ -127,8 +126,8 @@ def build_demo_config(work_dir: Path, data_root: Path, profile: DemoProfile, see
 
 def _held_out_positive_image(cfg: Config) -> Path:
     """A positive whole image of the validation fold (never seen in training)."""
-    from mmengine.registry import init_default_scope
     from mmdet.registry import DATASETS
+    from mmengine.registry import init_default_scope
     init_default_scope('mmdet')
     dataset_cfg = cfg.val_dataloader.dataset.copy()
     dataset_cfg.pipeline = []
@@ -198,8 +197,9 @@ def _write_report(work_dir: Path, *, data_desc: str, profile: DemoProfile, metri
 def run_demo(work_dir: Path, profile: str = 'default', data_root: Optional[str] = None,
              iters: Optional[int] = None, seed: int = 0) -> Path:
     """Run the demo end to end and return the path of its markdown report."""
-    import mmdet_dghm  # noqa: F401  registers the plugin
     from mmengine.runner import Runner
+
+    import mmdet_dghm  # noqa: F401  registers the plugin
 
     prof = PROFILES[profile]
     if iters is not None:

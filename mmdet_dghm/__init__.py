@@ -4,13 +4,12 @@ Importing the package registers every module it defines (losses, heads, datasets
 samplers, metrics) into mmdet's registries, so configs only need
 ``custom_imports = dict(imports=['mmdet_dghm'], allow_failed_imports=False)``.
 """
-from .version import __version__
 from .utils import allow_mmengine_checkpoint_globals, register_config_scope
+from .version import __version__
 
 allow_mmengine_checkpoint_globals()
 register_config_scope()
 
-from . import (apis, datasets, engine, evaluation, fileio, models,  # noqa: E402,F401
-               structures)
+from . import apis, datasets, engine, evaluation, fileio, models, structures  # noqa: E402,F401
 
 __all__ = ['__version__', 'allow_mmengine_checkpoint_globals', 'register_config_scope']

@@ -35,8 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.harness.matrix import execute_runs, plan_runs, prepare_run  # noqa: E402
-from benchmarks.harness.profiles import (LOSSES, MISSING_RATES, PROFILES,  # noqa: E402
-                                              Profile, get_profile)
+from benchmarks.harness.profiles import LOSSES, MISSING_RATES, PROFILES, Profile, get_profile  # noqa: E402
 from benchmarks.harness.report import write_report  # noqa: E402
 from benchmarks.harness.runs import RESULT_FILE  # noqa: E402
 
@@ -80,13 +79,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--parallel', '--jobs', dest='parallel', type=int, default=1,
                    help='runs executed concurrently, each in its own process')
     p.add_argument('--threads', type=int, default=None,
-                   help='OMP/MKL threads per run (default: torch\'s own)')
+                   help="OMP/MKL threads per run (default: torch's own)")
     for name, kind in (('iters', int), ('batch_size', int), ('crop_size', int), ('lr', float),
                        ('num_workers', int), ('val_interval', int), ('warmup_iters', int)):
         p.add_argument('--' + name.replace('_', '-'), type=kind, default=None,
-                       help=f'override the profile\'s {name}')
+                       help=f"override the profile's {name}")
     p.add_argument('--pos-fraction', type=float, default=None,
-                   help='override the profile\'s share of positive tiles per batch')
+                   help="override the profile's share of positive tiles per batch")
     p.add_argument('--cls-loss-mode', choices=('all_levels', 'per_level'), default=None,
                    help='ablation: histogram over all FPN levels or per level')
     p.add_argument('--density', choices=('paper', 'normalized'), default=None,
@@ -97,10 +96,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='ablation: DGHMCLoss mu_c (DGHM-C losses only)')
     p.add_argument('--reevaluate', action='store_true',
                    help='re-evaluate every finished run under --work-dir whose result was '
-                   'evaluated under another test_cfg than the committed config\'s (from its '
+                   "evaluated under another test_cfg than the committed config's (from its "
                    'checkpoint; re-trained without one), keeping the replaced metrics')
     p.add_argument('--pretrained', action='store_true', default=None,
-                   help='start the backbone from torchvision\'s ImageNet ResNet-18 (needs the '
+                   help="start the backbone from torchvision's ImageNet ResNet-18 (needs the "
                    'weights in the torch cache or network access)')
     p.add_argument('--report-only', action='store_true',
                    help='only aggregate the result files under --work-dir (and '

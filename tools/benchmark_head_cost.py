@@ -138,9 +138,9 @@ def main() -> None:
         '',
         f'Command: `{command.strip()}`',
         '',
-        f'- `model.train_step` (preprocess, forward, backward, optimiser step), batch of 2 '
-        f'random images with 2 boxes each, one `partially_annotated`, one `partial_labels=[1]` '
-        f'(per-class mask); ResNet-50 models of the stock configs, no pretrained weights',
+        '- `model.train_step` (preprocess, forward, backward, optimiser step), batch of 2 '
+        'random images with 2 boxes each, one `partially_annotated`, one `partial_labels=[1]` '
+        '(per-class mask); ResNet-50 models of the stock configs, no pretrained weights',
         f'- Median of {args.repeats} interleaved rounds after 2 warm-up rounds; torch threads: '
         f'{args.threads}',
         f'- Machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} logical '

@@ -36,8 +36,13 @@ import numpy as np
 import torch
 
 import mmdet_dghm  # noqa: F401  (registration)
-from mmdet_dghm.apis import (OverviewCanvas, TiledDetector, TissueMask, build_detector,
-                             export_detections)
+from mmdet_dghm.apis import (
+    OverviewCanvas,
+    TiledDetector,
+    TissueMask,
+    build_detector,
+    export_detections,
+)
 from mmdet_dghm.datasets.synthetic import generate_synthetic_digestpath
 from mmdet_dghm.fileio import open_image
 
@@ -57,7 +62,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--slide-size', type=int, default=3000,
                         help='side of the slide-like image (0: skip that measurement)')
     parser.add_argument('--threads', type=int, default=0,
-                        help='torch intra-op threads; 0 keeps torch\'s default')
+                        help="torch intra-op threads; 0 keeps torch's default")
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--out', type=Path, default=Path('benchmarks/inference_overhead.md'))
     return parser.parse_args()

@@ -4,10 +4,11 @@ Usage:
     python tools/benchmark_loss.py [--anchors 1000000] [--classes 1] [--repeats 15]
         [--threads 1 [2 ...]] [--out benchmarks/loss_benchmark.md]
 
-Every loss sees the same logits, (N,) class-index targets with background = C, ones as label
-weights and (for DGHM-C) a random ``partial`` mask; the median wall time over ``--repeats`` interleaved
-rounds (after two warm-up rounds) is reported with ratios to FocalLoss and GHMC. mmdet's FocalLoss only
-has a compiled kernel on CUDA, so on the CPU it runs its pure-torch ``py_sigmoid_focal_loss``.
+Every loss sees the same logits, (N,) class-index targets with background = C, ones as
+label weights and (for DGHM-C) a random ``partial`` mask; the median wall time over
+``--repeats`` interleaved rounds (after two warm-up rounds) is reported with ratios to
+FocalLoss and GHMC. mmdet's FocalLoss only has a compiled kernel on CUDA, so on the CPU it
+runs its pure-torch ``py_sigmoid_focal_loss``.
 """
 from __future__ import annotations
 
@@ -26,21 +27,21 @@ from mmdet.registry import MODELS
 
 import mmdet_dghm  # noqa: F401  (registers DGHMCLoss)
 
-FOCAL = "FocalLoss (mmdet, CPU py_sigmoid_focal_loss)"
-GHMC = "GHMC (mmdet, bins=10)"
+FOCAL = 'FocalLoss (mmdet, CPU py_sigmoid_focal_loss)'
+GHMC = 'GHMC (mmdet, bins=10)'
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--anchors", type=int, default=1_000_000)
-    parser.add_argument("--classes", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument('--anchors', type=int, default=1_000_000)
+    parser.add_argument('--classes', type=int, default=1)
+    parser.add_argument('--repeats', type=int, default=15)
     # One thread by default: on a shared machine, multi-threaded timings mostly measure the
     # other processes' load.
-    parser.add_argument("--threads", type=int, nargs="+", default=[1],
-                        help="torch intra-op thread counts, one table each")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/loss_benchmark.md"))
+    parser.add_argument('--threads', type=int, nargs='+', default=[1],
+                        help='torch intra-op thread counts, one table each')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--out', type=Path, default=Path('benchmarks/loss_benchmark.md'))
     return parser.parse_args()
 
 
@@ -77,9 +78,9 @@ def timing_table(cases: dict[str, Callable[[torch.Tensor], torch.Tensor]],
     seconds = median_seconds({name: forward_backward(fn, logits) for name, fn in cases.items()},
                              repeats)
     focal_s, ghmc_s = seconds[FOCAL], seconds[GHMC]
-    return ["| Loss | Median ms | x FocalLoss time | GHMC time / this |",
-            "|---|---:|---:|---:|",
-            *[f"| {name} | {s * 1e3:.1f} | {s / focal_s:.2f} | {ghmc_s / s:.2f} |"
+    return ['| Loss | Median ms | x FocalLoss time | GHMC time / this |',
+            '|---|---:|---:|---:|',
+            *[f'| {name} | {s * 1e3:.1f} | {s / focal_s:.2f} | {ghmc_s / s:.2f} |'
               for name, s in seconds.items()]]
 
 
@@ -96,40 +97,40 @@ def main() -> None:
     weights = torch.ones(num)
     partial = torch.rand(num, generator=gen) < 0.5
 
-    dghm = MODELS.build(dict(type="DGHMCLoss"))
-    focal = MODELS.build(dict(type="FocalLoss", use_sigmoid=True))
-    ghmc = MODELS.build(dict(type="GHMC", bins=10))
+    dghm = MODELS.build(dict(type='DGHMCLoss'))
+    focal = MODELS.build(dict(type='FocalLoss', use_sigmoid=True))
+    ghmc = MODELS.build(dict(type='GHMC', bins=10))
     cases = {
-        "BCE (F.binary_cross_entropy_with_logits)":
+        'BCE (F.binary_cross_entropy_with_logits)':
             lambda p: F.binary_cross_entropy_with_logits(p, onehot),
         FOCAL: lambda p: focal(p, labels, weights, avg_factor=float(num)),
         GHMC: lambda p: ghmc(p, labels, weights),
-        "DGHMCLoss (ours, bins=10)": lambda p: dghm(p, labels, weights, partial=partial),
+        'DGHMCLoss (ours, bins=10)': lambda p: dghm(p, labels, weights, partial=partial),
     }
     cpu = platform.processor() or platform.machine()
     lines = [
-        "# Loss benchmark: forward + backward on the CPU",
-        "",
+        '# Loss benchmark: forward + backward on the CPU',
+        '',
         f"Command: `{' '.join(['python', *sys.argv])}`",
-        "",
-        f"- {num} anchors x {num_classes} class(es), ~1% positives, median of {args.repeats} "
-        f"interleaved rounds after 2 warm-up rounds",
-        f"- Machine: {platform.platform()}, {cpu}, {os.cpu_count()} logical CPUs, load "
-        f"average at start {os.getloadavg()[0]:.1f}",
-        f"- Python {platform.python_version()}, torch {torch.__version__}",
+        '',
+        f'- {num} anchors x {num_classes} class(es), ~1% positives, median of {args.repeats} '
+        f'interleaved rounds after 2 warm-up rounds',
+        f'- Machine: {platform.platform()}, {cpu}, {os.cpu_count()} logical CPUs, load '
+        f'average at start {os.getloadavg()[0]:.1f}',
+        f'- Python {platform.python_version()}, torch {torch.__version__}',
         "- mmdet's FocalLoss has a compiled kernel only on CUDA; on the CPU it runs its "
         "pure-torch `py_sigmoid_focal_loss`.",
-        "- Targets: DGHMCLoss <= 1.5x FocalLoss time, and >= 3x faster than GHMC.",
+        '- Targets: DGHMCLoss <= 1.5x FocalLoss time, and >= 3x faster than GHMC.',
     ]
     for threads in args.threads:
         torch.set_num_threads(threads)
-        lines += ["", f"## torch threads: {threads}", "",
+        lines += ['', f'## torch threads: {threads}', '',
                   *timing_table(cases, logits, args.repeats)]
-    report = "\n".join(lines) + "\n"
+    report = '\n'.join(lines) + '\n'
     print(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report)
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     main()

@@ -67,11 +67,11 @@ def nms_workload(num: int) -> Callable[[], object]:
 
 
 def train_step_workload() -> Callable[[], object]:
-    from mmengine.config import Config
-    from mmengine.optim import build_optim_wrapper
     from mmdet.registry import MODELS
     from mmdet.testing import demo_mm_inputs
     from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
 
     import mmdet_dghm  # noqa: F401  registers the plugin
     register_all_modules()

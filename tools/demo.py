@@ -1,4 +1,4 @@
-"""The main job end to end: data -> DGHM-C training from scratch -> evaluation -> inference -> report.
+"""The main job end to end: data, DGHM-C training from scratch, evaluation, inference, report.
 
     python tools/demo.py                       # synthetic data (generated), ~15 min on 2 CPU cores
     DIGESTPATH_ROOT=/data/digestpath python tools/demo.py   # the real half-scale split instead

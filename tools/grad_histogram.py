@@ -17,20 +17,19 @@ from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.harness.grad_histogram import (GROUPS, gradient_histogram,  # noqa: E402
-                                                    summarize)
+from benchmarks.harness.grad_histogram import GROUPS, gradient_histogram, summarize  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('config', help='model config (its train_dataloader.dataset is used)')
     p.add_argument('checkpoint', help='trained weights')
-    p.add_argument('--data-root', help='data root replacing the config\'s')
+    p.add_argument('--data-root', help="data root replacing the config's")
     p.add_argument('--split', choices=('train', 'val', 'all'), default='train')
     p.add_argument('--drop-rate', type=float, default=None,
-                   help='missing rate replacing the config\'s training one')
+                   help="missing rate replacing the config's training one")
     p.add_argument('--tile-size', type=int, default=None,
-                   help='tile side (default: the config\'s training tiles)')
+                   help="tile side (default: the config's training tiles)")
     p.add_argument('--max-tiles', type=int, default=64, help='tiles drawn at random')
     p.add_argument('--bins', type=int, default=10, help='unit regions of [0, 1]')
     p.add_argument('--seed', type=int, default=0, help='seed of the tile draw')

@@ -37,11 +37,13 @@ sys.path.insert(0, str(REPO))
 
 import mmdet_dghm  # noqa: E402,F401  (registration)
 from benchmarks.harness.runs import set_iter_schedule  # noqa: E402
-from mmdet_dghm.datasets.mixed_label_synthetic import (CELL_CLASSES,  # noqa: E402
-                                                       generate_mixed_label_sets)
-from mmdet_dghm.evaluation.metrics.digestpath_eval import (froc_curve,  # noqa: E402
-                                                           froc_score, greedy_match,
-                                                           recall_at)
+from mmdet_dghm.datasets.mixed_label_synthetic import CELL_CLASSES, generate_mixed_label_sets  # noqa: E402
+from mmdet_dghm.evaluation.metrics.digestpath_eval import (  # noqa: E402
+    froc_curve,
+    froc_score,
+    greedy_match,
+    recall_at,
+)
 
 LOSSES = ('ce', 'focal', 'dghmc', 'dghmc-clean')
 #: Runs whose data samples lose ``partial_labels``: every element clean (a control).

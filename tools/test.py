@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from mmengine.config import Config
-
-import mmdet_dghm  # noqa: F401  registers the plugin even for configs without custom_imports
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 from mmdet.utils import setup_cache_size_limit_of_dynamo
+from mmengine.config import Config
+
+import mmdet_dghm  # noqa: F401  registers the plugin even for configs without custom_imports
 
 # Run as a script, tools/ is on sys.path already; imported from elsewhere (tests) it is not.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -23,19 +23,19 @@ from train import add_common_args, build_runner, load_config  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Test (and evaluate) a detector (mmdet-dghm)")
-    parser.add_argument("config", help="test config file")
-    parser.add_argument("checkpoint", help="checkpoint file")
-    parser.add_argument("--out", help="also dump the predictions to this .pkl file")
-    parser.add_argument("--show", action="store_true", help="display the predictions")
-    parser.add_argument("--show-dir", help="save painted predictions under "
-                        "<work_dir>/<timestamp>/<show_dir>")
-    parser.add_argument("--wait-time", type=float, default=2,
-                        help="seconds each image is shown with --show")
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a detector (mmdet-dghm)')
+    parser.add_argument('config', help='test config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out', help='also dump the predictions to this .pkl file')
+    parser.add_argument('--show', action='store_true', help='display the predictions')
+    parser.add_argument('--show-dir', help='save painted predictions under '
+                        '<work_dir>/<timestamp>/<show_dir>')
+    parser.add_argument('--wait-time', type=float, default=2,
+                        help='seconds each image is shown with --show')
     add_common_args(parser)
     args = parser.parse_args(argv)
-    if args.out is not None and not args.out.endswith((".pkl", ".pickle")):
-        parser.error(f"--out {args.out}: the dump file must end in .pkl or .pickle")
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        parser.error(f'--out {args.out}: the dump file must end in .pkl or .pickle')
     return args
 
 
@@ -57,5 +57,5 @@ def main(argv: Optional[List[str]] = None) -> None:
     runner.test()
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     main()

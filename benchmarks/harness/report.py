@@ -62,8 +62,8 @@ def group_key(result: dict) -> Tuple[str, str, str, float, str]:
     profile is named by its recorded settings (:func:`canonical_name`), so runs of an older
     recipe never share a row with today's."""
     spec = result['spec']
-    return (canonical_name(result['profile']), spec['protocol'], spec['dataset'], float(spec['drop_rate']),
-            spec['loss'])
+    return (canonical_name(result['profile']), spec['protocol'], spec['dataset'],
+            float(spec['drop_rate']), spec['loss'])
 
 
 def group_results(results: Iterable[dict]) -> Dict[tuple, List[dict]]:
@@ -458,7 +458,7 @@ RECIPE_ROWS = (
     ('Histogram population', 'not stated', 'one histogram over all FPN levels; per level is '
      'an ablation (`--cls-loss-mode per_level`)'),
     ('Evaluation threshold', 'not stated', 'FROC on every detection (test score_thr 0); '
-     'recall and precision at the metric\'s operating threshold; n/a: evaluated before the '
+     "recall and precision at the metric's operating threshold; n/a: evaluated before the "
      'threshold was recorded (0.05), re-evaluate with `--reevaluate`'),
 )
 
@@ -549,13 +549,15 @@ def write_report(work_dirs: Sequence[Path], out_dir: Path, report_command: str,
              'do not edit by hand (rerun the command).', '',
              'Every run of a table uses the same data, seed, schedule and model; only the '
              'classification loss differs. Metrics (paper section 4.3): Precision, Recall at '
-             'the metric\'s operating score threshold (in the table headers) on the held-out fold (by slide) with *complete* boxes, NFPs = '
+             "the metric's operating score threshold (in the table headers) on the held-out "
+             'fold (by slide) with *complete* boxes, NFPs = '
              'max(100 - W, 0) with W the false positives per normal image (eq. 15, higher is '
              'better), FROC = mean recall at 1, 2, 4, 8, 16, 32 FPs per '
              'normal image over every detection, and Recall @1 / @8 FP the recall at 1 and 8 '
              'false positives per normal image (both independent of any score threshold; '
              'results evaluated before the test-time threshold was removed are truncated '
-             'there, see `tools/benchmark.py --reevaluate`). R-recall / T-recall: recall of the removed / kept boxes on the '
+             'there, see `tools/benchmark.py --reevaluate`). R-recall / T-recall: recall of '
+             'the removed / kept boxes on the '
              'positive training images (paper section 4.6). Values are mean ± sample std over '
              'the seeds (and folds) run.', '']
     by_table: Dict[tuple, Dict[tuple, List[dict]]] = defaultdict(OrderedDict)
@@ -587,7 +589,7 @@ def write_report(work_dirs: Sequence[Path], out_dir: Path, report_command: str,
                                    f'held-out FROC ({protocol}, {dataset}, {profile})')
     checks = claim_check(groups)
     if checks:
-        lines += ['## The paper\'s claim, checked', '',
+        lines += ["## The paper's claim, checked", '',
                   'Paper: DGHM-C beats GHM-C, focal, CE and SCE on FROC and R-recall, most at '
                   'high missing rates. Measured (means over seeds; "paired runs": in how many '
                   'runs with the same seed and fold DGHM-C scored higher than that loss):', '']
@@ -599,7 +601,7 @@ def write_report(work_dirs: Sequence[Path], out_dir: Path, report_command: str,
                   'difference [95 % percentile bootstrap interval, seed 0], paired wins, exact '
                   'sign test; "not distinguishable" when the interval holds 0 or fewer than 5 '
                   'pairs exist.', ''] + verdicts + ['']
-    lines += ['## Our recipe vs the paper\'s', ''] + recipe_table(results) + ['']
+    lines += ["## Our recipe vs the paper's", ''] + recipe_table(results) + ['']
     grad_histograms = sorted(grad_histograms)  # one order whether computed or found
     if grad_histograms:
         lines += ['## Gradient-norm histograms (paper figures 3 and 6)', '',
@@ -611,13 +613,13 @@ def write_report(work_dirs: Sequence[Path], out_dir: Path, report_command: str,
                                                                  .read_text()))
                    for p in grad_histograms if p.with_suffix('.json').is_file()]
         if records:
-            lines += ['Share of each group\'s anchors by gradient norm (from the histograms\' '
+            lines += ["Share of each group's anchors by gradient norm (from the histograms' "
                       'JSON files):', ''] + grad_histogram_summary(records) + ['']
     lines += ['## Gradient at the initial score', '',
               'RetinaHead starts every anchor at p = 0.01. |dL/dx| of one positive and one '
               'negative element at that score, computed with autograd from the committed '
-              'configs\' loss settings (GHM-C and DGHM-C are left out: their weights depend on '
-              'the batch\'s gradient density):', ''] + prior_gradient_section() + ['']
+              "configs' loss settings (GHM-C and DGHM-C are left out: their weights depend on "
+              "the batch's gradient density):", ''] + prior_gradient_section() + ['']
     lines += recipe_section(recipe_runs, out_dir)
     lines += ['## Profiles', ''] + _profile_table(results) + ['']
     machines = OrderedDict()

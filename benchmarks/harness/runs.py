@@ -320,8 +320,9 @@ def execute(run_dir: Path) -> dict:
     Returns:
         dict: The result record.
     """
-    import mmdet_dghm  # noqa: F401  registration
     from mmengine.runner import Runner
+
+    import mmdet_dghm  # noqa: F401  registration
 
     record = json.loads((run_dir / SPEC_FILE).read_text())
     spec = RunSpec(**record['spec'])
@@ -364,8 +365,9 @@ def reevaluate(run_dir: Path) -> dict:
     Returns:
         dict: The updated result record.
     """
-    import mmdet_dghm  # noqa: F401  registration
     from mmengine.runner import Runner
+
+    import mmdet_dghm  # noqa: F401  registration
 
     checkpoint = _checkpoint(run_dir)
     if checkpoint is None:

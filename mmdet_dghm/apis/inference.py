@@ -23,18 +23,24 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader
 from torch import nn
 
-from mmdet.registry import MODELS
-from mmdet.structures import DetDataSample
 from ..datasets.digestpath_layout import SRC_CLASS
 from ..fileio import ImageReader, PathLike, open_image
 from ..structures import merge_tile_predictions, sliding_windows, window_cores
-from .resolution import (Resolution, model_pixel_size, native_tile, plan_resolution,
-                         resampled_view, to_native)
+from .resolution import (
+    Resolution,
+    model_pixel_size,
+    native_tile,
+    plan_resolution,
+    resampled_view,
+    to_native,
+)
 from .tissue_mask import TissueMask
 
 DEFAULT_CLASS_NAME = SRC_CLASS

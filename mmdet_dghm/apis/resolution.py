@@ -110,7 +110,7 @@ def plan_resolution(reader: ImageReader, model_size: Optional[float],
     scale = 1.0 if same_pixel_size(sizes[level], model_size) else sizes[level] / model_size
     if not 1 / MAX_RESAMPLING <= scale <= MAX_RESAMPLING:
         raise ValueError(f'{reader.path}: input {input_size:g} um/px vs model {model_size:g} '
-                         f'um/px needs resizing x{scale:.4g}; if the file\'s resolution tags '
+                         f"um/px needs resizing x{scale:.4g}; if the file's resolution tags "
                          'are wrong, pass --pixel-size')
     return Resolution(model_size, input_size, source, level, scale)
 

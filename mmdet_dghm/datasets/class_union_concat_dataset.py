@@ -6,8 +6,14 @@ from mmdet.datasets import ConcatDataset
 from mmdet.registry import DATASETS
 from mmengine.dataset import BaseDataset, Compose, force_full_init
 
-from .annotation_status import (PARTIAL_IMAGE_KEY, PARTIAL_LABELS_KEY, remap_labels,
-                                unannotated_labels, union_classes, union_label_map)
+from .annotation_status import (
+    PARTIAL_IMAGE_KEY,
+    PARTIAL_LABELS_KEY,
+    remap_labels,
+    unannotated_labels,
+    union_classes,
+    union_label_map,
+)
 
 #: Metainfo keys that may differ between sources: the union replaces them.
 CLASS_KEYS = ('classes', 'palette')

@@ -16,7 +16,7 @@ from .folds import assign_slide_folds, slide_id
 from .missing import drop_mask
 from .voc_annotation import parse_voc_xml, sanitize_boxes
 
-SPLITS = ("train", "val", "all")
+SPLITS = ('train', 'val', 'all')
 
 
 @dataclass(frozen=True)
@@ -90,10 +90,10 @@ class DigestPathDataset(BaseDetDataset):
                  *args,
                  pos_dirs: Sequence[str] = (POS_DIR, ),
                  neg_dirs: Sequence[str] = (NEG_DIR, ),
-                 slide_pattern: str = r"^(.*?)-lv0-",
+                 slide_pattern: str = r'^(.*?)-lv0-',
                  num_folds: int = 5,
                  fold: int = 0,
-                 split: str = "all",
+                 split: str = 'all',
                  tile_size: int = 800,
                  tile_stride: int = 300,
                  min_visible: float = 0.5,
@@ -102,18 +102,18 @@ class DigestPathDataset(BaseDetDataset):
                  scale: float = 1.0,
                  **kwargs) -> None:
         if split not in SPLITS:
-            raise ValueError(f"split={split!r} must be one of {SPLITS}")
+            raise ValueError(f'split={split!r} must be one of {SPLITS}')
         if not 0 <= fold < num_folds:
-            raise ValueError(f"fold={fold} must be in [0, num_folds={num_folds})")
+            raise ValueError(f'fold={fold} must be in [0, num_folds={num_folds})')
         if not 0 < tile_stride <= tile_size:
             raise ValueError(
-                f"tile_stride={tile_stride} must be in (0, tile_size={tile_size}]")
+                f'tile_stride={tile_stride} must be in (0, tile_size={tile_size}]')
         if not 0 < min_visible <= 1:
-            raise ValueError(f"min_visible={min_visible} must be in (0, 1]")
+            raise ValueError(f'min_visible={min_visible} must be in (0, 1]')
         if not 0 <= drop_rate <= 1:
-            raise ValueError(f"drop_rate={drop_rate} must be in [0, 1]")
+            raise ValueError(f'drop_rate={drop_rate} must be in [0, 1]')
         if scale <= 0:
-            raise ValueError(f"scale={scale} must be positive")
+            raise ValueError(f'scale={scale} must be positive')
         self.pos_dirs = tuple(pos_dirs)
         self.neg_dirs = tuple(neg_dirs)
         self.slide_pattern = slide_pattern
@@ -131,9 +131,9 @@ class DigestPathDataset(BaseDetDataset):
 
     # ------------------------------------------------------------------ discovery
     def _folder(self, name: str) -> Path:
-        folder = Path(name if osp.isabs(name) else osp.join(self.data_root or "", name))
+        folder = Path(name if osp.isabs(name) else osp.join(self.data_root or '', name))
         if not folder.is_dir():
-            raise ValueError(f"DigestPathDataset: folder {folder} does not exist")
+            raise ValueError(f'DigestPathDataset: folder {folder} does not exist')
         return folder
 
     def _scan(self, dirs: Sequence[str], positive: bool) -> List[SourceImage]:
@@ -155,8 +155,8 @@ class DigestPathDataset(BaseDetDataset):
 
     @staticmethod
     def _find_xml(image: Path) -> Path:
-        candidates = (image.with_suffix(".xml"),
-                      image.parent.with_name(image.parent.name + "-xml") / f"{image.stem}.xml")
+        candidates = (image.with_suffix('.xml'),
+                      image.parent.with_name(image.parent.name + '-xml') / f'{image.stem}.xml')
         for candidate in candidates:
             if candidate.is_file():
                 return candidate
@@ -177,8 +177,8 @@ class DigestPathDataset(BaseDetDataset):
         for source in sources:
             if source.path.name in seen:
                 raise ValueError(
-                    f"DigestPathDataset: file name {source.path.name!r} appears twice: "
-                    f"{seen[source.path.name]} and {source.path}")
+                    f'DigestPathDataset: file name {source.path.name!r} appears twice: '
+                    f'{seen[source.path.name]} and {source.path}')
             seen[source.path.name] = source.path
         return sources
 
@@ -192,9 +192,9 @@ class DigestPathDataset(BaseDetDataset):
         return assign_slide_folds(pos_counts, neg_counts, self.num_folds)
 
     def _in_split(self, fold: int) -> bool:
-        if self.split == "all":
+        if self.split == 'all':
             return True
-        return (fold == self.fold) == (self.split == "val")
+        return (fold == self.fold) == (self.split == 'val')
 
     # ------------------------------------------------------------------ annotations
     def _read_boxes(self, source: SourceImage, stats: Dict[str, list]) -> Tuple[np.ndarray,
@@ -202,27 +202,27 @@ class DigestPathDataset(BaseDetDataset):
         width, height = read_image_size(source.path)
         if source.xml_path is None:
             return np.zeros((0, 4), dtype=np.float32), width, height
-        annotation = parse_voc_xml(source.xml_path, self.metainfo["classes"])
+        annotation = parse_voc_xml(source.xml_path, self.metainfo['classes'])
         if (annotation.width, annotation.height) != (width, height):
             raise ValueError(
-                f"{source.xml_path}: <size> {annotation.width} x {annotation.height} disagrees "
-                f"with image {source.path} of {width} x {height}")
+                f'{source.xml_path}: <size> {annotation.width} x {annotation.height} disagrees '
+                f'with image {source.path} of {width} x {height}')
         boxes, keep, num_clipped = sanitize_boxes(annotation.bboxes, width, height)
         if num_clipped:
-            stats["clipped"].append((source.xml_path, num_clipped))
+            stats['clipped'].append((source.xml_path, num_clipped))
         if not keep.all():
-            stats["zero_area"].append((source.xml_path, int((~keep).sum())))
+            stats['zero_area'].append((source.xml_path, int((~keep).sum())))
         return boxes[keep], width, height
 
     @staticmethod
     def _warn(stats: Dict[str, list]) -> None:
-        messages = dict(clipped="reached outside their image and were clipped",
-                        zero_area="had zero area (after clipping) and were dropped")
+        messages = dict(clipped='reached outside their image and were clipped',
+                        zero_area='had zero area (after clipping) and were dropped')
         for key, message in messages.items():
             if stats[key]:
                 total = sum(n for _, n in stats[key])
-                files = ", ".join(f"{path} ({n})" for path, n in stats[key])
-                warnings.warn(f"DigestPathDataset: {total} boxes {message}: {files}")
+                files = ', '.join(f'{path} ({n})' for path, n in stats[key])
+                warnings.warn(f'DigestPathDataset: {total} boxes {message}: {files}')
 
     # ------------------------------------------------------------------ tiles
     def _tile_entries(self, source: SourceImage, boxes: np.ndarray, removed: np.ndarray,
@@ -250,8 +250,8 @@ class DigestPathDataset(BaseDetDataset):
                 partially_annotated=source.positive,
                 instances=instances)
             if self.test_mode:
-                entry["src_gt_bboxes"] = boxes.copy()
-                entry["src_removed_bboxes"] = removed.copy()
+                entry['src_gt_bboxes'] = boxes.copy()
+                entry['src_removed_bboxes'] = removed.copy()
             entries.append(entry)
         return entries
 
@@ -273,11 +273,11 @@ class DigestPathDataset(BaseDetDataset):
         self._warn(stats)
         if not data_list:
             raise ValueError(
-                f"{self.data_root}: split={self.split!r} of fold {self.fold}/{self.num_folds} "
-                f"holds no image ({len(set(folds.values()))} folds are occupied by "
-                f"{len(folds)} slides); use fewer folds or add slides")
+                f'{self.data_root}: split={self.split!r} of fold {self.fold}/{self.num_folds} '
+                f'holds no image ({len(set(folds.values()))} folds are occupied by '
+                f'{len(folds)} slides); use fewer folds or add slides')
         for index, entry in enumerate(data_list):
-            entry["img_id"] = index
+            entry['img_id'] = index
         return data_list
 
     def positive_indices(self) -> np.ndarray:
@@ -285,7 +285,7 @@ class DigestPathDataset(BaseDetDataset):
         pixels), for ``PosNegBatchSampler``. Cached after the first call."""
         if self._positive_indices is None:
             self._positive_indices = np.flatnonzero([
-                any(not inst["ignore_flag"] for inst in self.get_data_info(i)["instances"])
+                any(not inst['ignore_flag'] for inst in self.get_data_info(i)['instances'])
                 for i in range(len(self))
             ]).astype(np.int64)
         return self._positive_indices

@@ -7,7 +7,7 @@ import re
 from typing import Dict, Mapping
 
 
-def slide_id(file_name: str, pattern: str = r"^(.*?)-lv0-") -> str:
+def slide_id(file_name: str, pattern: str = r'^(.*?)-lv0-') -> str:
     """Slide of a DigestPath file: the first group of ``pattern``, else the stem itself.
 
     Args:
@@ -19,7 +19,7 @@ def slide_id(file_name: str, pattern: str = r"^(.*?)-lv0-") -> str:
     """
     match = re.match(pattern, file_name)
     if match is None:
-        return file_name.rsplit(".", 1)[0]
+        return file_name.rsplit('.', 1)[0]
     return match.group(1)
 
 
@@ -52,7 +52,7 @@ def assign_slide_folds(pos_counts: Mapping[str, int], neg_counts: Mapping[str, i
         ValueError: If ``num_folds < 1``.
     """
     if num_folds < 1:
-        raise ValueError(f"num_folds={num_folds} must be >= 1")
+        raise ValueError(f'num_folds={num_folds} must be >= 1')
     folds = _balanced_assignment(pos_counts, num_folds)
     negative_only = {s: n for s, n in neg_counts.items() if s not in folds}
     folds.update(_balanced_assignment(negative_only, num_folds))

@@ -24,10 +24,10 @@ def drop_mask(num_boxes: int, drop_rate: float, seed: int, key: str) -> np.ndarr
         ValueError: If ``drop_rate`` is outside ``[0, 1]``.
     """
     if not 0.0 <= drop_rate <= 1.0:
-        raise ValueError(f"drop_rate={drop_rate} must be in [0, 1]")
+        raise ValueError(f'drop_rate={drop_rate} must be in [0, 1]')
     removed = np.zeros(num_boxes, dtype=bool)
     num_removed = int(round(drop_rate * num_boxes))
     if num_removed:
-        rng = np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))])
+        rng = np.random.default_rng([seed, zlib.crc32(key.encode('utf-8'))])
         removed[rng.choice(num_boxes, size=num_removed, replace=False)] = True
     return removed

@@ -4,8 +4,13 @@ from typing import List, Union
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 
-from .annotation_status import (PARTIAL_IMAGE_KEY, PARTIAL_LABELS_KEY, check_known_ids,
-                                id_array, ids_to_labels)
+from .annotation_status import (
+    PARTIAL_IMAGE_KEY,
+    PARTIAL_LABELS_KEY,
+    check_known_ids,
+    id_array,
+    ids_to_labels,
+)
 
 PARTIAL_CATEGORIES_FIELD = 'partial_category_ids'
 

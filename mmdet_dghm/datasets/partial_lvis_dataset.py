@@ -5,8 +5,14 @@ import numpy as np
 from mmdet.datasets import CocoDataset, LVISV1Dataset
 from mmdet.registry import DATASETS
 
-from .annotation_status import (PARTIAL_IMAGE_KEY, PARTIAL_LABELS_KEY, check_known_ids,
-                                id_array, ids_to_labels, lvis_partial_labels)
+from .annotation_status import (
+    PARTIAL_IMAGE_KEY,
+    PARTIAL_LABELS_KEY,
+    check_known_ids,
+    id_array,
+    ids_to_labels,
+    lvis_partial_labels,
+)
 
 NEG_FIELD = 'neg_category_ids'
 NOT_EXHAUSTIVE_FIELD = 'not_exhaustive_category_ids'

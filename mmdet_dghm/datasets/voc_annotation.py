@@ -6,7 +6,7 @@ from typing import Sequence, Tuple
 
 import numpy as np
 
-_BOX_KEYS = ("xmin", "ymin", "xmax", "ymax")
+_BOX_KEYS = ('xmin', 'ymin', 'xmax', 'ymax')
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class VocAnnotation:
 def _text(node: ET.Element, tag: str, path: Path, what: str) -> str:
     child = node.find(tag)
     if child is None or child.text is None or not child.text.strip():
-        raise ValueError(f"{path}: {what} has no <{tag}>")
+        raise ValueError(f'{path}: {what} has no <{tag}>')
     return child.text.strip()
 
 
@@ -52,36 +52,36 @@ def parse_voc_xml(path: Path, classes: Sequence[str]) -> VocAnnotation:
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError as err:
-        raise ValueError(f"{path}: malformed XML ({err})") from err
-    size = root.find("size")
+        raise ValueError(f'{path}: malformed XML ({err})') from err
+    size = root.find('size')
     if size is None:
-        raise ValueError(f"{path}: no <size> element; cannot check it against the image")
+        raise ValueError(f'{path}: no <size> element; cannot check it against the image')
     try:
-        width = int(float(_text(size, "width", path, "<size>")))
-        height = int(float(_text(size, "height", path, "<size>")))
+        width = int(float(_text(size, 'width', path, '<size>')))
+        height = int(float(_text(size, 'height', path, '<size>')))
     except ValueError as err:
-        raise ValueError(f"{path}: bad <size> ({err})") from err
+        raise ValueError(f'{path}: bad <size> ({err})') from err
     if width <= 0 or height <= 0:
-        raise ValueError(f"{path}: non-positive <size> {width} x {height}")
+        raise ValueError(f'{path}: non-positive <size> {width} x {height}')
 
     boxes, labels = [], []
-    for index, obj in enumerate(root.findall("object")):
-        name = _text(obj, "name", path, f"object {index}")
+    for index, obj in enumerate(root.findall('object')):
+        name = _text(obj, 'name', path, f'object {index}')
         if name not in classes:
             raise ValueError(
-                f"{path}: object {index} has unknown class {name!r}; expected one of "
-                f"{tuple(classes)}")
-        bndbox = obj.find("bndbox")
+                f'{path}: object {index} has unknown class {name!r}; expected one of '
+                f'{tuple(classes)}')
+        bndbox = obj.find('bndbox')
         if bndbox is None:
-            raise ValueError(f"{path}: object {index} has no <bndbox>")
+            raise ValueError(f'{path}: object {index} has no <bndbox>')
         try:
-            box = [float(_text(bndbox, key, path, f"object {index} <bndbox>"))
+            box = [float(_text(bndbox, key, path, f'object {index} <bndbox>'))
                    for key in _BOX_KEYS]
         except ValueError as err:
-            raise ValueError(f"{path}: object {index}: {err}") from err
+            raise ValueError(f'{path}: object {index}: {err}') from err
         if box[0] > box[2] or box[1] > box[3]:
             raise ValueError(
-                f"{path}: object {index} has xmin > xmax or ymin > ymax: {box}")
+                f'{path}: object {index} has xmin > xmax or ymin > ymax: {box}')
         boxes.append(box)
         labels.append(classes.index(name))
     return VocAnnotation(

@@ -1,10 +1,10 @@
 """Saving the model's training pixel size into every checkpoint."""
 from typing import Optional
 
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from mmdet.registry import HOOKS
 from ..structures import check_pixel_size
 
 

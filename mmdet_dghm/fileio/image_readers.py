@@ -53,16 +53,16 @@ _REDUCED_FLAGS = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2,
 
 
 def scaled_size(width: int, height: int, scale: float) -> Tuple[int, int]:
-    '''``(width, height)`` of an image after the dataset's ``scale`` (rounded, at least 1).'''
+    """``(width, height)`` of an image after the dataset's ``scale`` (rounded, at least 1)."""
     return max(1, int(round(width * scale))), max(1, int(round(height * scale)))
 
 
 def read_image_size(path: Path) -> Tuple[int, int]:
-    '''``(width, height)`` from the image header, without decoding pixels.
+    """``(width, height)`` from the image header, without decoding pixels.
 
     Raises:
         ValueError: Naming ``path`` when the file is missing or not a readable image.
-    '''
+    """
     try:
         with Image.open(path) as image:
             return image.size
@@ -95,7 +95,7 @@ def _decode_other(path: Path) -> np.ndarray:
 
 
 def read_scaled_image(path: Path, scale: float = 1.0) -> np.ndarray:
-    '''Decode a whole image as 3-channel BGR uint8 (mmdet's order), resized by ``scale``.
+    """Decode a whole image as 3-channel BGR uint8 (mmdet's order), resized by ``scale``.
 
     Grayscale, palette, RGBA and CMYK images are converted to 3-channel colour. JPEG is
     decoded by OpenCV (about twice as fast as Pillow here), with DCT scaling when
@@ -111,7 +111,7 @@ def read_scaled_image(path: Path, scale: float = 1.0) -> np.ndarray:
 
     Raises:
         ValueError: Naming ``path`` when it is missing, unreadable or truncated.
-    '''
+    """
     width, height = read_image_size(path)
     data = Path(path).read_bytes()
     if data[:2] == b'\xff\xd8':

@@ -1,7 +1,15 @@
 from .resolution import PIXEL_SIZE_RTOL, check_pixel_size, choose_level, same_pixel_size
-from .windows import (box_areas, clip_boxes_to_windows, intersection_over_smaller, ios_nms,
-                      merge_tile_predictions, sliding_windows, split_visible, window_cores,
-                      window_starts)
+from .windows import (
+                      box_areas,
+                      clip_boxes_to_windows,
+                      intersection_over_smaller,
+                      ios_nms,
+                      merge_tile_predictions,
+                      sliding_windows,
+                      split_visible,
+                      window_cores,
+                      window_starts,
+)
 
 __all__ = [
     'PIXEL_SIZE_RTOL', 'check_pixel_size', 'choose_level', 'same_pixel_size',

@@ -31,11 +31,11 @@ def window_starts(length: int, size: int, stride: int) -> np.ndarray:
             ``(0, size]`` (a larger stride would leave uncovered gaps).
     """
     if length <= 0 or size <= 0:
-        raise ValueError(f"window_starts: length={length} and size={size} must be positive")
+        raise ValueError(f'window_starts: length={length} and size={size} must be positive')
     if not 0 < stride <= size:
         raise ValueError(
-            f"window_starts: stride={stride} must be in (0, size={size}]; a stride above the "
-            "window size leaves pixels uncovered")
+            f'window_starts: stride={stride} must be in (0, size={size}]; a stride above the '
+            'window size leaves pixels uncovered')
     if length <= size:
         return np.zeros(1, dtype=np.int64)
     last = length - size
@@ -57,7 +57,7 @@ def sliding_windows(width: int, height: int, size: int, stride: int) -> np.ndarr
     """
     xs = window_starts(width, size, stride)
     ys = window_starts(height, size, stride)
-    grid_y, grid_x = np.meshgrid(ys, xs, indexing="ij")
+    grid_y, grid_x = np.meshgrid(ys, xs, indexing='ij')
     x1 = grid_x.ravel()
     y1 = grid_y.ravel()
     return np.stack(

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 
-
 _DEFAULT_STATISTICS = frozenset({'min', 'max', 'current', 'mean'})
 
 
@@ -47,7 +46,7 @@ def history_buffer_getattr(obj: Any, name: str) -> Any:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
         f'checkpoint asks for getattr({obj!r}, {name!r}); only the statistics methods of '
-        'mmengine HistoryBuffer are allowed by mmdet_dghm\'s safe-loading rules')
+        "mmengine HistoryBuffer are allowed by mmdet_dghm's safe-loading rules")
 
 
 def mmengine_checkpoint_globals() -> list:

@@ -3,11 +3,10 @@ import csv
 
 import cv2
 import numpy as np
-
-from mmdet_dghm.apis import TiledDetector, finished_summary, format_summary, run_cohort
-
 from blob_detector import BlobDetector
 from test_tissue_mask import slide
+
+from mmdet_dghm.apis import TiledDetector, finished_summary, format_summary, run_cohort
 
 
 def test_cohort_survives_a_corrupt_slide_and_resumes(tmp_path):

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import tifffile
 import torch
+from mmdet.apis import inference_detector
+from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
 from torch import nn
 
-from mmdet.apis import inference_detector
-from mmdet.structures import DetDataSample
 from mmdet_dghm.apis import OverviewCanvas, TiledDetector, build_detector
 from mmdet_dghm.structures import merge_tile_predictions, window_cores
 

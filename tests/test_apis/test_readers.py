@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from mmdet_dghm.fileio import (RasterReader, TiffReader, list_images, open_image)
+from mmdet_dghm.fileio import RasterReader, TiffReader, list_images, open_image
 
 
 def rgb_image(height: int, width: int, seed: int = 0) -> np.ndarray:

@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 import tifffile
 import torch
+from test_resolution import CONFIG, write_pyramid
 
 from mmdet_dghm.apis import TiledDetector, build_detector
 from mmdet_dghm.structures import box_areas
-
-from test_resolution import CONFIG, write_pyramid
 
 CROP = 1024  # full-scale pixels: 512 px at the model's 0.5 um/px, cut into 9 windows of 256
 TOP = 100

@@ -2,12 +2,16 @@
 import cv2
 import numpy as np
 import pytest
+from blob_detector import BlobDetector
 
 from mmdet_dghm.apis import TiledDetector
-from mmdet_dghm.structures import (intersection_over_smaller, ios_nms, merge_tile_predictions,
-                                   sliding_windows, window_cores)
-
-from blob_detector import BlobDetector
+from mmdet_dghm.structures import (
+    intersection_over_smaller,
+    ios_nms,
+    merge_tile_predictions,
+    sliding_windows,
+    window_cores,
+)
 
 RADIUS = 9
 IMAGE = 512

@@ -3,11 +3,10 @@ dropped."""
 import cv2
 import numpy as np
 import pytest
+from blob_detector import BlobDetector
 
 from mmdet_dghm.apis import OverviewCanvas, TiledDetector, TissueMask, otsu_saturation_threshold
 from mmdet_dghm.fileio import open_image
-
-from blob_detector import BlobDetector
 
 GLASS = (236, 236, 238)  # BGR, saturation about 2
 TISSUE = (200, 150, 220)  # pink, saturation about 82

@@ -4,14 +4,14 @@ from typing import Callable, Dict, List, Optional
 
 import pytest
 import torch
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 
 import mmdet_dghm  # noqa: F401  (registration)
-from mmdet.registry import MODELS
-from mmdet.structures import DetDataSample
 
 IMG = 96  # a multiple of the FPN's largest stride divisor 32: no padding
 
@@ -28,7 +28,7 @@ def generated_batch(partial_flags: List[Optional[bool]], boxes_on: List[int],
         inputs.append(torch.randint(0, 256, (3, IMG, IMG), dtype=torch.uint8, generator=gen))
         meta = dict(img_shape=(IMG, IMG), ori_shape=(IMG, IMG), scale_factor=(1.0, 1.0))
         if flag is not None:
-            meta["partially_annotated"] = flag
+            meta['partially_annotated'] = flag
         sample = DetDataSample(metainfo=meta)
         boxes = [[8.0, 10.0, 30.0, 33.0], [50.0, 40.0, 80.0, 72.0]] if index in boxes_on else []
         sample.gt_instances = InstanceData(
@@ -53,7 +53,7 @@ def train_step() -> Callable[[Config, dict], Dict[str, torch.Tensor]]:
         model_cfg.backbone.init_cfg = None
         torch.manual_seed(0)
         # The data preprocessor is built through mmengine's registry: needs mmdet's scope.
-        with DefaultScope.overwrite_default_scope("mmdet"):
+        with DefaultScope.overwrite_default_scope('mmdet'):
             model = MODELS.build(model_cfg)
             model.init_weights()
             model.train()

@@ -2,10 +2,16 @@
 import numpy as np
 import pytest
 
-from mmdet_dghm.datasets.annotation_status import (check_known_ids, id_array, ids_to_labels,
-                                                   lvis_partial_labels, remap_labels,
-                                                   unannotated_labels, union_classes,
-                                                   union_label_map)
+from mmdet_dghm.datasets.annotation_status import (
+    check_known_ids,
+    id_array,
+    ids_to_labels,
+    lvis_partial_labels,
+    remap_labels,
+    unannotated_labels,
+    union_classes,
+    union_label_map,
+)
 
 WHERE = 'x.json: image 7'
 

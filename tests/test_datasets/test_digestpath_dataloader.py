@@ -11,17 +11,17 @@ import mmdet_dghm  # noqa: F401  (registration)
 from mmdet_dghm.datasets.synthetic import generate_synthetic_digestpath
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope='module')
 def config(repo_root):
-    init_default_scope("mmdet")
-    return Config.fromfile(str(repo_root / "configs/_base_/datasets/digestpath.py"))
+    init_default_scope('mmdet')
+    return Config.fromfile(str(repo_root / 'configs/_base_/datasets/digestpath.py'))
 
 
 def small_tiles(dataloader_cfg, root, **dataset_kwargs):
     """The config's loader on half-scale data read at 0.5 with 256 px tiles (CPU-sized)."""
     cfg = copy.deepcopy(dataloader_cfg)
     cfg.update(num_workers=1, persistent_workers=False)
-    cfg.dataset.update(dict(data_root=str(root / "half-scale"), scale=0.5, tile_size=256,
+    cfg.dataset.update(dict(data_root=str(root / 'half-scale'), scale=0.5, tile_size=256,
                             tile_stride=192), **dataset_kwargs)
     return cfg
 
@@ -32,13 +32,13 @@ def iterate_train_loader(cfg, num_samples: int) -> float:
     """
     cfg.dataset.pipeline[2].crop_size = 192  # the paper's 600 of 800, scaled
     loader = Runner.build_dataloader(cfg, seed=0)
-    assert type(loader.batch_sampler).__name__ == "PosNegBatchSampler"
+    assert type(loader.batch_sampler).__name__ == 'PosNegBatchSampler'
     seen, epoch, start = 0, 0, time.perf_counter()
     while seen < num_samples:
         loader.batch_sampler.sampler.set_epoch(epoch)
         for batch in loader:
             check_train_batch(batch)
-            seen += len(batch["inputs"])
+            seen += len(batch['inputs'])
             if seen >= num_samples:
                 break
         epoch += 1
@@ -47,29 +47,29 @@ def iterate_train_loader(cfg, num_samples: int) -> float:
 
 
 def check_train_batch(batch: dict) -> None:
-    samples = batch["data_samples"]
+    samples = batch['data_samples']
     assert len(samples) == 8
     # Two positive tiles per batch, both from positive images (a crop may cut their boxes
     # away, so the boxes themselves are not guaranteed).
     assert sum(s.partially_annotated for s in samples) >= 2
-    for inputs, sample in zip(batch["inputs"], samples):
+    for inputs, sample in zip(batch['inputs'], samples):
         assert inputs.shape == (3, 192, 192)
         assert isinstance(sample.partially_annotated, bool)
-        assert sample.src_img_path.endswith(".jpeg") and len(sample.tile_origin) == 2
+        assert sample.src_img_path.endswith('.jpeg') and len(sample.tile_origin) == 2
         if not sample.partially_annotated:
             assert len(sample.gt_instances) == 0
 
 
 def test_runner_built_train_loader_iterates_real_tiles(config, digestpath_root):
     seconds = iterate_train_loader(small_tiles(config.train_dataloader, digestpath_root), 240)
-    print(f"\ntrain data time per tile (1 worker, 2 shared CPUs): {seconds * 1e3:.1f} ms")
+    print(f'\ntrain data time per tile (1 worker, 2 shared CPUs): {seconds * 1e3:.1f} ms')
 
 
 def test_runner_built_train_loader_iterates_synthetic_tiles(config, tmp_path):
-    generate_synthetic_digestpath(tmp_path / "half-scale", num_pos=4, num_neg=4,
+    generate_synthetic_digestpath(tmp_path / 'half-scale', num_pos=4, num_neg=4,
                                   image_size=320, seed=0, images_per_slide=1)
     # 320 px synthetic images at their own scale: 4 tiles of 256 each, cropped to 192.
-    cfg = small_tiles(config.train_dataloader, tmp_path, split="all", scale=1.0)
+    cfg = small_tiles(config.train_dataloader, tmp_path, split='all', scale=1.0)
     iterate_train_loader(cfg, 200)
 
 
@@ -79,7 +79,7 @@ def test_runner_built_val_loader_carries_stitching_metainfo(config, digestpath_r
     loader = Runner.build_dataloader(cfg, seed=0)
     first_image_tiles = []
     for batch in loader:
-        (sample,) = batch["data_samples"]
+        (sample,) = batch['data_samples']
         if first_image_tiles and sample.src_img_path != first_image_tiles[0].src_img_path:
             break
         first_image_tiles.append(sample)

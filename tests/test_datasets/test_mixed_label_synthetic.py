@@ -4,8 +4,11 @@ import json
 import cv2
 import numpy as np
 
-from mmdet_dghm.datasets.mixed_label_synthetic import (CATEGORY_IDS, CELL_CLASSES,
-                                                       generate_mixed_label_sets)
+from mmdet_dghm.datasets.mixed_label_synthetic import (
+    CATEGORY_IDS,
+    CELL_CLASSES,
+    generate_mixed_label_sets,
+)
 from mmdet_dghm.datasets.synthetic import render_cell_types, render_image, sample_stain
 
 

@@ -3,12 +3,12 @@ import functools
 
 import pytest
 import torch
+from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from partial_json import PIPELINE, union_sources
 
-from mmdet.registry import MODELS
 from mmdet_dghm.datasets import ClassUnionConcatDataset
 from mmdet_dghm.models.losses import DGHMCLoss
 

@@ -8,7 +8,7 @@ from mmengine.dataset import DefaultSampler, InfiniteSampler
 from mmdet_dghm.datasets import PosNegBatchSampler
 from mmdet_dghm.datasets.samplers.pos_neg_batch_sampler import cycled_stream, shard
 
-MODULE = "mmdet_dghm.datasets.samplers.pos_neg_batch_sampler"
+MODULE = 'mmdet_dghm.datasets.samplers.pos_neg_batch_sampler'
 
 
 class FakeTiles:
@@ -26,8 +26,8 @@ class FakeTiles:
 
 
 def make(dataset, batch_size=8, rank=0, world_size=1, **kwargs) -> PosNegBatchSampler:
-    with mock.patch("mmengine.dataset.sampler.get_dist_info", return_value=(rank, world_size)), \
-            mock.patch(f"{MODULE}.get_dist_info", return_value=(rank, world_size)):
+    with mock.patch('mmengine.dataset.sampler.get_dist_info', return_value=(rank, world_size)), \
+            mock.patch(f'{MODULE}.get_dist_info', return_value=(rank, world_size)):
         sampler = DefaultSampler(dataset, shuffle=True, seed=0)
         return PosNegBatchSampler(sampler, batch_size, **kwargs)
 
@@ -51,7 +51,7 @@ def test_every_batch_holds_the_ratio():
     assert len(negatives) == len(set(negatives)) == 150
 
 
-@pytest.mark.parametrize("batch_size,fraction,expected", [(4, 0.25, 1), (6, 0.25, 2),
+@pytest.mark.parametrize('batch_size,fraction,expected', [(4, 0.25, 1), (6, 0.25, 2),
                                                           (8, 0.0, 0), (8, 1.0, 8)])
 def test_positive_slots(batch_size, fraction, expected):
     sampler = make(FakeTiles(200, POSITIVES), batch_size=batch_size, pos_fraction=fraction)
@@ -75,7 +75,7 @@ def test_deterministic_per_seed_and_epoch():
 
 def test_restarts_draw_new_batches_with_an_epochless_sampler():
     dataset = FakeTiles(200, POSITIVES)
-    with mock.patch(f"{MODULE}.get_dist_info", return_value=(0, 1)):
+    with mock.patch(f'{MODULE}.get_dist_info', return_value=(0, 1)):
         sampler = PosNegBatchSampler(InfiniteSampler(dataset, seed=0), 8)
         again = PosNegBatchSampler(InfiniteSampler(dataset, seed=0), 8)
     passes = [list(sampler) for _ in range(3)]
@@ -97,11 +97,11 @@ def test_two_ranks_get_disjoint_shards_of_equal_length():
 
 
 def test_missing_class_is_an_error():
-    with pytest.raises(ValueError, match="2 positive tiles per batch .* has 0 positive"):
+    with pytest.raises(ValueError, match='2 positive tiles per batch .* has 0 positive'):
         make(FakeTiles(50, []), batch_size=8)
-    with pytest.raises(ValueError, match="6 negative tiles per batch .* has 1 negative"):
+    with pytest.raises(ValueError, match='6 negative tiles per batch .* has 1 negative'):
         make(FakeTiles(3, [0, 1]), batch_size=8, world_size=2)
-    with pytest.raises(ValueError, match="positive_indices"):
+    with pytest.raises(ValueError, match='positive_indices'):
         PosNegBatchSampler(DefaultSampler(list(range(5)), seed=0), 2)
     assert len(list(make(FakeTiles(50, []), batch_size=8, pos_fraction=0.0))) == 6
 

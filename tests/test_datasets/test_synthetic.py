@@ -9,9 +9,15 @@ import cv2
 import numpy as np
 import pytest
 
-from mmdet_dghm.datasets.synthetic import (CLASS_NAME, NEG_DIR, POS_DIR,
-                                           generate_synthetic_digestpath, render_image,
-                                           sample_ellipses, sample_stain)
+from mmdet_dghm.datasets.synthetic import (
+    CLASS_NAME,
+    NEG_DIR,
+    POS_DIR,
+    generate_synthetic_digestpath,
+    render_image,
+    sample_ellipses,
+    sample_stain,
+)
 
 SMALL = dict(num_pos=3, num_neg=2, image_size=(160, 192), images_per_slide=2)
 

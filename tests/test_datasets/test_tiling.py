@@ -1,8 +1,13 @@
 import numpy as np
 import pytest
 
-from mmdet_dghm.structures.windows import (box_areas, clip_boxes_to_windows, sliding_windows,
-                                        split_visible, window_starts)
+from mmdet_dghm.structures.windows import (
+    box_areas,
+    clip_boxes_to_windows,
+    sliding_windows,
+    split_visible,
+    window_starts,
+)
 
 
 def test_window_starts_snaps_last_window_to_edge():
@@ -15,14 +20,14 @@ def test_window_starts_snaps_last_window_to_edge():
     np.testing.assert_array_equal(window_starts(500, 800, 300), [0])
 
 
-@pytest.mark.parametrize("length,size,stride", [(0, 8, 4), (10, 0, 1), (10, 8, 0),
+@pytest.mark.parametrize('length,size,stride', [(0, 8, 4), (10, 0, 1), (10, 8, 0),
                                                 (10, 8, -2), (10, 8, 9)])
 def test_window_starts_rejects_bad_arguments(length, size, stride):
-    with pytest.raises(ValueError, match="must be"):
+    with pytest.raises(ValueError, match='must be'):
         window_starts(length, size, stride)
 
 
-@pytest.mark.parametrize("width,height,size,stride", [(2003, 2010, 800, 300),
+@pytest.mark.parametrize('width,height,size,stride', [(2003, 2010, 800, 300),
                                                       (2003, 2010, 800, 800),
                                                       (517, 333, 256, 191),
                                                       (100, 90, 256, 128)])

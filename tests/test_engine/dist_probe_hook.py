@@ -5,9 +5,9 @@ Imported by the training processes through ``custom_imports`` (PYTHONPATH holds 
 import os
 
 import torch
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmdet.registry import HOOKS
 
 from mmdet_dghm.models.losses.utils import binary_target, label_weight
 

@@ -4,9 +4,16 @@ import math
 import numpy as np
 import pytest
 
-from mmdet_dghm.evaluation.metrics import (ImageDetections, bbox_iou_matrix, froc_curve,
-                                           froc_score, greedy_match, match_images, normal_fps,
-                                           summarize_matches)
+from mmdet_dghm.evaluation.metrics import (
+    ImageDetections,
+    bbox_iou_matrix,
+    froc_curve,
+    froc_score,
+    greedy_match,
+    match_images,
+    normal_fps,
+    summarize_matches,
+)
 
 
 def test_iou_matrix_values():

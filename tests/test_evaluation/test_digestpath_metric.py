@@ -3,16 +3,15 @@ import json
 import math
 import pickle
 import random
-from typing import Optional
 
 import numpy as np
 import pytest
 import torch
+from mmdet.registry import METRICS
+from mmdet.structures import DetDataSample
 from mmengine.evaluator import Evaluator
 from mmengine.structures import InstanceData
 
-from mmdet.registry import METRICS
-from mmdet.structures import DetDataSample
 from mmdet_dghm.evaluation.metrics import DigestPathMetric
 from mmdet_dghm.structures import merge_tile_predictions
 

@@ -8,14 +8,19 @@ from typing import List
 import numpy as np
 import pytest
 import torch
+from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 
 import mmdet_dghm  # noqa: F401  (registration)
-from mmdet.registry import MODELS
-from mmdet_dghm.evaluation.metrics import (DigestPathMetric, froc_complete, froc_curve,
-                                           froc_score, recall_at_fps)
+from mmdet_dghm.evaluation.metrics import (
+    DigestPathMetric,
+    froc_complete,
+    froc_curve,
+    froc_score,
+    recall_at_fps,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((REPO / 'configs' / 'digestpath').glob('*.py'))

@@ -7,11 +7,11 @@ from importlib.metadata import version
 import numpy as np
 import pytest
 import torch
+from mmdet.structures import DetDataSample
+from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.runner import Runner, load_checkpoint
 from mmengine.structures import InstanceData
-from mmdet.structures import DetDataSample
-from mmdet.utils import register_all_modules
 from torch.utils.data import DataLoader, Dataset
 
 import mmdet_dghm

@@ -9,12 +9,12 @@ from typing import List, Optional
 import pytest
 import torch
 import torch.nn as nn
+from mmdet.registry import MODELS
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
+from recording_losses import RecordingPartialLoss  # noqa: F401  (registration)
 
 import mmdet_dghm  # noqa: F401  (registration)
-from mmdet.registry import MODELS
-from recording_losses import RecordingPartialLoss  # noqa: F401  (registration)
 
 IMG = 64
 NUM_CLASSES = 3

@@ -4,17 +4,20 @@ from typing import List, Optional
 
 import pytest
 import torch
-from mmengine.config import ConfigDict
-from mmengine.structures import InstanceData
-
-import mmdet_dghm  # noqa: F401  (registration)
 from mmdet.models.dense_heads import RetinaHead
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
-from mmdet_dghm.models.dense_heads import DecoupledRetinaHead
-from mmdet_dghm.models.partial_annotation import (broadcast_to_anchors, image_partial_flags,
-                                                  loss_accepts_partial)
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
 from recording_losses import RecordingPartialLoss, RecordingPlainLoss
+
+import mmdet_dghm  # noqa: F401  (registration)
+from mmdet_dghm.models.dense_heads import DecoupledRetinaHead
+from mmdet_dghm.models.partial_annotation import (
+    broadcast_to_anchors,
+    image_partial_flags,
+    loss_accepts_partial,
+)
 
 IMG = 64
 STRIDES = [8, 16, 32, 64, 128]
@@ -25,8 +28,8 @@ LEVEL_ANCHORS = [side * side * NUM_BASE for side in FEAT_SIDES]  # [576, 144, 36
 ANCHORS_PER_IMG = sum(LEVEL_ANCHORS)  # 774
 
 
-RECORD_PARTIAL = dict(type="RecordingPartialLoss", use_sigmoid=True)
-RECORD_PLAIN = dict(type="RecordingPlainLoss", use_sigmoid=True)
+RECORD_PARTIAL = dict(type='RecordingPartialLoss', use_sigmoid=True)
+RECORD_PLAIN = dict(type='RecordingPlainLoss', use_sigmoid=True)
 
 
 def head_cfg(loss_cls: dict, **extra) -> dict:
@@ -35,24 +38,24 @@ def head_cfg(loss_cls: dict, **extra) -> dict:
         in_channels=8,
         feat_channels=8,
         stacked_convs=1,
-        anchor_generator=dict(type="AnchorGenerator", octave_base_scale=2,
+        anchor_generator=dict(type='AnchorGenerator', octave_base_scale=2,
                               scales_per_octave=3, ratios=[0.5, 1.0, 2.0], strides=STRIDES),
-        bbox_coder=dict(type="DeltaXYWHBBoxCoder", target_means=[0.0] * 4,
+        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4,
                         target_stds=[1.0] * 4),
         loss_cls=loss_cls,
-        loss_bbox=dict(type="SmoothL1Loss", beta=0.11, loss_weight=1.0),
+        loss_bbox=dict(type='SmoothL1Loss', beta=0.11, loss_weight=1.0),
         train_cfg=ConfigDict(
-            assigner=dict(type="MaxIoUAssigner", pos_iou_thr=0.5, neg_iou_thr=0.4,
+            assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.4,
                           min_pos_iou=0, ignore_iof_thr=-1),
-            sampler=dict(type="PseudoSampler"), allowed_border=-1, pos_weight=-1,
+            sampler=dict(type='PseudoSampler'), allowed_border=-1, pos_weight=-1,
             debug=False),
         test_cfg=ConfigDict(nms_pre=1000, min_bbox_size=0, score_thr=0.05,
-                            nms=dict(type="nms", iou_threshold=0.5), max_per_img=100),
+                            nms=dict(type='nms', iou_threshold=0.5), max_per_img=100),
         **extra)
 
 
 def build_head(loss_cls: dict, **extra) -> DecoupledRetinaHead:
-    head = MODELS.build(dict(type="DecoupledRetinaHead", **head_cfg(loss_cls, **extra)))
+    head = MODELS.build(dict(type='DecoupledRetinaHead', **head_cfg(loss_cls, **extra)))
     head.init_weights()
     return head
 
@@ -61,7 +64,7 @@ def sample(boxes: List[List[float]], partial: Optional[bool]) -> DetDataSample:
     meta = dict(img_shape=(IMG, IMG), pad_shape=(IMG, IMG), ori_shape=(IMG, IMG),
                 batch_input_shape=(IMG, IMG), scale_factor=(1.0, 1.0))
     if partial is not None:
-        meta["partially_annotated"] = partial
+        meta['partially_annotated'] = partial
     data_sample = DetDataSample(metainfo=meta)
     gt = InstanceData()
     gt.bboxes = torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4)
@@ -95,7 +98,7 @@ def test_partial_mask_is_per_anchor_broadcast_of_image_attribute():
     head.loss(features(3), mixed_batch())
 
     assert len(head.loss_cls.calls) == 1
-    partial = head.loss_cls.calls[0]["partial"]
+    partial = head.loss_cls.calls[0]['partial']
     assert partial.dtype == torch.bool
     assert partial.shape == (3 * ANCHORS_PER_IMG, )
     assert torch.equal(partial, expected_mask(MIXED_FLAGS))
@@ -114,9 +117,9 @@ def test_mask_rows_line_up_with_scores_and_labels():
                       [s.metainfo for s in samples])
 
     call = head.loss_cls.calls[0]
-    row_image = call["pred"][:, 0].long()
-    assert torch.equal(call["partial"], torch.tensor(MIXED_FLAGS)[row_image])
-    positives = call["target"] == 0
+    row_image = call['pred'][:, 0].long()
+    assert torch.equal(call['partial'], torch.tensor(MIXED_FLAGS)[row_image])
+    positives = call['target'] == 0
     assert int(positives.sum()) > 0
     assert bool((row_image[positives] == 0).all())  # only image 0 has boxes
     assert torch.equal(torch.bincount(row_image), torch.full((3, ), ANCHORS_PER_IMG))
@@ -125,12 +128,12 @@ def test_mask_rows_line_up_with_scores_and_labels():
 def test_missing_key_falls_back_to_has_ground_truth():
     head = build_head(RECORD_PARTIAL)
     head.loss(features(2), [sample(BOXES, None), sample([], None)])
-    assert torch.equal(head.loss_cls.calls[0]["partial"], expected_mask([True, False]))
+    assert torch.equal(head.loss_cls.calls[0]['partial'], expected_mask([True, False]))
 
 
 def test_image_partial_flags_rejects_non_bool():
-    with pytest.raises(TypeError, match="partially_annotated.*must be a bool.*str"):
-        image_partial_flags([dict(partially_annotated="yes")], [InstanceData()], "cpu")
+    with pytest.raises(TypeError, match='partially_annotated.*must be a bool.*str'):
+        image_partial_flags([dict(partially_annotated='yes')], [InstanceData()], 'cpu')
 
 
 def test_broadcast_to_anchors_counts():
@@ -144,19 +147,19 @@ def test_all_levels_calls_cls_loss_once_with_all_anchors():
     losses = head.loss(features(3), mixed_batch())
     assert len(head.loss_cls.calls) == 1
     call = head.loss_cls.calls[0]
-    assert call["pred"].shape == (3 * ANCHORS_PER_IMG, 1)
-    assert call["target"].shape == call["weight"].shape == (3 * ANCHORS_PER_IMG, )
-    assert isinstance(losses["loss_cls"], torch.Tensor)
-    assert len(losses["loss_bbox"]) == len(STRIDES)
+    assert call['pred'].shape == (3 * ANCHORS_PER_IMG, 1)
+    assert call['target'].shape == call['weight'].shape == (3 * ANCHORS_PER_IMG, )
+    assert isinstance(losses['loss_cls'], torch.Tensor)
+    assert len(losses['loss_bbox']) == len(STRIDES)
 
 
 def test_per_level_mode_calls_once_per_level():
-    head = build_head(RECORD_PARTIAL, cls_loss_mode="per_level")
+    head = build_head(RECORD_PARTIAL, cls_loss_mode='per_level')
     losses = head.loss(features(3), mixed_batch())
-    assert [c["pred"].shape[0] for c in head.loss_cls.calls] == [3 * n for n in LEVEL_ANCHORS]
-    partial = torch.cat([c["partial"] for c in head.loss_cls.calls])
+    assert [c['pred'].shape[0] for c in head.loss_cls.calls] == [3 * n for n in LEVEL_ANCHORS]
+    partial = torch.cat([c['partial'] for c in head.loss_cls.calls])
     assert torch.equal(partial, expected_mask(MIXED_FLAGS))
-    assert len(losses["loss_cls"]) == len(STRIDES)
+    assert len(losses['loss_cls']) == len(STRIDES)
 
 
 def test_loss_without_partial_gets_retinahead_arguments():
@@ -164,26 +167,26 @@ def test_loss_without_partial_gets_retinahead_arguments():
     assert head.loss_cls_takes_partial is False
     head.loss(features(3), mixed_batch())
     call = head.loss_cls.calls[0]
-    assert call["partial"] is None
+    assert call['partial'] is None
     # PseudoSampler: avg_factor sums max(positives, 1) over images; only image 0 has boxes.
-    num_pos = int((call["target"] == 0).sum())
+    num_pos = int((call['target'] == 0).sum())
     assert num_pos > 0
-    assert call["avg_factor"] == num_pos + 2
+    assert call['avg_factor'] == num_pos + 2
 
 
 def test_loss_accepts_partial_only_for_named_parameter():
     assert loss_accepts_partial(RecordingPartialLoss())
     assert not loss_accepts_partial(RecordingPlainLoss())
     # GHMC and CrossEntropyLoss take **kwargs: that must not count.
-    assert not loss_accepts_partial(MODELS.build(dict(type="GHMC")))
-    assert not loss_accepts_partial(MODELS.build(dict(type="CrossEntropyLoss", use_sigmoid=True)))
-    assert not loss_accepts_partial(MODELS.build(dict(type="FocalLoss")))
-    assert loss_accepts_partial(MODELS.build(dict(type="DGHMCLoss", use_sigmoid=True)))
+    assert not loss_accepts_partial(MODELS.build(dict(type='GHMC')))
+    assert not loss_accepts_partial(MODELS.build(dict(type='CrossEntropyLoss', use_sigmoid=True)))
+    assert not loss_accepts_partial(MODELS.build(dict(type='FocalLoss')))
+    assert loss_accepts_partial(MODELS.build(dict(type='DGHMCLoss', use_sigmoid=True)))
 
 
 def test_invalid_cls_loss_mode():
     with pytest.raises(ValueError, match="cls_loss_mode.*'sum'"):
-        build_head(dict(type="FocalLoss", use_sigmoid=True), cls_loss_mode="sum")
+        build_head(dict(type='FocalLoss', use_sigmoid=True), cls_loss_mode='sum')
 
 
 def paired_heads(loss_cls: dict, **extra):
@@ -196,19 +199,19 @@ def paired_heads(loss_cls: dict, **extra):
     return retina, decoupled
 
 
-FOCAL = dict(type="FocalLoss", use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0)
+FOCAL = dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0)
 
 
-@pytest.mark.parametrize("mode", ["all_levels", "per_level"])
+@pytest.mark.parametrize('mode', ['all_levels', 'per_level'])
 def test_focal_losses_equal_retinahead(mode):
     """Focal is a sum normalised by avg_factor: one call over all levels = sum of per-level."""
     retina, decoupled = paired_heads(FOCAL, cls_loss_mode=mode)
     feats = features(3)
     ref = retina.loss(feats, mixed_batch())
     out = decoupled.loss(feats, mixed_batch())
-    torch.testing.assert_close(sum(out["loss_cls"]) if mode == "per_level" else out["loss_cls"],
-                               sum(ref["loss_cls"]))
-    for got, want in zip(out["loss_bbox"], ref["loss_bbox"]):
+    torch.testing.assert_close(sum(out['loss_cls']) if mode == 'per_level' else out['loss_cls'],
+                               sum(ref['loss_cls']))
+    for got, want in zip(out['loss_bbox'], ref['loss_bbox']):
         torch.testing.assert_close(got, want)
 
 
@@ -233,20 +236,20 @@ def test_predictions_equal_retinahead():
 
 
 LOSSES = {
-    "ce": dict(type="CrossEntropyLoss", use_sigmoid=True, loss_weight=1.0),
-    "focal": FOCAL,
-    "ghmc": dict(type="GHMC", bins=10, momentum=0, use_sigmoid=True, loss_weight=1.0),
-    "sce": dict(type="SymmetricCELoss", use_sigmoid=True, alpha=0.01, beta=1.0),
-    "dghmc": dict(type="DGHMCLoss", use_sigmoid=True),
+    'ce': dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+    'focal': FOCAL,
+    'ghmc': dict(type='GHMC', bins=10, momentum=0, use_sigmoid=True, loss_weight=1.0),
+    'sce': dict(type='SymmetricCELoss', use_sigmoid=True, alpha=0.01, beta=1.0),
+    'dghmc': dict(type='DGHMCLoss', use_sigmoid=True),
 }
 
 
-@pytest.mark.parametrize("mode", ["all_levels", "per_level"])
-@pytest.mark.parametrize("name", sorted(LOSSES))
+@pytest.mark.parametrize('mode', ['all_levels', 'per_level'])
+@pytest.mark.parametrize('name', sorted(LOSSES))
 def test_every_loss_trains_in_both_modes(name, mode):
     head = build_head(copy.deepcopy(LOSSES[name]), cls_loss_mode=mode)
     losses = head.loss(features(3), mixed_batch())
-    loss_cls = losses["loss_cls"] if mode == "all_levels" else sum(losses["loss_cls"])
+    loss_cls = losses['loss_cls'] if mode == 'all_levels' else sum(losses['loss_cls'])
     assert loss_cls.dim() == 0 and torch.isfinite(loss_cls)
     assert float(loss_cls.detach()) > 0
     loss_cls.backward()

@@ -7,9 +7,9 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 import torch.nn.functional as F
+from mmdet.registry import MODELS
 
 import mmdet_dghm  # noqa: F401  (registers the losses)
-from mmdet.registry import MODELS
 from mmdet_dghm.models.losses import DGHMCLoss
 from mmdet_dghm.models.losses.dghm_loss import gradient_bins_, group_codes
 
@@ -47,7 +47,7 @@ def test_lone_clean_and_noisy_outliers():
     labels = [0, BG, BG, BG, BG, BG, BG]
     partial = [False, False, False, False, True, True, True]
     pred, target, part = make_batch(probs, labels, partial)
-    loss = DGHMCLoss(reduction="none")(pred, target, partial=part)
+    loss = DGHMCLoss(reduction='none')(pred, target, partial=part)
     weights = (loss / torch.tensor([[bce(p, int(t == 0))] for p, t in zip(probs, labels)]))
     expected = [1 / (2 * 10 ** 0.5)] + [1 / (2 * 30)] * 3 + [1 / (2 * 20)] * 2 + [1 / (2 * 10 ** 2)]
     assert weights.flatten().tolist() == pytest.approx(expected, rel=1e-5)
@@ -56,14 +56,14 @@ def test_lone_clean_and_noisy_outliers():
 def test_outlier_threshold_inside_a_bin_shares_the_bin_count():
     # lambda = 0.85 cuts bin 8: g = 0.82 and g = 0.87 share R = 2 but only 0.87 is an outlier.
     pred, target, part = make_batch([0.82, 0.87], [BG, BG], [False, False])
-    loss = DGHMCLoss(outlier_thr=0.85, mu_clean=0.5, reduction="none")(pred, target,
+    loss = DGHMCLoss(outlier_thr=0.85, mu_clean=0.5, reduction='none')(pred, target,
                                                                         partial=part)
     weights = loss.flatten() / torch.tensor([bce(0.82, 0), bce(0.87, 0)])
     assert weights.tolist() == pytest.approx([1 / 20, 1 / 20 ** 0.5], rel=1e-5)
 
 
 def test_gradient_bins_floor_and_clamp():
-    g = torch.tensor([0.0, 0.0999, 0.1, 0.55, 0.9999, 1.0, float("nan")])
+    g = torch.tensor([0.0, 0.0999, 0.1, 0.55, 0.9999, 1.0, float('nan')])
     assert gradient_bins_(g.clone(), 10).tolist() == [0, 0, 1, 5, 9, 9, 0]
     assert gradient_bins_(g.clone(), 1).tolist() == [0] * 7
 
@@ -73,9 +73,9 @@ def test_group_codes_both_decouplings():
     partial = torch.tensor([False, False, True, True])
     outlier = torch.tensor([[False], [True], [True], [True]])
     # 2 * group + outlier: noisy = partial negative only; 'full' splits the clean negatives.
-    assert group_codes(target, partial, outlier, "noisy_clean").flatten().tolist() == \
+    assert group_codes(target, partial, outlier, 'noisy_clean').flatten().tolist() == \
         [0, 1, 3, 1]
-    assert group_codes(target, partial, outlier, "full").flatten().tolist() == [0, 3, 5, 1]
+    assert group_codes(target, partial, outlier, 'full').flatten().tolist() == [0, 3, 5, 1]
 
 
 def test_none_sums_to_mean_and_sum_and_avg_factor_ignored():
@@ -84,11 +84,11 @@ def test_none_sums_to_mean_and_sum_and_avg_factor_ignored():
     target = torch.randint(0, 4, (50,))
     partial = torch.rand(50) < 0.5
     loss = DGHMCLoss(loss_weight=2.5)
-    terms = loss(pred, target, partial=partial, reduction_override="none")
+    terms = loss(pred, target, partial=partial, reduction_override='none')
     assert terms.shape == (50, 3)
     mean = loss(pred, target, partial=partial)
     assert mean.item() == pytest.approx(terms.sum().item(), rel=1e-6)
-    assert loss(pred, target, partial=partial, reduction_override="sum").item() == \
+    assert loss(pred, target, partial=partial, reduction_override='sum').item() == \
         pytest.approx(mean.item(), rel=1e-6)
     assert loss(pred, target, partial=partial, avg_factor=123.0).item() == mean.item()
 
@@ -112,7 +112,7 @@ def test_gradient_is_weight_times_p_minus_t():
 def test_ignored_elements_change_nothing():
     probs = [0.05, 0.07, 0.25, 0.95]
     pred, target, part = make_batch(probs, [BG, BG, BG, BG], [False, False, True, True])
-    loss = DGHMCLoss(reduction="none")
+    loss = DGHMCLoss(reduction='none')
     base = loss(pred, target, partial=part)
     # Extra anchors in the same bins and groups, all with label weight 0.
     extra, extra_t, extra_p = make_batch([0.06, 0.26, 0.3, 0.96], [BG, 0, BG, BG],
@@ -131,7 +131,7 @@ def test_ignored_elements_change_nothing():
 def test_m_counts_only_non_empty_groups():
     probs = [0.05, 0.06]
     pred, target, part = make_batch(probs, [BG, BG], [False, False])
-    loss = DGHMCLoss(reduction="none")
+    loss = DGHMCLoss(reduction='none')
     clean_only = loss(pred, target, partial=part)
     # Only the clean group: M = 1, R = 2, w = 1 / 20.
     assert (clean_only.flatten() / torch.tensor([bce(p, 0) for p in probs])).tolist() == \
@@ -150,21 +150,21 @@ def test_full_vs_noisy_clean():
     probs = [0.95, 0.05, 0.05]
     pred, target, part = make_batch(probs, [0, BG, BG], [False, False, True])
     ce = torch.tensor([[bce(0.95, 1)], [bce(0.05, 0)], [bce(0.05, 0)]])
-    two = DGHMCLoss(reduction="none")(pred, target, partial=part) / ce
-    three = DGHMCLoss(decouple="full", reduction="none")(pred, target, partial=part) / ce
+    two = DGHMCLoss(reduction='none')(pred, target, partial=part) / ce
+    three = DGHMCLoss(decouple='full', reduction='none')(pred, target, partial=part) / ce
     assert two.flatten().tolist() == pytest.approx([1 / 40, 1 / 40, 1 / 20], rel=1e-5)
     assert three.flatten().tolist() == pytest.approx([1 / 30] * 3, rel=1e-5)
     # 'full' gives positive outliers mu_clean, like exhaustive negatives.
     pred, target, part = make_batch([0.02, 0.95], [0, BG], [True, True])
-    out = DGHMCLoss(decouple="full", reduction="none")(pred, target, partial=part)
+    out = DGHMCLoss(decouple='full', reduction='none')(pred, target, partial=part)
     ratio = out.flatten() / torch.tensor([bce(0.02, 1), bce(0.95, 0)])
     assert ratio.tolist() == pytest.approx([1 / (2 * 10 ** 0.5), 1 / (2 * 10 ** 2)], rel=1e-5)
 
 
 def test_momentum_over_three_steps():
-    loss = DGHMCLoss(momentum=0.25, reduction="none")
+    loss = DGHMCLoss(momentum=0.25, reduction='none')
     loss.train()
-    assert "acc_counts" in loss.state_dict()
+    assert 'acc_counts' in loss.state_dict()
 
     def step(probs):
         pred, target, part = make_batch(probs, [BG] * len(probs), [False] * len(probs))
@@ -190,7 +190,7 @@ def test_momentum_over_three_steps():
     restored = DGHMCLoss(momentum=0.25)
     restored.load_state_dict(loss.state_dict())
     torch.testing.assert_close(restored.acc_counts, expected)
-    assert "gammas" not in loss.state_dict()
+    assert 'gammas' not in loss.state_dict()
 
 
 def test_class_index_and_one_hot_targets_agree():
@@ -198,7 +198,7 @@ def test_class_index_and_one_hot_targets_agree():
     pred = torch.randn(30, 4)
     target = torch.randint(0, 5, (30,))
     partial = torch.rand(30) < 0.5
-    loss = DGHMCLoss(reduction="none")
+    loss = DGHMCLoss(reduction='none')
     onehot = F.one_hot(target, 5)[:, :4]
     torch.testing.assert_close(loss(pred, target, partial=partial),
                                loss(pred, onehot, partial=partial))
@@ -224,7 +224,7 @@ def test_half_input_is_computed_in_float32():
 
 
 def test_nan_logits_give_nan_loss():
-    pred = torch.tensor([[float("nan")], [0.3], [float("nan")]], requires_grad=True)
+    pred = torch.tensor([[float('nan')], [0.3], [float('nan')]], requires_grad=True)
     loss = DGHMCLoss()(pred, torch.tensor([0, BG, BG]),
                        partial=torch.tensor([True, False, True]))
     assert torch.isnan(loss)
@@ -245,17 +245,17 @@ def test_zero_valid_elements_give_zero_loss_that_backpropagates():
     assert empty.grad.shape == (0, 2)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(bins=0), "bins"),
-    (dict(bins=2.5), "bins"),
-    (dict(outlier_thr=1.2), "outlier_thr"),
-    (dict(outlier_thr=-0.1), "outlier_thr"),
-    (dict(mu_noisy=-1.0), "mu_noisy"),
-    (dict(mu_clean=-0.5), "mu_clean"),
-    (dict(momentum=1.0), "momentum"),
-    (dict(momentum=-0.1), "momentum"),
-    (dict(decouple="ap_np"), "decouple"),
-    (dict(reduction="avg"), "reduction"),
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(bins=0), 'bins'),
+    (dict(bins=2.5), 'bins'),
+    (dict(outlier_thr=1.2), 'outlier_thr'),
+    (dict(outlier_thr=-0.1), 'outlier_thr'),
+    (dict(mu_noisy=-1.0), 'mu_noisy'),
+    (dict(mu_clean=-0.5), 'mu_clean'),
+    (dict(momentum=1.0), 'momentum'),
+    (dict(momentum=-0.1), 'momentum'),
+    (dict(decouple='ap_np'), 'decouple'),
+    (dict(reduction='avg'), 'reduction'),
 ])
 def test_bad_construction_raises(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -263,7 +263,7 @@ def test_bad_construction_raises(kwargs, match):
 
 
 def test_use_sigmoid_false_is_not_implemented():
-    with pytest.raises(NotImplementedError, match="use_sigmoid"):
+    with pytest.raises(NotImplementedError, match='use_sigmoid'):
         DGHMCLoss(use_sigmoid=False)
 
 
@@ -272,53 +272,53 @@ def test_bad_forward_input_raises():
     pred = torch.randn(4, 2)
     target = torch.tensor([0, 1, 2, 2])
     partial = torch.ones(4, dtype=torch.bool)
-    with pytest.raises(ValueError, match="DecoupledRetinaHead"):
+    with pytest.raises(ValueError, match='DecoupledRetinaHead'):
         loss(pred, target)
-    with pytest.raises(ValueError, match="partial"):
+    with pytest.raises(ValueError, match='partial'):
         loss(pred, target, partial=torch.ones(3, dtype=torch.bool))
-    with pytest.raises(ValueError, match="partial"):
+    with pytest.raises(ValueError, match='partial'):
         loss(pred, target, partial=torch.ones(4))
-    with pytest.raises(ValueError, match="target"):
+    with pytest.raises(ValueError, match='target'):
         loss(pred, torch.tensor([0, 1, 3, 2]), partial=partial)
-    with pytest.raises(ValueError, match="target"):
+    with pytest.raises(ValueError, match='target'):
         loss(pred, torch.tensor([0, -1, 2, 2]), partial=partial)
-    with pytest.raises(ValueError, match="target"):
+    with pytest.raises(ValueError, match='target'):
         loss(pred, target[:3], partial=partial)
-    with pytest.raises(ValueError, match="target"):
+    with pytest.raises(ValueError, match='target'):
         loss(pred, torch.full((4, 2), 0.5), partial=partial)
-    with pytest.raises(ValueError, match="target"):
+    with pytest.raises(ValueError, match='target'):
         loss(pred, torch.zeros(4, 3), partial=partial)
-    with pytest.raises(ValueError, match="weight"):
+    with pytest.raises(ValueError, match='weight'):
         loss(pred, target, torch.ones(3), partial=partial)
-    with pytest.raises(ValueError, match="pred"):
+    with pytest.raises(ValueError, match='pred'):
         loss(pred.flatten(), target, partial=partial)
-    with pytest.raises(ValueError, match="reduction"):
-        loss(pred, target, partial=partial, reduction_override="mena")
+    with pytest.raises(ValueError, match='reduction'):
+        loss(pred, target, partial=partial, reduction_override='mena')
 
 
 def test_registry_build_uses_paper_defaults():
-    loss = MODELS.build(dict(type="DGHMCLoss"))
+    loss = MODELS.build(dict(type='DGHMCLoss'))
     assert isinstance(loss, DGHMCLoss)
     assert (loss.bins, loss.mu_noisy, loss.mu_clean, loss.outlier_thr, loss.momentum,
-            loss.decouple, loss.loss_weight) == (10, 2.0, 0.5, 0.9, 0.0, "noisy_clean", 1.0)
+            loss.decouple, loss.loss_weight) == (10, 2.0, 0.5, 0.9, 0.0, 'noisy_clean', 1.0)
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
 
 
 def _sync_worker(rank: int, port: int, batch: dict, out_dir: str) -> None:
     import torch.distributed as dist
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
                             world_size=2)
     try:
         half = slice(rank * 30, (rank + 1) * 30)
-        loss = DGHMCLoss(sync=True, reduction="none")
-        terms = loss(batch["pred"][half], batch["target"][half], batch["weight"][half],
-                     partial=batch["partial"][half])
-        torch.save(terms, Path(out_dir) / f"rank{rank}.pt")
+        loss = DGHMCLoss(sync=True, reduction='none')
+        terms = loss(batch['pred'][half], batch['target'][half], batch['weight'][half],
+                     partial=batch['partial'][half])
+        torch.save(terms, Path(out_dir) / f'rank{rank}.pt')
     finally:
         dist.destroy_process_group()
 
@@ -331,12 +331,12 @@ def test_sync_on_two_halves_equals_one_process_on_whole_batch(tmp_path):
                  weight=(torch.rand(60) > 0.1).float(),
                  partial=torch.cat([torch.ones(30), torch.rand(30) < 0.2]).bool())
     mp.spawn(_sync_worker, args=(_free_port(), batch, str(tmp_path)), nprocs=2, join=True)
-    halves = torch.cat([torch.load(tmp_path / f"rank{r}.pt") for r in range(2)])
-    whole = DGHMCLoss(reduction="none")(batch["pred"], batch["target"], batch["weight"],
-                                        partial=batch["partial"])
+    halves = torch.cat([torch.load(tmp_path / f'rank{r}.pt') for r in range(2)])
+    whole = DGHMCLoss(reduction='none')(batch['pred'], batch['target'], batch['weight'],
+                                        partial=batch['partial'])
     torch.testing.assert_close(halves, whole)
-    local = DGHMCLoss(reduction="none")(batch["pred"][:30], batch["target"][:30],
-                                        batch["weight"][:30], partial=batch["partial"][:30])
+    local = DGHMCLoss(reduction='none')(batch['pred'][:30], batch['target'][:30],
+                                        batch['weight'][:30], partial=batch['partial'][:30])
     assert not torch.allclose(local, whole[:30])
 
 

@@ -3,14 +3,19 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+from mmdet.models.dense_heads import FCOSHead, GFLHead, RetinaHead
+from mmdet.registry import MODELS
 from mmengine.structures import InstanceData
 
 import mmdet_dghm  # noqa: F401  (registration)
-from mmdet.models.dense_heads import FCOSHead, GFLHead, RetinaHead
-from mmdet.registry import MODELS
-from mmdet_dghm.models.partial_annotation import (PartialAnnotationMixin, compact_status,
-                                                  image_class_status, image_major_status,
-                                                  image_partial_flags, partial_bound)
+from mmdet_dghm.models.partial_annotation import (
+    PartialAnnotationMixin,
+    compact_status,
+    image_class_status,
+    image_major_status,
+    image_partial_flags,
+    partial_bound,
+)
 
 
 def boxes(num: int) -> InstanceData:
@@ -47,7 +52,7 @@ def test_malformed_partial_labels_name_key_image_and_problem(value, error, match
 def test_class_agnostic_status_checks_only_that_labels_are_non_negative():
     metas = [dict(partial_labels=[500]), dict(partial_labels=[])]
     assert image_partial_flags(metas, [boxes(0)] * 2, 'cpu').tolist() == [True, False]
-    with pytest.raises(ValueError, match=r"img_id=3.*label -2 is outside \[0\]"):
+    with pytest.raises(ValueError, match=r'img_id=3.*label -2 is outside \[0\]'):
         image_partial_flags([dict(partial_labels=[-2], img_id=3)], [boxes(0)], 'cpu')
 
 

@@ -4,9 +4,9 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from mmdet.registry import MODELS
 
 import mmdet_dghm  # noqa: F401  (registers the losses)
-from mmdet.registry import MODELS
 from mmdet_dghm.models.losses import SymmetricCELoss
 from mmdet_dghm.models.losses.sce_loss import reverse_cross_entropy
 
@@ -37,7 +37,7 @@ def test_log_zero_is_clamped_to_a():
 def test_gradient():
     pred = torch.tensor([[-1.0, 0.5], [2.0, -0.3]], requires_grad=True)
     target = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    SymmetricCELoss(alpha=0.3, beta=1.5, reduction="sum")(pred, target).backward()
+    SymmetricCELoss(alpha=0.3, beta=1.5, reduction='sum')(pred, target).backward()
     p = pred.detach().sigmoid()
     # d/dx [alpha BCE - beta A |p - t|] = alpha (p - t) - beta A sign(p - t) p (1 - p).
     expected = 0.3 * (p - target) + 1.5 * 4.0 * torch.sign(p - target) * p * (1 - p)
@@ -50,15 +50,15 @@ def test_reduction_weight_and_avg_factor_follow_mmdet():
     target = torch.randint(0, 4, (6,))
     weight = torch.tensor([1.0, 0.0, 2.0, 1.0, 0.5, 1.0])
     loss = SymmetricCELoss(loss_weight=3.0)
-    terms = loss(pred, target, weight, reduction_override="none")
+    terms = loss(pred, target, weight, reduction_override='none')
     onehot = F.one_hot(target, 4)[:, :3].float()
-    expected = 3.0 * (0.01 * F.binary_cross_entropy_with_logits(pred, onehot, reduction="none")
+    expected = 3.0 * (0.01 * F.binary_cross_entropy_with_logits(pred, onehot, reduction='none')
                       + 4.0 * (pred.sigmoid() - onehot).abs()) * weight.view(-1, 1)
     torch.testing.assert_close(terms, expected)
     assert loss(pred, target, weight).item() == pytest.approx(expected.mean().item(), rel=1e-6)
     assert loss(pred, target, weight, avg_factor=4.0).item() == \
         pytest.approx(expected.sum().item() / 4.0, rel=1e-6)
-    assert loss(pred, target, weight, reduction_override="sum").item() == \
+    assert loss(pred, target, weight, reduction_override='sum').item() == \
         pytest.approx(expected.sum().item(), rel=1e-6)
     torch.testing.assert_close(loss(pred, onehot, weight), loss(pred, target, weight))
 
@@ -73,20 +73,20 @@ def test_half_input_is_computed_in_float32():
 
 
 def test_bad_input_raises():
-    with pytest.raises(NotImplementedError, match="use_sigmoid"):
+    with pytest.raises(NotImplementedError, match='use_sigmoid'):
         SymmetricCELoss(use_sigmoid=False)
-    with pytest.raises(ValueError, match="log_clamp"):
+    with pytest.raises(ValueError, match='log_clamp'):
         SymmetricCELoss(log_clamp=0.0)
-    with pytest.raises(ValueError, match="alpha"):
+    with pytest.raises(ValueError, match='alpha'):
         SymmetricCELoss(alpha=-1.0)
     loss = SymmetricCELoss()
-    with pytest.raises(ValueError, match="target"):
+    with pytest.raises(ValueError, match='target'):
         loss(torch.zeros(3, 2), torch.tensor([0, 1, 5]))
-    with pytest.raises(ValueError, match="weight"):
+    with pytest.raises(ValueError, match='weight'):
         loss(torch.zeros(3, 2), torch.tensor([0, 1, 2]), torch.ones(2))
 
 
 def test_registry_build_uses_paper_settings():
-    loss = MODELS.build(dict(type="SymmetricCELoss"))
+    loss = MODELS.build(dict(type='SymmetricCELoss'))
     assert isinstance(loss, SymmetricCELoss)
     assert (loss.alpha, loss.beta, loss.log_clamp) == (0.01, 1.0, -4.0)

@@ -11,11 +11,11 @@ from pathlib import Path
 import mmdet
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.optim import build_optim_wrapper
 from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs
 from mmdet.utils import register_all_modules
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
 
 from mmdet_dghm_ops.mmcv_ext import IMPLEMENTED
 

@@ -11,15 +11,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from benchmarks.harness.grad_histogram import (GROUPS, element_groups, gradient_norms,
-                                                    group_histograms)
-from benchmarks.harness.profiles import PROFILES
-from benchmarks.harness.report import (format_mean_std, grad_histogram_summary,
-                                          paired_text, pivot_table, read_loss_curve,
-                                          read_val_curve)
-
 from tool_loader import load_tool
+
+from benchmarks.harness.grad_histogram import (
+    GROUPS,
+    element_groups,
+    gradient_norms,
+    group_histograms,
+)
+from benchmarks.harness.profiles import PROFILES
+from benchmarks.harness.report import (
+    format_mean_std,
+    grad_histogram_summary,
+    paired_text,
+    pivot_table,
+    read_loss_curve,
+    read_val_curve,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 METRIC_KEYS = {'digestpath/recall', 'digestpath/precision', 'digestpath/nfps',

@@ -3,11 +3,10 @@ import json
 from pathlib import Path
 
 import pytest
+from tool_loader import load_tool
 
 from benchmarks.harness.profiles import PROFILES, canonical_name
 from benchmarks.harness.runs import RunSpec, build_run_config
-
-from tool_loader import load_tool
 
 ARGS = ['--profile', 'smoke', '--protocol', 'table4', '--losses', 'ce', '--drop-rates', '0.5',
         '--seeds', '0', '--iters', '2', '--threads', '1', '--no-report']

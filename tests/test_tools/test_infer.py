@@ -13,10 +13,9 @@ import tifffile
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
+from tool_loader import load_tool
 
 from mmdet_dghm.datasets.synthetic import generate_synthetic_digestpath
-
-from tool_loader import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs/digestpath/retinanet_r18-light_fpn_dghmc_digestpath.py'

@@ -3,7 +3,6 @@ import json
 
 import numpy as np
 import pytest
-
 from tool_loader import load_tool
 
 experiment = load_tool('mixed_label_experiment')

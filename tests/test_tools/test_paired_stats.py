@@ -4,8 +4,13 @@ import math
 import numpy as np
 import pytest
 
-from benchmarks.harness.paired_stats import (NOT_DISTINGUISHABLE, bootstrap_ci, compare,
-                                             paired_differences, sign_test)
+from benchmarks.harness.paired_stats import (
+    NOT_DISTINGUISHABLE,
+    bootstrap_ci,
+    compare,
+    paired_differences,
+    sign_test,
+)
 
 
 def test_paired_differences_use_common_finite_pairs_only():

@@ -1,3 +1,3 @@
 from .pos_neg_batch_sampler import PosNegBatchSampler
 
-__all__ = ["PosNegBatchSampler"]
+__all__ = ['PosNegBatchSampler']

@@ -2,8 +2,8 @@
 from typing import Iterator, List, Optional
 
 import numpy as np
-from mmengine.dist import get_dist_info, sync_random_seed
 from mmdet.registry import DATA_SAMPLERS
+from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import BatchSampler, Sampler
 
 
@@ -68,21 +68,21 @@ class PosNegBatchSampler(BatchSampler):
                  pos_fraction: float = 0.25,
                  seed: Optional[int] = None) -> None:
         if not isinstance(batch_size, int) or batch_size <= 0:
-            raise ValueError(f"batch_size={batch_size} must be a positive int")
+            raise ValueError(f'batch_size={batch_size} must be a positive int')
         if not 0.0 <= pos_fraction <= 1.0:
-            raise ValueError(f"pos_fraction={pos_fraction} must be in [0, 1]")
-        dataset = getattr(sampler, "dataset", None)
-        if dataset is None or not hasattr(dataset, "positive_indices"):
+            raise ValueError(f'pos_fraction={pos_fraction} must be in [0, 1]')
+        dataset = getattr(sampler, 'dataset', None)
+        if dataset is None or not hasattr(dataset, 'positive_indices'):
             raise ValueError(
-                "PosNegBatchSampler needs sampler.dataset with positive_indices() "
-                f"(got {type(dataset).__name__})")
+                'PosNegBatchSampler needs sampler.dataset with positive_indices() '
+                f'(got {type(dataset).__name__})')
         self.sampler = sampler
         self.batch_size = batch_size
         self.pos_fraction = pos_fraction
         self.num_pos = positives_per_batch(batch_size, pos_fraction)
         self.rank, self.world_size = get_dist_info()
         if seed is None:
-            seed = getattr(sampler, "seed", None)
+            seed = getattr(sampler, 'seed', None)
         self.seed = sync_random_seed() if seed is None else seed
         self._epoch = 0
         positive = np.zeros(len(dataset), dtype=bool)
@@ -92,23 +92,23 @@ class PosNegBatchSampler(BatchSampler):
         self._check_pools()
 
     def _check_pools(self) -> None:
-        for name, pool, slots in (("positive", self._positives, self.num_pos),
-                                  ("negative", self._negatives,
+        for name, pool, slots in (('positive', self._positives, self.num_pos),
+                                  ('negative', self._negatives,
                                    self.batch_size - self.num_pos)):
             if slots and len(pool) < self.world_size:
                 raise ValueError(
-                    f"PosNegBatchSampler: {slots} {name} tiles per batch requested but the "
-                    f"dataset has {len(pool)} {name} tiles for {self.world_size} rank(s)")
+                    f'PosNegBatchSampler: {slots} {name} tiles per batch requested but the '
+                    f'dataset has {len(pool)} {name} tiles for {self.world_size} rank(s)')
 
     @property
     def epoch(self) -> int:
         """The wrapped sampler's epoch when it tracks one (mmengine hooks set it there)."""
-        return getattr(self.sampler, "epoch", self._epoch)
+        return getattr(self.sampler, 'epoch', self._epoch)
 
     def set_epoch(self, epoch: int) -> None:
         """Set the epoch here and on the wrapped sampler."""
         self._epoch = epoch
-        if hasattr(self.sampler, "set_epoch"):
+        if hasattr(self.sampler, 'set_epoch'):
             self.sampler.set_epoch(epoch)
 
     def __len__(self) -> int:
@@ -116,7 +116,7 @@ class PosNegBatchSampler(BatchSampler):
 
     def __iter__(self) -> Iterator[List[int]]:
         epoch = self.epoch
-        if not hasattr(self.sampler, "epoch"):
+        if not hasattr(self.sampler, 'epoch'):
             # mmengine's InfiniteSampler keeps no epoch and ignores set_epoch, and the
             # iteration loop restarts this sampler on exhaustion: count the passes so each
             # restart draws new batches.

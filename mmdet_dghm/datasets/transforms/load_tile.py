@@ -19,11 +19,12 @@ class LoadDigestPathTile(BaseTransform):
 
     TIFF sources are read by region: only the TIFF tiles (or strips) under the dataset tile are
     decoded (``mmdet_dghm.fileio.TiffReader``). JPEG cannot be decoded by region, so the
-    whole (scaled) source image is decoded and the tile sliced out of it. Decoded images are kept in a small LRU cache owned by this
-    transform; each DataLoader worker process holds its own copy of the pipeline, so the cache
-    is per worker. When tiles are visited image by image (test mode: the dataset lists tiles
-    grouped by source image and ``DefaultSampler(shuffle=False)`` keeps that order), each
-    source image is decoded at most once per worker.
+    whole (scaled) source image is decoded and the tile sliced out of it. Decoded images are
+    kept in a small LRU cache owned by this transform; each DataLoader worker process holds its
+    own copy of the pipeline, so the cache is per worker. When tiles are visited image by
+    image (test mode: the dataset lists tiles grouped by source image and
+    ``DefaultSampler(shuffle=False)`` keeps that order), each source image is decoded at most
+    once per worker.
 
     Shuffled training visits tiles of random images, where that cache rarely hits and each
     tile would cost a whole decode (about 50 ms for a 2000 px 40x JPEG). With ``decoded_dir``
@@ -49,11 +50,11 @@ class LoadDigestPathTile(BaseTransform):
 
     def __init__(self, cache_size: int = 4, decoded_dir: Optional[str] = None) -> None:
         if cache_size < 1:
-            raise ValueError(f"cache_size={cache_size} must be >= 1")
+            raise ValueError(f'cache_size={cache_size} must be >= 1')
         self.cache_size = cache_size
         self.decoded_dir = decoded_dir
         self.num_decodes = 0
-        self._cache: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
+        self._cache: 'OrderedDict[tuple, np.ndarray]' = OrderedDict()
 
     def _decode(self, path: str, scale: float) -> np.ndarray:
         self.num_decodes += 1
@@ -61,15 +62,15 @@ class LoadDigestPathTile(BaseTransform):
 
     def _memory_mapped(self, path: str, scale: float) -> np.ndarray:
         stat = os.stat(path)
-        key = f"{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}|{scale}"
-        target = Path(self.decoded_dir) / f"{hashlib.sha1(key.encode()).hexdigest()}.npy"
+        key = f'{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}|{scale}'
+        target = Path(self.decoded_dir) / f'{hashlib.sha1(key.encode()).hexdigest()}.npy'
         if not target.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(f"{target.stem}.{os.getpid()}.partial.npy")
+            partial = target.with_name(f'{target.stem}.{os.getpid()}.partial.npy')
             np.save(partial, self._decode(path, scale))
             # Atomic: concurrent workers decoding the same image never see a half file.
             os.replace(partial, target)
-        return np.load(target, mmap_mode="r")
+        return np.load(target, mmap_mode='r')
 
     def _source(self, path: str, scale: float):
         """The decoded (or memory-mapped) scaled image, or a region reader for a TIFF."""
@@ -77,7 +78,7 @@ class LoadDigestPathTile(BaseTransform):
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        if Path(path).suffix.lower() in (".tif", ".tiff"):
+        if Path(path).suffix.lower() in ('.tif', '.tiff'):
             image = TiffReader(path)
         elif self.decoded_dir is None:
             image = self._decode(path, scale)
@@ -86,7 +87,7 @@ class LoadDigestPathTile(BaseTransform):
         self._cache[key] = image
         if len(self._cache) > self.cache_size:
             _, evicted = self._cache.popitem(last=False)
-            if hasattr(evicted, "close"):
+            if hasattr(evicted, 'close'):
                 evicted.close()
         return image
 
@@ -104,11 +105,11 @@ class LoadDigestPathTile(BaseTransform):
         return cv2.resize(window, (width, height), interpolation=cv2.INTER_AREA)
 
     def transform(self, results: dict) -> dict:
-        scale = results.get("scale", 1.0)
-        source = self._source(results["img_path"], scale)
-        if "tile_origin" in results:
-            x, y = results["tile_origin"]
-            height, width = results["height"], results["width"]
+        scale = results.get('scale', 1.0)
+        source = self._source(results['img_path'], scale)
+        if 'tile_origin' in results:
+            x, y = results['tile_origin']
+            height, width = results['height'], results['width']
         else:
             # A whole image: what mmdet's inference_detector asks for (only ``img_path``).
             x, y = 0, 0
@@ -128,12 +129,12 @@ class LoadDigestPathTile(BaseTransform):
                 "the dataset was built?)")
         # A copy: later in-place transforms must not write into the cached source image, and
         # for a memory map this is the read of just the tile's bytes.
-        results["img"] = np.array(tile)
-        results["img_shape"] = (height, width)
-        results["ori_shape"] = (height, width)
-        results["scale_factor"] = (1.0, 1.0)
+        results['img'] = np.array(tile)
+        results['img_shape'] = (height, width)
+        results['ori_shape'] = (height, width)
+        results['scale_factor'] = (1.0, 1.0)
         return results
 
     def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}(cache_size={self.cache_size}, "
-                f"decoded_dir={self.decoded_dir!r})")
+        return (f'{self.__class__.__name__}(cache_size={self.cache_size}, '
+                f'decoded_dir={self.decoded_dir!r})')

@@ -64,12 +64,12 @@ class RandomRot90(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         k = self._turns()
-        img = results["img"]
-        if results.get("gt_bboxes") is not None:
-            boxes = results["gt_bboxes"]
-            results["gt_bboxes"] = HorizontalBoxes(
+        img = results['img']
+        if results.get('gt_bboxes') is not None:
+            boxes = results['gt_bboxes']
+            results['gt_bboxes'] = HorizontalBoxes(
                 rot90_boxes(boxes.numpy(), img.shape[:2], k), dtype=boxes.dtype)
-        results["img"] = rot90_image(img, k)
-        results["img_shape"] = results["img"].shape[:2]
-        results["rot90_k"] = k
+        results['img'] = rot90_image(img, k)
+        results['img_shape'] = results['img'].shape[:2]
+        results['rot90_k'] = k
         return results

@@ -35,9 +35,9 @@ class RandomTileCrop(BaseTransform):
                  min_visible: float = 0.5) -> None:
         crop_w, crop_h = (crop_size, crop_size) if isinstance(crop_size, int) else crop_size
         if crop_w <= 0 or crop_h <= 0:
-            raise ValueError(f"crop_size={crop_size} must be positive")
+            raise ValueError(f'crop_size={crop_size} must be positive')
         if not 0 < min_visible <= 1:
-            raise ValueError(f"min_visible={min_visible} must be in (0, 1]")
+            raise ValueError(f'min_visible={min_visible} must be in (0, 1]')
         self.crop_size = (int(crop_w), int(crop_h))
         self.min_visible = min_visible
 
@@ -46,31 +46,31 @@ class RandomTileCrop(BaseTransform):
         return int(np.random.randint(0, margin_w + 1)), int(np.random.randint(0, margin_h + 1))
 
     def transform(self, results: dict) -> dict:
-        img = results["img"]
+        img = results['img']
         height, width = img.shape[:2]
         crop_w, crop_h = min(self.crop_size[0], width), min(self.crop_size[1], height)
         x, y = self._offset(width - crop_w, height - crop_h)
-        results["img"] = img[y:y + crop_h, x:x + crop_w]
-        results["img_shape"] = (crop_h, crop_w)
-        if "tile_origin" in results:
-            results["tile_origin"] = (results["tile_origin"][0] + x,
-                                      results["tile_origin"][1] + y)
-        if results.get("gt_bboxes") is not None:
+        results['img'] = img[y:y + crop_h, x:x + crop_w]
+        results['img_shape'] = (crop_h, crop_w)
+        if 'tile_origin' in results:
+            results['tile_origin'] = (results['tile_origin'][0] + x,
+                                      results['tile_origin'][1] + y)
+        if results.get('gt_bboxes') is not None:
             self._crop_boxes(results, np.array([x, y, x + crop_w, y + crop_h]))
         return results
 
     def _crop_boxes(self, results: dict, window: np.ndarray) -> None:
-        boxes = results["gt_bboxes"]
+        boxes = results['gt_bboxes']
         clipped, visible = clip_boxes_to_windows(boxes.numpy(), window[None])
         present, ignored = split_visible(visible[0], self.min_visible)
-        results["gt_bboxes"] = HorizontalBoxes(clipped[0][present], dtype=boxes.dtype)
-        if results.get("gt_bboxes_labels") is not None:
-            results["gt_bboxes_labels"] = results["gt_bboxes_labels"][present]
-        old_ignored = results.get("gt_ignore_flags")
+        results['gt_bboxes'] = HorizontalBoxes(clipped[0][present], dtype=boxes.dtype)
+        if results.get('gt_bboxes_labels') is not None:
+            results['gt_bboxes_labels'] = results['gt_bboxes_labels'][present]
+        old_ignored = results.get('gt_ignore_flags')
         if old_ignored is None:
             old_ignored = np.zeros(len(present), dtype=bool)
-        results["gt_ignore_flags"] = old_ignored[present] | ignored[present]
+        results['gt_ignore_flags'] = old_ignored[present] | ignored[present]
 
     def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}(crop_size={self.crop_size}, "
-                f"min_visible={self.min_visible})")
+        return (f'{self.__class__.__name__}(crop_size={self.crop_size}, '
+                f'min_visible={self.min_visible})')

@@ -1,7 +1,20 @@
-from .digestpath_eval import (FROC_FPS, RECALL_FPS, ImageDetections, MatchedDetections,
-                              bbox_iou_matrix, froc_complete, froc_curve, froc_score,
-                              greedy_match, match_images, normal_fps, precision_at, recall_at,
-                              recall_at_fps, summarize_matches)
+from .digestpath_eval import (
+                              FROC_FPS,
+                              RECALL_FPS,
+                              ImageDetections,
+                              MatchedDetections,
+                              bbox_iou_matrix,
+                              froc_complete,
+                              froc_curve,
+                              froc_score,
+                              greedy_match,
+                              match_images,
+                              normal_fps,
+                              precision_at,
+                              recall_at,
+                              recall_at_fps,
+                              summarize_matches,
+)
 from .digestpath_metric import DigestPathMetric
 
 __all__ = [

@@ -7,14 +7,22 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmengine.utils import mkdir_or_exist
 
-from mmdet.registry import METRICS
-from .digestpath_eval import (FALSE_POSITIVE, FROC_FPS, RECALL_FPS, ImageDetections,
-                              MatchedDetections, froc_curve, match_images, summarize_matches)
 from ...structures import merge_tile_predictions
+from .digestpath_eval import (
+    FALSE_POSITIVE,
+    FROC_FPS,
+    RECALL_FPS,
+    ImageDetections,
+    MatchedDetections,
+    froc_curve,
+    match_images,
+    summarize_matches,
+)
 
 
 def _numpy(value) -> np.ndarray:

@@ -1,4 +1,4 @@
 from .dghm_loss import DGHMCLoss
 from .sce_loss import SymmetricCELoss
 
-__all__ = ["DGHMCLoss", "SymmetricCELoss"]
+__all__ = ['DGHMCLoss', 'SymmetricCELoss']

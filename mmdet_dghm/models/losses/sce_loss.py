@@ -53,7 +53,7 @@ def symmetric_cross_entropy(pred: Tensor, target: Tensor, alpha: float = 0.01,
     Returns:
         Tensor: Elementwise loss.
     """
-    ce = F.binary_cross_entropy_with_logits(pred, target, reduction="none")
+    ce = F.binary_cross_entropy_with_logits(pred, target, reduction='none')
     return alpha * ce + beta * reverse_cross_entropy(pred, target, log_clamp)
 
 
@@ -76,16 +76,16 @@ class SymmetricCELoss(nn.Module):
                  beta: float = 1.0,
                  log_clamp: float = -4.0,
                  loss_weight: float = 1.0,
-                 reduction: str = "mean") -> None:
+                 reduction: str = 'mean') -> None:
         super().__init__()
         name = type(self).__name__
         if not use_sigmoid:
-            raise NotImplementedError(f"{name}: only use_sigmoid=True is implemented")
+            raise NotImplementedError(f'{name}: only use_sigmoid=True is implemented')
         if alpha < 0 or beta < 0:
-            raise ValueError(f"{name}: alpha and beta must be >= 0, got {alpha} and {beta}")
+            raise ValueError(f'{name}: alpha and beta must be >= 0, got {alpha} and {beta}')
         if log_clamp >= 0:
-            raise ValueError(f"{name}: log_clamp must be < 0 (it replaces log 0), got "
-                             f"{log_clamp}")
+            raise ValueError(f'{name}: log_clamp must be < 0 (it replaces log 0), got '
+                             f'{log_clamp}')
         check_reduction(reduction, name)
         self.use_sigmoid = use_sigmoid
         self.alpha = alpha

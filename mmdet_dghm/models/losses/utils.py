@@ -12,14 +12,14 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-REDUCTIONS = ("none", "mean", "sum")
+REDUCTIONS = ('none', 'mean', 'sum')
 
 
 def check_logits(pred: Tensor, loss_name: str) -> None:
     """Raise ``ValueError`` unless ``pred`` is a floating (N, C) tensor."""
     if pred.dim() != 2 or not pred.is_floating_point():
-        raise ValueError(f"{loss_name}: pred must be floating (N, C) logits, got dtype "
-                         f"{pred.dtype} and shape {tuple(pred.shape)}")
+        raise ValueError(f'{loss_name}: pred must be floating (N, C) logits, got dtype '
+                         f'{pred.dtype} and shape {tuple(pred.shape)}')
 
 
 def binary_target(pred: Tensor, target: Tensor, loss_name: str) -> Tensor:
@@ -41,16 +41,16 @@ def binary_target(pred: Tensor, target: Tensor, loss_name: str) -> Tensor:
     num, num_classes = pred.shape
     if target.dim() == 1:
         if target.numel() != num:
-            raise ValueError(f"{loss_name}: target has {target.numel()} labels for {num} "
-                             f"predictions")
+            raise ValueError(f'{loss_name}: target has {target.numel()} labels for {num} '
+                             f'predictions')
         if target.is_floating_point() or target.dtype == torch.bool:
-            raise ValueError(f"{loss_name}: (N,) target must hold integer class indices, got "
-                             f"{target.dtype}")
+            raise ValueError(f'{loss_name}: (N,) target must hold integer class indices, got '
+                             f'{target.dtype}')
         if target.numel():
             low, high = torch.aminmax(target)
             if bool((low < 0) | (high > num_classes)):  # one host sync, not two
-                raise ValueError(f"{loss_name}: target labels must lie in [0, {num_classes}] "
-                                 f"({num_classes} = background), got [{int(low)}, {int(high)}]")
+                raise ValueError(f'{loss_name}: target labels must lie in [0, {num_classes}] '
+                                 f'({num_classes} = background), got [{int(low)}, {int(high)}]')
         classes = torch.arange(num_classes, device=target.device, dtype=target.dtype)
         # The background index C matches no column, giving an all-zero row.
         return (target.view(-1, 1) == classes).to(torch.float32)
@@ -58,7 +58,7 @@ def binary_target(pred: Tensor, target: Tensor, loss_name: str) -> Tensor:
         raise ValueError(f"{loss_name}: target shape {tuple(target.shape)} matches neither "
                          f"(N,) = ({num},) nor pred's {tuple(pred.shape)}")
     if bool(((target != 0) & (target != 1)).any()):
-        raise ValueError(f"{loss_name}: (N, C) target must be binary (only 0 and 1)")
+        raise ValueError(f'{loss_name}: (N, C) target must be binary (only 0 and 1)')
     return target.to(torch.float32)
 
 
@@ -90,5 +90,5 @@ def label_weight(pred: Tensor, weight: Optional[Tensor], loss_name: str) -> Tens
 def check_reduction(reduction: Optional[str], loss_name: str) -> None:
     """Raise ``ValueError`` unless ``reduction`` is None, 'none', 'mean' or 'sum'."""
     if reduction is not None and reduction not in REDUCTIONS:
-        raise ValueError(f"{loss_name}: reduction must be one of {REDUCTIONS}, got "
-                         f"{reduction!r}")
+        raise ValueError(f'{loss_name}: reduction must be one of {REDUCTIONS}, got '
+                         f'{reduction!r}')
