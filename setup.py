@@ -41,7 +41,7 @@ def add_mim_extension() -> None:
         else:
             shutil.copy2(source, target)
 
-VERSION = re.search(r'__version__ = "([^"]+)"',
+VERSION = re.search(r"__version__ = ['\"]([^'\"]+)['\"]",
                     (HERE / 'mmdet_dghm' / 'version.py').read_text()).group(1)
 
 add_mim_extension()
