@@ -16,6 +16,7 @@ from typing import Optional
 
 from mmengine.config import Config
 
+from benchmarks.harness.profiles import load_recipes
 from benchmarks.harness.runs import set_crop_size, set_iter_schedule, set_loader_workers
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,16 +62,8 @@ class DemoProfile:
     num_workers: int
 
 
-PROFILES = {
-    'default': DemoProfile(num_pos=24, num_neg=24, image_size=640, images_per_slide=2,
-                           drop_rate=0.5, tile_size=320, tile_stride=160, crop=256, test_tile=320,
-                           test_stride=256, batch_size=4, iters=700, lr=1e-3, warmup=50,
-                           pos_fraction=0.5, num_workers=1),
-    'smoke': DemoProfile(num_pos=4, num_neg=4, image_size=256, images_per_slide=1, drop_rate=0.5,
-                         tile_size=128, tile_stride=96, crop=128, test_tile=128,
-                         test_stride=96, batch_size=2, iters=3, lr=1e-3, warmup=1,
-                         pos_fraction=0.5, num_workers=0),
-}
+#: The demo's recipes (``demo/recipes/<name>.py``, fields of :class:`DemoProfile`).
+PROFILES = load_recipes(Path(__file__).resolve().parent / 'recipes', DemoProfile)
 
 
 def prepare_synthetic_data(root: Path, profile: DemoProfile, seed: int) -> Path:

@@ -1,5 +1,10 @@
 """Benchmark profiles: model variant, data geometry and schedule shared by all six losses.
 
+Each profile is a recipe file, ``benchmarks/recipes/<name>.py`` (an mmengine config whose keys
+are :class:`Profile`'s fields); this module defines the fields and loads the files. The one
+mapping from a recipe to mmengine's loop, optimizer, scheduler and hooks is
+``benchmarks.harness.runs.set_iter_schedule``, shared with the demo.
+
 A profile fixes everything but the classification loss, so the runs of one protocol differ in
 the loss line of their config only (paper Table 3's comparison). ``smoke`` is for tests
 (seconds per run), ``cpu`` fits the whole synthetic matrix in about 2.5 h on 2 cores,
@@ -14,7 +19,10 @@ the committed configs' settings; set through :meth:`Profile.with_overrides` they
 profile, so ablation runs never share run ids or report rows with the default recipe.
 """
 from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
 from typing import Dict, Optional, Tuple
+
+from mmengine.config import Config
 
 #: Loss name -> config stem; ``retinanet_<variant>_fpn_<stem>_digestpath.py``.
 LOSSES: Tuple[str, ...] = ('ce', 'focal', 'ghmc', 'sce', 'dghmc', 'dghmc-star')
@@ -122,44 +130,42 @@ class Profile:
         return replace(self, name=f'{self.name}-{suffix}', **changed)
 
 
-PROFILES: Dict[str, Profile] = {
-    # Seconds per run: 128 px synthetic images, one tile each, a few steps.
-    'smoke': Profile(
-        name='smoke', variant='r18-light', iters=4, batch_size=4, pos_fraction=0.25,
-        crop_size=96, train_tile=128, train_stride=128, val_tile=128, val_stride=128,
-        lr=1e-3, warmup_iters=2, lr_step=0.75, grad_clip=35.0, num_workers=0,
-        log_interval=1, syn_num_pos=4, syn_num_neg=4, syn_image_size=128,
-        syn_images_per_slide=1),
-    # 2 CPU cores: light model, 256 px crops of 512 px tiles, batch 4 (about 1.3 s per step),
-    # Adam 1e-3 with warm-up: from scratch, 1e-4 barely moves in a few hundred steps.
-    'cpu': Profile(
-        name='cpu', variant='r18-light', iters=300, batch_size=4, pos_fraction=0.25,
-        crop_size=256, train_tile=512, train_stride=512, val_tile=512, val_stride=512,
-        lr=1e-3, warmup_iters=50, lr_step=0.8, grad_clip=35.0, num_workers=0,
-        log_interval=10, train_eval_max_images=16),
-    # The real half-scale split on 2 CPU cores: the cpu profile's model and geometry, 5x the
-    # iterations (300 learn nothing on real tissue from scratch: FROC 0.06), evaluated on the
-    # held-out slides every 500 iterations to show whether and when it starts to learn.
-    'cpu-real': Profile(
-        name='cpu-real', variant='r18-light', iters=1500, batch_size=4, pos_fraction=0.25,
-        crop_size=256, train_tile=512, train_stride=512, val_tile=512, val_stride=512,
-        lr=1e-3, warmup_iters=50, lr_step=0.8, grad_clip=35.0, num_workers=0,
-        log_interval=10, val_interval=500),
-    # The cpu-real recipe on one GPU (six runs sharing one H100/H200, 2 loader workers
-    # each): batch 8 instead of 4, so one 10-minute command sees twice the tiles.
-    'gpu-real': Profile(
-        name='gpu-real', variant='r18-light', iters=1500, batch_size=8, pos_fraction=0.25,
-        crop_size=256, train_tile=512, train_stride=512, val_tile=512, val_stride=512,
-        lr=1e-3, warmup_iters=50, lr_step=0.8, grad_clip=35.0, num_workers=2,
-        log_interval=20, val_interval=500),
-    # Paper section 4.2 geometry on the real half-scale split (tiles 800/300, crops 600, batch 8
-    # with 2 positives, Adam 1e-4); whole images (about 1000 px) evaluated as 800 px tiles.
-    'paper': Profile(
-        name='paper', variant='r18', iters=1000, batch_size=8, pos_fraction=0.25,
-        crop_size=600, train_tile=800, train_stride=300, val_tile=800, val_stride=600,
-        lr=1e-4, warmup_iters=100, lr_step=0.8, grad_clip=35.0, num_workers=2,
-        log_interval=20, syn_num_pos=64, syn_num_neg=96, syn_image_size=1024),
-}
+#: The recipe files: one mmengine config per profile, named after it.
+RECIPES_DIR = Path(__file__).resolve().parents[1] / 'recipes'
+
+
+def load_recipe(path: Path, record_type: type = Profile):
+    """The recipe a file defines: its top-level keys are the fields of ``record_type`` (a
+    dataclass; a ``name`` field takes the file's stem).
+
+    Args:
+        path (Path): An mmengine config file.
+        record_type (type): :class:`Profile` (benchmark) or the demo's profile class.
+
+    Raises:
+        ValueError: Naming the file, for a key that is not a field or a missing field.
+    """
+    values = Config.fromfile(str(path)).to_dict()
+    names = {f.name for f in fields(record_type)}
+    if 'name' in names:
+        names.remove('name')
+        values = dict(values, name=path.stem) if 'name' not in values else values
+    unknown = sorted(set(values) - names - {'name'})
+    if unknown:
+        raise ValueError(f'{path}: unknown recipe keys {unknown}; a recipe sets the fields '
+                         f'of {record_type.__name__}: {sorted(names)}')
+    try:
+        return record_type(**values)
+    except TypeError as err:
+        raise ValueError(f'{path}: incomplete recipe ({err})') from err
+
+
+def load_recipes(folder: Path = RECIPES_DIR, record_type: type = Profile) -> Dict[str, object]:
+    """Every recipe of ``folder`` by name (the file's stem)."""
+    return {path.stem: load_recipe(path, record_type) for path in sorted(folder.glob('*.py'))}
+
+
+PROFILES: Dict[str, Profile] = load_recipes()
 
 
 def canonical_name(record: dict) -> str:

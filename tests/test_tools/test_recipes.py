@@ -1,0 +1,36 @@
+"""Benchmark and demo recipes are config files, loaded into their profile records."""
+from dataclasses import fields
+
+import pytest
+
+from benchmarks.harness.profiles import PROFILES, RECIPES_DIR, Profile, load_recipe
+from demo.pipeline import PROFILES as DEMO_PROFILES
+from demo.pipeline import DemoProfile
+
+
+def test_every_recipe_file_is_a_profile_named_after_it():
+    assert sorted(PROFILES) == sorted(p.stem for p in RECIPES_DIR.glob('*.py'))
+    assert {'smoke', 'cpu', 'cpu-real', 'gpu-real', 'paper'} <= set(PROFILES)
+    for name, profile in PROFILES.items():
+        assert profile.name == name
+    assert PROFILES['cpu'].iters == 300 and PROFILES['cpu'].lr == 1e-3
+    assert PROFILES['paper'].variant == 'r18' and PROFILES['paper'].crop_size == 600
+
+
+def test_demo_recipes_fill_every_field():
+    assert sorted(DEMO_PROFILES) == ['default', 'smoke']
+    assert DEMO_PROFILES['default'].iters == 700
+    assert all(isinstance(p, DemoProfile) for p in DEMO_PROFILES.values())
+    assert len(fields(DemoProfile)) == 16
+
+
+def test_bad_recipes_name_the_file(tmp_path):
+    unknown = tmp_path / 'typo.py'
+    unknown.write_text((RECIPES_DIR / 'smoke.py').read_text() + 'iterations = 5\n')
+    with pytest.raises(ValueError, match=r'typo\.py: unknown recipe keys \[\'iterations\'\]'):
+        load_recipe(unknown)
+    missing = tmp_path / 'short.py'
+    missing.write_text("variant = 'r18-light'\niters = 4\n")
+    with pytest.raises(ValueError, match=r'short\.py: incomplete recipe'):
+        load_recipe(missing, Profile)
+    assert load_recipe(RECIPES_DIR / 'smoke.py') == PROFILES['smoke']
