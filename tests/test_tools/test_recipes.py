@@ -15,6 +15,10 @@ def test_every_recipe_file_is_a_profile_named_after_it():
         assert profile.name == name
     assert PROFILES['cpu'].iters == 300 and PROFILES['cpu'].lr == 1e-3
     assert PROFILES['paper'].variant == 'r18' and PROFILES['paper'].crop_size == 600
+    # Inherited recipes: gpu-real is cpu-real at batch 8, cpu-real the cpu recipe for longer.
+    assert PROFILES['gpu-real'].to_dict() == dict(PROFILES['cpu-real'].to_dict(), name='gpu-real',
+                                                  batch_size=8, num_workers=2, log_interval=20)
+    assert (PROFILES['cpu-real'].iters, PROFILES['cpu-real'].crop_size) == (1500, 256)
 
 
 def test_demo_recipes_fill_every_field():
