@@ -49,7 +49,8 @@ DEFAULT_DATASETS: Dict[str, Dict[str, List[str]]] = {
     'paper': {'table3': ['real'], 'table4': ['real']},
 }
 # Included verbatim when present: earlier issues' figures and the written analysis.
-EXTRA_SECTIONS = ('analysis.md', 'loss_benchmark.md', 'inference_overhead.md')
+EXTRA_SECTIONS = ('analysis.md', 'density_scaling.md', 'loss_benchmark.md',
+                  'inference_overhead.md')
 SYNTHETIC_DONE = '.complete'
 
 

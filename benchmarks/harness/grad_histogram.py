@@ -231,6 +231,48 @@ def gradient_histogram(config: str, checkpoint: str, out: Path, data_root: Optio
         loss), ``num_elements`` (all anchors x classes), ``num_tiles`` and the inputs.
     """
 
+    model, dataset, chosen = model_and_tiles(config, checkpoint, data_root, split, drop_rate,
+                                             tile_size, max_tiles, seed, device)
+    # One tile per batch: padding a batch to its largest tile would add anchors.
+    loader = (pseudo_collate([dataset[int(i)]]) for i in chosen)
+    g, group, num_elements = collect_gradient_norms(model, loader)
+    counts = group_histograms(g, group, bins)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plot_histograms(counts, title or f'{Path(config).stem}\n{Path(checkpoint).name}', out)
+    record = dict(groups=list(GROUPS), bins=bins,
+                  counts={name: counts[k].tolist() for k, name in enumerate(GROUPS)},
+                  num_valid=int(g.size), num_elements=num_elements,
+                  num_tiles=int(chosen.size), config=str(config),
+                  checkpoint=str(checkpoint), split=split,
+                  drop_rate=float(dataset.drop_rate))
+    out.with_suffix('.json').write_text(json.dumps(record, indent=2))
+    return record
+
+
+def model_and_tiles(config: str, checkpoint: Optional[str], data_root: Optional[str] = None,
+                    split: str = 'train', drop_rate: Optional[float] = None,
+                    tile_size: Optional[int] = None, max_tiles: int = 64, seed: int = 0,
+                    device: str = 'cpu') -> Tuple[nn.Module, object, np.ndarray]:
+    """A trained detector and a seeded draw of tiles of its training dataset.
+
+    Args:
+        config (str): Config file of the model (and of the training dataset).
+        checkpoint (str, optional): Trained weights; None: the model as initialised for
+            training (backbone not pretrained unless the config loads it there).
+        data_root (str, optional): Data root replacing the config's.
+        split (str): Dataset split. Defaults to 'train'.
+        drop_rate (float, optional): Missing rate replacing the config's.
+        tile_size (int, optional): Tile side (default: the config's training tiles).
+        max_tiles (int): Tiles drawn at random (seeded) from the split. Defaults to 64.
+        seed (int): Seed of the tile draw. Defaults to 0.
+        device (str): Torch device. Defaults to 'cpu'.
+
+    Returns:
+        tuple: ``(model, dataset, chosen)``: the model with the checkpoint's weights on
+        ``device``, the dataset (test pipeline, annotations as in training) and the sorted
+        indices of at most ``max_tiles`` tiles drawn without replacement.
+    """
     register_all_modules(init_default_scope=True)
     cfg = Config.fromfile(config)
     dataset_cfg = cfg.train_dataloader.dataset
@@ -247,23 +289,12 @@ def gradient_histogram(config: str, checkpoint: str, out: Path, data_root: Optio
     chosen = np.sort(rng.choice(len(dataset), size=min(max_tiles, len(dataset)),
                                 replace=False))
     model = MODELS.build(cfg.model)
-    load_checkpoint(model, checkpoint, map_location='cpu')
+    if checkpoint is None:
+        model.init_weights()  # the untrained model: RetinaHead's prior score 0.01
+    else:
+        load_checkpoint(model, checkpoint, map_location='cpu')
     model.to(device)
-    # One tile per batch: padding a batch to its largest tile would add anchors.
-    loader = (pseudo_collate([dataset[int(i)]]) for i in chosen)
-    g, group, num_elements = collect_gradient_norms(model, loader)
-    counts = group_histograms(g, group, bins)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    plot_histograms(counts, title or f'{Path(config).stem}\n{Path(checkpoint).name}', out)
-    record = dict(groups=list(GROUPS), bins=bins,
-                  counts={name: counts[k].tolist() for k, name in enumerate(GROUPS)},
-                  num_valid=int(g.size), num_elements=num_elements,
-                  num_tiles=int(chosen.size), config=str(config),
-                  checkpoint=str(checkpoint), split=split,
-                  drop_rate=float(dataset_cfg.get('drop_rate', 0.0)))
-    out.with_suffix('.json').write_text(json.dumps(record, indent=2))
-    return record
+    return model, dataset, chosen
 
 
 def summarize(counts: Sequence[Sequence[int]]) -> Dict[str, float]:

@@ -176,12 +176,19 @@ def canonical_name(record: dict) -> str:
     keep apart from the runs of its current settings in the report. Fields a record lacks
     take their defaults.
     """
-    base = max((name for name in PROFILES if record['name'] == name
-                or record['name'].startswith(name + '-')), key=len, default=None)
+    base = base_profile(record)
     if base is None:
         return record['name']
     names = {f.name for f in fields(Profile)} - {'name'}
-    return PROFILES[base].with_overrides(**{k: v for k, v in record.items() if k in names}).name
+    return base.with_overrides(**{k: v for k, v in record.items() if k in names}).name
+
+
+def base_profile(record: dict) -> Optional[Profile]:
+    """The named profile a recorded profile derives from (the longest name its name starts
+    with: ``cpu-real-iters900`` is ``cpu-real``'s), or None."""
+    name = max((n for n in PROFILES if record['name'] == n or record['name'].startswith(n + '-')),
+               key=len, default=None)
+    return PROFILES[name] if name else None
 
 
 def get_profile(name: str, **overrides: Optional[object]) -> Profile:

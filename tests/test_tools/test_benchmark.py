@@ -37,20 +37,6 @@ TILE = 128
 ANCHORS_PER_TILE = 9 * (16 ** 2 + 8 ** 2 + 4 ** 2 + 2 ** 2 + 1)
 
 
-SMOKE_ARGS = ['--profile', 'smoke', '--protocol', 'table4', '--losses', 'ce', 'dghmc',
-              '--drop-rates', '0.5', '--seeds', '0', '--iters', '2', '--threads', '1',
-              '--no-report']
-
-
-@pytest.fixture(scope='module')
-def smoke(tmp_path_factory):
-    """Two smoke runs (CE, DGHM-C) at missing rate 0.5 on a tiny synthetic set."""
-    work = tmp_path_factory.mktemp('bench')
-    benchmark = load_tool('benchmark')
-    assert benchmark.main(SMOKE_ARGS + ['--work-dir', str(work)]) == 0
-    return benchmark, work
-
-
 def run_dirs(work: Path):
     return sorted(p.parent for p in (work / 'runs').glob('*/result.json'))
 
@@ -79,11 +65,11 @@ def test_smoke_runs_write_results(smoke):
         assert (run_dir / 'iter_2.pth').is_file()
 
 
-def test_second_invocation_skips_finished_runs(smoke, capsys):
+def test_second_invocation_skips_finished_runs(smoke, smoke_args, capsys):
     benchmark, work = smoke
     before = {d.name: (d / 'result.json').stat().st_mtime_ns for d in run_dirs(work)}
     capsys.readouterr()
-    assert benchmark.main(SMOKE_ARGS + ['--work-dir', str(work)]) == 0
+    assert benchmark.main(smoke_args + ['--work-dir', str(work)]) == 0
     out = capsys.readouterr().out
     assert '2 runs (0 to do)' in out
     assert out.count('skip (done)') == 2 and 'start:' not in out

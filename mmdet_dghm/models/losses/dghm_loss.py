@@ -347,7 +347,25 @@ class DGHMCLoss(nn.Module):
         Returns:
             Tensor: (N, C) float32 weights, without gradient.
         """
-        g = logits.sigmoid().sub_(target).abs_()
+        return self.weights_of_gradient_norms(logits.sigmoid().sub_(target).abs_(), target,
+                                              valid, partial)
+
+    @torch.no_grad()
+    def weights_of_gradient_norms(self, g: Tensor, target: Tensor, valid: Tensor,
+                                  partial: Tensor) -> Tensor:
+        """:meth:`harmonizing_weights` from the gradient norms g = |p - t| (eq. 3) instead of
+        the logits.
+
+        Args:
+            g (Tensor): (N, C) float32 gradient norms in [0, 1], overwritten.
+            target (Tensor): (N, C) binary labels.
+            valid (Tensor): bool broadcastable to (N, C), False for ignored elements.
+            partial (Tensor): (N,) or (N, C) bool, see :func:`group_codes`.
+
+        Returns:
+            Tensor: (N, C) float32 weights, without gradient. In training mode with
+            ``momentum`` > 0 the moving counts are updated, as in :meth:`forward`.
+        """
         codes = group_codes(target, partial, g >= self.outlier_thr, self.decouple)
         slots = element_slots_(gradient_bins_(g, self.bins), codes, valid, self.num_groups,
                                self.bins)

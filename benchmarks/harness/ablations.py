@@ -1,0 +1,134 @@
+"""The ablation section of the report: each ablation beside the run it changes one thing of.
+
+An ablation record is a run whose profile differs from its named profile only in
+:data:`ABLATION_FIELDS` (``--cls-loss-mode``, ``--density``, ``--mu-noisy``, ``--mu-clean``,
+``--batch-size``). Each of its changed fields is compared with the runs that differ from it
+in that field alone (the named profile itself when it is the only change), on the same
+protocol, data, missing rate and loss, paired by seed and fold. So ``--batch-size 8
+--density normalized`` is compared both with ``--batch-size 8`` (the density at batch 8) and
+with ``--density normalized`` (the batch size under the normalized density).
+"""
+import inspect
+from collections import OrderedDict
+from dataclasses import fields
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from mmdet_dghm.models.losses import DGHMCLoss
+
+from .paired_stats import compare, paired_differences
+from .profiles import Profile, base_profile
+
+#: Profile fields a record may change and still be an ablation of its named profile.
+ABLATION_FIELDS: Tuple[str, ...] = ('cls_loss_mode', 'density', 'mu_noisy', 'mu_clean',
+                                    'batch_size')
+#: What a field's ``None`` means: the DGHMCLoss default the configs keep.
+_LOSS_DEFAULTS = {name: p.default for name, p in
+                  inspect.signature(DGHMCLoss.__init__).parameters.items()
+                  if name in ('mu_noisy', 'mu_clean')}
+#: (column, metric source, key) of the ablation table.
+ABLATION_METRICS = (('FROC', 'val', 'froc'), ('R-recall', 'train', 'r_recall'))
+
+
+def ablation_changes(record: dict) -> Optional[Dict[str, object]]:
+    """The fields where ``record`` differs from its named profile, when all of them are
+    ablation fields and there is at least one; None otherwise (a recipe of its own, or the
+    named profile itself)."""
+    base = base_profile(record)
+    if base is None:
+        return None
+    changed = {f.name: record.get(f.name, getattr(base, f.name)) for f in fields(Profile)
+               if f.name != 'name'
+               and record.get(f.name, getattr(base, f.name)) != getattr(base, f.name)}
+    if not changed or set(changed) - set(ABLATION_FIELDS):
+        return None
+    return changed
+
+
+def is_ablation(result: dict) -> bool:
+    """Whether a result file's run is an ablation (see :func:`ablation_changes`)."""
+    return ablation_changes(result['profile']) is not None
+
+
+def _value(field: str, value: object) -> str:
+    if value is None:
+        value = _LOSS_DEFAULTS.get(field, value)
+    return f'{value:g}' if isinstance(value, float) else str(value)
+
+
+def _by_pair(runs: Sequence[dict], source: str, key: str) -> Dict[tuple, float]:
+    field = 'metrics' if source == 'val' else 'train_metrics'
+    return {(r['spec']['seed'], r['spec']['fold']): r[field].get(f'digestpath/{key}',
+                                                                 float('nan')) for r in runs}
+
+
+def _mean_text(values: Dict[tuple, float]) -> str:
+    finite = [v for v in values.values() if v == v]
+    return f'{sum(finite) / len(finite):.3f}' if finite else 'n/a'
+
+
+def _paired_cell(a: Dict[tuple, float], b: Dict[tuple, float]) -> str:
+    c = compare(paired_differences(a, b))
+    if c.n == 0:
+        return 'no pairs'
+    return (f'{c.mean:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}], {c.wins}/{c.n} higher, '
+            f'{c.verdict}')
+
+
+def ablation_rows(groups: Dict[tuple, List[dict]]) -> List[Tuple[str, ...]]:
+    """One row per (ablation group, changed field) with a reference group that ran.
+
+    Args:
+        groups (Dict[tuple, List[dict]]): Results by ``(profile, protocol, dataset, drop
+            rate, loss)``, profile being the canonical name.
+
+    Returns:
+        list[tuple[str, ...]]: (setting, change, held fixed, pairs, then per metric of
+        :data:`ABLATION_METRICS`: ablation mean, reference mean, paired difference).
+    """
+    rows = []
+    for (profile, protocol, dataset, rate, loss), runs in groups.items():
+        changes = ablation_changes(runs[0]['profile'])
+        if changes is None:
+            continue
+        base = base_profile(runs[0]['profile'])
+        for field, value in changes.items():
+            rest = {k: v for k, v in changes.items() if k != field}
+            reference = base.with_overrides(**rest).name
+            ref_runs = groups.get((reference, protocol, dataset, rate, loss))
+            if not ref_runs:
+                continue
+            held = ', '.join(f'{k} {_value(k, v)}' for k, v in rest.items()) or '-'
+            cells = []
+            for _, source, key in ABLATION_METRICS:
+                a, b = _by_pair(runs, source, key), _by_pair(ref_runs, source, key)
+                common = set(a) & set(b)
+                cells += [_mean_text({k: a[k] for k in common}),
+                          _mean_text({k: b[k] for k in common}), _paired_cell(a, b)]
+            pairs = len(set(_by_pair(runs, 'val', 'froc')) & set(_by_pair(ref_runs, 'val',
+                                                                           'froc')))
+            rows.append((f'{dataset}, {protocol}, missing {rate:.1f}, {loss}, `{base.name}`',
+                         f'{field}: {_value(field, getattr(base, field))} -> '
+                         f'{_value(field, value)}', held, str(pairs), *cells))
+    return rows
+
+
+def ablation_table(groups: Dict[tuple, List[dict]]) -> List[str]:
+    """Markdown table of :func:`ablation_rows`; [] without ablation runs."""
+    rows = ablation_rows(groups)
+    if not rows:
+        return []
+    header = ['Setting', 'Change', 'Held fixed', 'Pairs']
+    for label, _, _ in ABLATION_METRICS:
+        header += [f'{label} (changed)', f'{label} (reference)', f'Δ {label}, paired']
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    lines += ['| ' + ' | '.join(row) + ' |' for row in sorted(rows, key=lambda r: r[:3])]
+    return lines
+
+
+def split_ablations(groups: Dict[tuple, List[dict]]) -> Tuple[Dict[tuple, List[dict]],
+                                                               Dict[tuple, List[dict]]]:
+    """``(main, ablations)``: the groups of the recipes' own runs and of ablation runs."""
+    main, ablations = OrderedDict(), OrderedDict()
+    for key, runs in groups.items():
+        (ablations if is_ablation(runs[0]) else main)[key] = runs
+    return main, ablations

@@ -1,0 +1,68 @@
+"""The report's ablation section: which runs are ablations, and what each is compared with."""
+from benchmarks.harness.ablations import (
+    ablation_changes,
+    ablation_rows,
+    ablation_table,
+    split_ablations,
+)
+from benchmarks.harness.profiles import PROFILES
+from benchmarks.harness.report import group_results
+
+
+def _result(profile, seed, froc, r_recall):
+    return dict(run_id=f'{profile.name}-{seed}', profile=profile.to_dict(),
+                spec=dict(profile=profile.name, protocol='table4', dataset='synthetic',
+                          drop_rate=0.7, loss='dghmc', seed=seed, fold=0),
+                metrics={'digestpath/froc': froc},
+                train_metrics={'digestpath/r_recall': r_recall})
+
+
+CPU = PROFILES['cpu']
+PER_LEVEL = CPU.with_overrides(cls_loss_mode='per_level')
+BATCH8 = CPU.with_overrides(batch_size=8)
+BATCH8_NORMALIZED = CPU.with_overrides(batch_size=8, density='normalized')
+OLD_RECIPE = CPU.with_overrides(pos_fraction=0.5)
+
+
+def test_ablation_changes():
+    assert ablation_changes(CPU.to_dict()) is None  # the named profile itself
+    assert ablation_changes(PER_LEVEL.to_dict()) == {'cls_loss_mode': 'per_level'}
+    assert ablation_changes(BATCH8_NORMALIZED.to_dict()) == {'batch_size': 8,
+                                                             'density': 'normalized'}
+    assert ablation_changes(OLD_RECIPE.to_dict()) is None  # another recipe, not an ablation
+    mixed = CPU.with_overrides(pos_fraction=0.5, density='normalized')
+    assert ablation_changes(mixed.to_dict()) is None
+    assert ablation_changes(dict(name='elsewhere', batch_size=8)) is None
+
+
+def test_ablation_rows_pair_each_change_with_its_reference():
+    results = [_result(CPU, s, 0.5, 0.2) for s in range(5)]
+    # per level: +0.1 FROC on every seed, R-recall -0.05 on seeds 0-3, +0.05 on seed 4
+    results += [_result(PER_LEVEL, s, 0.6, 0.15 if s < 4 else 0.25) for s in range(5)]
+    results += [_result(BATCH8, s, 0.4, 0.2) for s in range(2)]
+    results += [_result(BATCH8_NORMALIZED, s, 0.45, 0.3) for s in range(3)]  # seed 2 unpaired
+    results += [_result(OLD_RECIPE, 0, 0.9, 0.9)]
+    groups = group_results(results)
+    main, ablations = split_ablations(groups)
+    assert [key[0] for key in main] == ['cpu', 'cpu-posfraction0.5']
+    assert sorted(key[0] for key in ablations) == [
+        BATCH8.name, BATCH8_NORMALIZED.name, PER_LEVEL.name]
+    rows = {row[1] + ' / ' + row[2]: row for row in ablation_rows(groups)}
+    assert set(rows) == {'cls_loss_mode: all_levels -> per_level / -',
+                         'batch_size: 4 -> 8 / -',
+                         'density: paper -> normalized / batch_size 8'}
+    per_level = rows['cls_loss_mode: all_levels -> per_level / -']
+    assert per_level[3:6] == ('5', '0.600', '0.500')
+    assert per_level[6].startswith('+0.100 [+0.100, +0.100], 5/5 higher, higher')
+    assert per_level[7:9] == ('0.170', '0.200')
+    assert per_level[9].endswith('1/5 higher, not distinguishable')
+    # Batch 8 vs 4 under the paper's density: the 2 seeds both ran.
+    assert rows['batch_size: 4 -> 8 / -'][3:6] == ('2', '0.400', '0.500')
+    # The normalized density at batch 8 has no batch-4 reference: not compared on batch size.
+    density = rows['density: paper -> normalized / batch_size 8']
+    assert density[3:6] == ('2', '0.450', '0.400')
+    assert density[6].endswith('2/2 higher, not distinguishable')  # too few pairs
+    # A missing reference leaves the row out instead of comparing with nothing.
+    assert len(ablation_table(groups)) == 2 + 3
+    assert BATCH8_NORMALIZED.name == 'cpu-batchsize8-densitynormalized'
+    assert ablation_table(main) == []
