@@ -148,6 +148,21 @@ def test_outputs_written(tmp_path):
     assert records[1]['partially_annotated'] is False
 
 
+def test_written_scores_keep_the_ranking_of_tiny_scores(tmp_path):
+    """Scores far below 1e-5 (a loss that ranks well but scores low) are written as the
+    model's float32 values, so FROC re-scored from the file is the reported one."""
+    prefix = str(tmp_path / 'val_')
+    scores = np.float32([SCORES]) * np.float32(1e-6)
+    whole = make_sample('pos.jpg', PREDS, scores[0].tolist(), src_gt_bboxes=GT)
+    normal = make_sample('normal.jpg', [box(0), box(30), box(60)],
+                         [9.5e-7, 7.5e-7, 4e-7], partially_annotated=False)
+    evaluate([whole, normal], outfile_prefix=prefix)
+    with open(prefix + 'predictions.json', encoding='utf-8') as f:
+        records = json.load(f)
+    assert np.float32(records[0]['scores']).tolist() == scores[0].tolist()
+    assert len(set(records[0]['scores'])) == len(set(SCORES))
+
+
 def test_no_normal_images_leaves_froc_undefined_and_no_curve(tmp_path):
     whole = make_sample('pos.jpg', PREDS, SCORES, src_gt_bboxes=GT)
     results = evaluate([whole], outfile_prefix=str(tmp_path / 'a_'))

@@ -190,7 +190,9 @@ class DigestPathMetric(BaseMetric):
         records = [
             dict(img_path=path, partially_annotated=image.partially_annotated,
                  num_gt=image.num_gt, bboxes=np.asarray(image.bboxes).round(2).tolist(),
-                 scores=np.asarray(image.scores).round(5).tolist())
+                 # float32 as the model scores: rounding would tie tiny scores (a loss
+                 # scoring everything below 1e-5 still ranks them) and change FROC.
+                 scores=np.asarray(image.scores, dtype=np.float32).tolist())
             for path, image in zip(paths, images)
         ]
         with open(prefix + 'predictions.json', 'w', encoding='utf-8') as f:
