@@ -34,6 +34,7 @@ from typing import Dict, List, Optional
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.harness.ablations import is_ablation  # noqa: E402
 from benchmarks.harness.matrix import execute_runs, plan_runs, prepare_run  # noqa: E402
 from benchmarks.harness.profiles import LOSSES, MISSING_RATES, PROFILES, Profile, get_profile  # noqa: E402
 from benchmarks.harness.report import write_report  # noqa: E402
@@ -159,16 +160,20 @@ def synthetic_root(args: argparse.Namespace, profile: Profile) -> str:
 
 
 def grad_histograms(work_dirs: List[Path], out_dir: Path) -> List[Path]:
-    """Histograms of the CE and DGHM-C models of one Table 4 setting per profile: synthetic
-    data first, then the highest missing rate, the first seed and fold; [] without such runs
-    (runs whose folder holds no checkpoint, such as committed GPU records, are left out).
+    """Histograms of the CE and DGHM-C models of one Table 4 setting per profile (ablation
+    runs left out): synthetic data first, then the highest missing rate, the first seed and
+    fold; [] without such runs (runs whose folder holds no checkpoint, such as committed GPU
+    records, are left out).
     A histogram whose JSON already names the same checkpoint is kept, not recomputed.
     """
     from benchmarks.harness.grad_histogram import gradient_histogram
     runs: Dict[str, dict] = {}
     for work_dir in work_dirs:
         for path in work_dir.rglob(RESULT_FILE):
-            spec = json.loads(path.read_text())['spec']
+            result = json.loads(path.read_text())
+            if is_ablation(result):  # the report shows ablations beside their reference
+                continue
+            spec = result['spec']
             # Committed records of runs made elsewhere (GPU runs) carry no checkpoint.
             if not (path.parent / 'last_checkpoint').is_file():
                 continue
