@@ -1,12 +1,12 @@
 """The ablation section of the report: each ablation beside the run it changes one thing of.
 
-An ablation record is a run whose profile differs from its named profile only in
-:data:`ABLATION_FIELDS` (``--cls-loss-mode``, ``--density``, ``--mu-noisy``, ``--mu-clean``,
-``--batch-size``). Each of its changed fields is compared with the runs that differ from it
-in that field alone (the named profile itself when it is the only change), on the same
-protocol, data, missing rate and loss, paired by seed and fold. So ``--batch-size 8
---density normalized`` is compared both with ``--batch-size 8`` (the density at batch 8) and
-with ``--density normalized`` (the batch size under the normalized density).
+An ablation record is a run whose profile changes one or more of :data:`ABLATION_FIELDS`
+(``--cls-loss-mode``, ``--density``, ``--mu-noisy``, ``--mu-clean``, ``--batch-size``) of a
+recipe (its named profile with any other overrides). Each of its changed fields is compared
+with the runs that differ from it in that field alone (the recipe itself when it is the only
+change), on the same protocol, data, missing rate and loss, paired by seed and fold. So
+``--batch-size 8 --density normalized`` is compared both with ``--batch-size 8`` (the density
+at batch 8) and with ``--density normalized`` (the batch size under the normalized density).
 """
 import inspect
 from collections import OrderedDict
@@ -29,24 +29,29 @@ _LOSS_DEFAULTS = {name: p.default for name, p in
 ABLATION_METRICS = (('FROC', 'val', 'froc'), ('R-recall', 'train', 'r_recall'))
 
 
-def ablation_changes(record: dict) -> Optional[Dict[str, object]]:
-    """The fields where ``record`` differs from its named profile, when all of them are
-    ablation fields and there is at least one; None otherwise (a recipe of its own, or the
-    named profile itself)."""
+def ablation_of(record: dict) -> Optional[Tuple[Profile, Dict[str, object]]]:
+    """``(recipe, changes)``: the profile ``record`` is an ablation of and the ablation fields
+    it changes, or None when it changes none.
+
+    The recipe is the named profile with the record's other changes applied (``cpu`` with
+    ``--iters 600 --density normalized`` is an ablation of ``cpu-iters600``).
+    """
     base = base_profile(record)
     if base is None:
         return None
     changed = {f.name: record.get(f.name, getattr(base, f.name)) for f in fields(Profile)
                if f.name != 'name'
                and record.get(f.name, getattr(base, f.name)) != getattr(base, f.name)}
-    if not changed or set(changed) - set(ABLATION_FIELDS):
+    changes = {k: v for k, v in changed.items() if k in ABLATION_FIELDS}
+    if not changes:
         return None
-    return changed
+    recipe = base.with_overrides(**{k: v for k, v in changed.items() if k not in changes})
+    return recipe, changes
 
 
 def is_ablation(result: dict) -> bool:
-    """Whether a result file's run is an ablation (see :func:`ablation_changes`)."""
-    return ablation_changes(result['profile']) is not None
+    """Whether a result file's run is an ablation (see :func:`ablation_of`)."""
+    return ablation_of(result['profile']) is not None
 
 
 def _value(field: str, value: object) -> str:
@@ -87,10 +92,10 @@ def ablation_rows(groups: Dict[tuple, List[dict]]) -> List[Tuple[str, ...]]:
     """
     rows = []
     for (profile, protocol, dataset, rate, loss), runs in groups.items():
-        changes = ablation_changes(runs[0]['profile'])
-        if changes is None:
+        ablation = ablation_of(runs[0]['profile'])
+        if ablation is None:
             continue
-        base = base_profile(runs[0]['profile'])
+        base, changes = ablation
         for field, value in changes.items():
             rest = {k: v for k, v in changes.items() if k != field}
             reference = base.with_overrides(**rest).name

@@ -1,10 +1,5 @@
 """The report's ablation section: which runs are ablations, and what each is compared with."""
-from benchmarks.harness.ablations import (
-    ablation_changes,
-    ablation_rows,
-    ablation_table,
-    split_ablations,
-)
+from benchmarks.harness.ablations import ablation_of, ablation_rows, ablation_table, split_ablations
 from benchmarks.harness.profiles import PROFILES
 from benchmarks.harness.report import group_results
 
@@ -24,15 +19,16 @@ BATCH8_NORMALIZED = CPU.with_overrides(batch_size=8, density='normalized')
 OLD_RECIPE = CPU.with_overrides(pos_fraction=0.5)
 
 
-def test_ablation_changes():
-    assert ablation_changes(CPU.to_dict()) is None  # the named profile itself
-    assert ablation_changes(PER_LEVEL.to_dict()) == {'cls_loss_mode': 'per_level'}
-    assert ablation_changes(BATCH8_NORMALIZED.to_dict()) == {'batch_size': 8,
-                                                             'density': 'normalized'}
-    assert ablation_changes(OLD_RECIPE.to_dict()) is None  # another recipe, not an ablation
+def test_ablation_of():
+    assert ablation_of(CPU.to_dict()) is None  # the named profile itself
+    assert ablation_of(PER_LEVEL.to_dict()) == (CPU, {'cls_loss_mode': 'per_level'})
+    assert ablation_of(BATCH8_NORMALIZED.to_dict()) == (CPU, {'batch_size': 8,
+                                                              'density': 'normalized'})
+    assert ablation_of(OLD_RECIPE.to_dict()) is None  # another recipe, not an ablation
+    # An ablation of another recipe: its reference keeps the recipe's own change.
     mixed = CPU.with_overrides(pos_fraction=0.5, density='normalized')
-    assert ablation_changes(mixed.to_dict()) is None
-    assert ablation_changes(dict(name='elsewhere', batch_size=8)) is None
+    assert ablation_of(mixed.to_dict()) == (OLD_RECIPE, {'density': 'normalized'})
+    assert ablation_of(dict(name='elsewhere', batch_size=8)) is None
 
 
 def test_ablation_rows_pair_each_change_with_its_reference():
