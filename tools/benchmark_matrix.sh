@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Every run behind benchmarks/full_ranking/RESULTS.md, in two background queues of one thread
-# each (two cores): the real half-scale folds, and the synthetic matrix with the DGHM-C
-# ablations. Resumable: finished runs are skipped and an interrupted one resumes from its
-# checkpoint, so rerun the same command after a stop. Then rebuild the report:
+# Every CPU run behind benchmarks/RESULTS.md, in two queues of one thread each (two cores):
+# the real half-scale folds, and the synthetic matrix with the DGHM-C ablations. Resumable:
+# finished runs are skipped and an interrupted one resumes from its checkpoint, so rerun the
+# same command after a stop. Then rebuild the report (and the batch-size measurement):
 #
 #   WORK_DIR=work_dirs/full-ranking DIGESTPATH_ROOT=/data/digestpath \
-#       bash benchmarks/full_ranking/run.sh
+#       nohup bash tools/benchmark_matrix.sh &
 #   python tools/benchmark.py --report-only --grad-hist --work-dir work_dirs/full-ranking \
-#       --extra-results benchmarks/gpu_runs --report-dir benchmarks/full_ranking
+#       --extra-results benchmarks/gpu_runs
+#   RUN=work_dirs/full-ranking/runs/cpu_table4_synthetic_drop0.70_fold0_dghmc_seed0
+#   python tools/density_scaling.py $RUN/config.py $RUN/iter_300.pth \
+#       --out benchmarks/density_scaling.md
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 WORK_DIR=${WORK_DIR:-work_dirs/full-ranking}
 PYTHON=${PYTHON:-.venv/bin/python}
 export OMP_NUM_THREADS=1
