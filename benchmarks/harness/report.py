@@ -82,6 +82,19 @@ def metric_values(results: Sequence[dict], source: str, key: str) -> List[float]
     return [result[field].get(f'digestpath/{key}', float('nan')) for result in results]
 
 
+def froc_truncated(result: dict) -> bool:
+    """Whether a run's FROC may miss part of the ranking: its curve stopped before 32 false
+    positives per normal image, or it predates ``froc_complete`` (evaluated with the old test
+    ``score_thr`` 0.05)."""
+    return result['metrics'].get('digestpath/froc_complete', 0.0) < 1.0
+
+
+def truncation_note(runs: Sequence[dict]) -> str:
+    """``''`` or ``' (FROC truncated in 2 of 6 runs)'``."""
+    count = sum(map(froc_truncated, runs))
+    return f' (FROC truncated in {count} of {len(runs)} runs)' if count else ''
+
+
 def _loss_label(loss: str) -> str:
     return LOSS_LABELS.get(loss, loss)
 
@@ -161,8 +174,9 @@ def verdict_table(groups: Dict[tuple, List[dict]]) -> List[str]:
             claims.append((f'R-recall at missing rate {rate:.1f}', profile, dataset, by_loss,
                            'train', 'r_recall'))
         elif protocol == 'table3':
-            claims.append(('FROC, natural annotation', profile, dataset, by_loss, 'val',
-                           'froc'))
+            runs = [r for loss_runs in by_loss.values() for r in loss_runs]
+            claims.append(('FROC, natural annotation' + truncation_note(runs), profile,
+                           dataset, by_loss, 'val', 'froc'))
     lines = ['| Claim | Profile | Data | ' + ' | '.join(
         f'DGHM-C - {_loss_label(loss)}' for loss in VERDICT_OPPONENTS) + ' |',
         '|---|---|---|' + '---|' * len(VERDICT_OPPONENTS)]
@@ -407,6 +421,8 @@ def claim_check(groups: Dict[tuple, List[dict]]) -> List[str]:
             best_other = max((k for k in means if k != 'dghmc'), key=lambda k: means[k])
             verdict = ('DGHM-C is best' if ranked[0] == 'dghmc' else
                        f'DGHM-C ranks {ranked.index("dghmc") + 1} of {len(ranked)}')
+            if key == 'froc':
+                verdict += truncation_note([r for runs in by_loss.values() for r in runs])
             paired = '; '.join(
                 f'{_loss_label(loss)} {paired_text(by_loss["dghmc"], by_loss[loss], source, key)}'
                 for loss in by_loss if loss != 'dghmc')
@@ -575,6 +591,13 @@ def write_report(work_dirs: Sequence[Path], out_dir: Path, report_command: str,
         lines += [f'## {title}: {dataset} data, profile `{profile}`', '',
                   f'Device: {", ".join(machines)}.', '']
         lines += results_table(table_groups, protocol) + ['']
+        runs = [r for group in table_groups.values() for r in group]
+        if any(map(froc_truncated, runs)):
+            lines += [f'FROC and Recall @FP are truncated in {sum(map(froc_truncated, runs))} '
+                      f'of {len(runs)} runs: their curves stop before 32 false positives per '
+                      'normal image, or they were evaluated with the older test `score_thr` '
+                      '0.05 and carry no checkpoint to re-score (`--reevaluate` re-scores '
+                      'those that do).', '']
         stem = f'{profile}_{protocol}_{dataset}'
         if protocol == 'table4':
             for label, source, key in CLAIM_METRICS:

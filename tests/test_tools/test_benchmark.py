@@ -27,6 +27,7 @@ from benchmarks.harness.report import (
     pivot_table,
     read_loss_curve,
     read_val_curve,
+    verdict_table,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -416,3 +417,24 @@ def test_ablation_runs_get_no_gradient_histogram(smoke, tmp_path):
     assert '`smoke-iters2` | density: paper -> normalized | - | 1 |' in row
     assert '+0.000 [+0.000, +0.000], 0/1 higher' in row
     assert f'profile `{ablation.name}`' not in text  # no table section of its own
+
+
+def test_truncated_froc_is_flagged_in_the_verdict():
+    def table3(loss, froc, complete):
+        result = _result(loss, 0.0, 0, froc)
+        result['spec']['protocol'] = 'table3'
+        if complete is not None:
+            result['metrics']['digestpath/froc_complete'] = complete
+        return result
+
+    def claim(runs):
+        groups = {('p', 'table3', 'real', 0.0, r['spec']['loss']): [r] for r in runs}
+        return verdict_table(groups)[2].split(' | ')[0]
+
+    assert claim([table3('dghmc', 0.5, 1.0), table3('ce', 0.4, 1.0)]) == \
+        '| FROC, natural annotation'
+    # One curve stopped early, one run predates the flag (evaluated with score_thr 0.05).
+    assert claim([table3('dghmc', 0.5, 0.0), table3('ce', 0.4, None)]) == \
+        '| FROC, natural annotation (FROC truncated in 2 of 2 runs)'
+    assert claim([table3('dghmc', 0.5, 1.0), table3('ce', 0.4, None)]) == \
+        '| FROC, natural annotation (FROC truncated in 1 of 2 runs)'
