@@ -11,11 +11,11 @@ at batch 8) and with ``--density normalized`` (the batch size under the normaliz
 import inspect
 from collections import OrderedDict
 from dataclasses import fields
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from mmdet_dghm.models.losses import DGHMCLoss
 
-from .paired_stats import compare, paired_differences
+from .paired_stats import by_pair, compare, paired_differences
 from .profiles import Profile, base_profile
 
 #: Profile fields a record may change and still be an ablation of its named profile.
@@ -60,12 +60,6 @@ def _value(field: str, value: object) -> str:
     return f'{value:g}' if isinstance(value, float) else str(value)
 
 
-def _by_pair(runs: Sequence[dict], source: str, key: str) -> Dict[tuple, float]:
-    field = 'metrics' if source == 'val' else 'train_metrics'
-    return {(r['spec']['seed'], r['spec']['fold']): r[field].get(f'digestpath/{key}',
-                                                                 float('nan')) for r in runs}
-
-
 def _mean_text(values: Dict[tuple, float]) -> str:
     finite = [v for v in values.values() if v == v]
     return f'{sum(finite) / len(finite):.3f}' if finite else 'n/a'
@@ -105,11 +99,11 @@ def ablation_rows(groups: Dict[tuple, List[dict]]) -> List[Tuple[str, ...]]:
             held = ', '.join(f'{k} {_value(k, v)}' for k, v in rest.items()) or '-'
             cells = []
             for _, source, key in ABLATION_METRICS:
-                a, b = _by_pair(runs, source, key), _by_pair(ref_runs, source, key)
+                a, b = by_pair(runs, source, key), by_pair(ref_runs, source, key)
                 common = set(a) & set(b)
                 cells += [_mean_text({k: a[k] for k in common}),
                           _mean_text({k: b[k] for k in common}), _paired_cell(a, b)]
-            pairs = len(set(_by_pair(runs, 'val', 'froc')) & set(_by_pair(ref_runs, 'val',
+            pairs = len(set(by_pair(runs, 'val', 'froc')) & set(by_pair(ref_runs, 'val',
                                                                            'froc')))
             rows.append((f'{dataset}, {protocol}, missing {rate:.1f}, {loss}, `{base.name}`',
                          f'{field}: {_value(field, getattr(base, field))} -> '

@@ -4,16 +4,30 @@ Runs of two losses with the same seed and fold share data, box removal and initi
 their difference d_i = a_i - b_i removes the variance those share. The mean difference gets
 a percentile bootstrap interval; with few pairs the interval means little, so an exact
 two-sided sign test is given beside it, and no claim is made below ``MIN_PAIRS`` pairs.
+Runs are the benchmark's result records (``spec`` with seed and fold, ``metrics`` on the
+held-out images, ``train_metrics`` on the training images).
 """
 import math
 from dataclasses import dataclass
-from typing import Dict, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
 #: Fewest pairs for a verdict: with 4 pairs even 4 wins of 4 has sign-test p = 0.125.
 MIN_PAIRS = 5
 NOT_DISTINGUISHABLE = 'not distinguishable'
+
+
+def metric_values(results: Sequence[dict], source: str, key: str) -> List[float]:
+    """One metric of every result; ``source`` 'val' or 'train'."""
+    field = 'metrics' if source == 'val' else 'train_metrics'
+    return [result[field].get(f'digestpath/{key}', float('nan')) for result in results]
+
+
+def by_pair(runs: Sequence[dict], source: str, key: str) -> Dict[tuple, float]:
+    """One metric of each run keyed by (seed, fold): the runs' pairing with another loss's."""
+    return {(r['spec']['seed'], r['spec']['fold']): v
+            for r, v in zip(runs, metric_values(runs, source, key))}
 
 
 def paired_differences(a: Dict[tuple, float], b: Dict[tuple, float]) -> np.ndarray:

@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .ablations import ablation_table, split_ablations
-from .paired_stats import compare, paired_differences
+from .paired_stats import by_pair, compare, metric_values, paired_differences
 from .profiles import LOSS_LABELS, LOSSES, canonical_name
 from .runs import RESULT_FILE, loss_config_path
 
@@ -76,12 +76,6 @@ def group_results(results: Iterable[dict]) -> Dict[tuple, List[dict]]:
         kv[0][:4], LOSSES.index(kv[0][4]) if kv[0][4] in LOSSES else 99)))
 
 
-def metric_values(results: Sequence[dict], source: str, key: str) -> List[float]:
-    """One metric of every result; ``source`` 'val' or 'train'."""
-    field = 'metrics' if source == 'val' else 'train_metrics'
-    return [result[field].get(f'digestpath/{key}', float('nan')) for result in results]
-
-
 def froc_truncated(result: dict) -> bool:
     """Whether a run's FROC may miss part of the ranking: its curve stopped before 32 false
     positives per normal image, or it predates ``froc_complete`` (evaluated with the old test
@@ -137,12 +131,6 @@ def pivot_table(groups: Dict[tuple, List[dict]], source: str, key: str) -> List[
             row.append(f'**{text}**' if math.isfinite(value) and value == best[rate] else text)
         lines.append(f'| {_loss_label(loss)} | ' + ' | '.join(row) + ' |')
     return lines
-
-
-def by_pair(runs: Sequence[dict], source: str, key: str) -> Dict[tuple, float]:
-    """One metric of each run keyed by (seed, fold): the runs' pairing with another loss's."""
-    return {(r['spec']['seed'], r['spec']['fold']): v
-            for r, v in zip(runs, metric_values(runs, source, key))}
 
 
 def paired_text(runs_a: Sequence[dict], runs_b: Sequence[dict], source: str, key: str) -> str:
