@@ -90,7 +90,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help="override the profile's share of positive tiles per batch")
     p.add_argument('--cls-loss-mode', choices=('all_levels', 'per_level'), default=None,
                    help='ablation: histogram over all FPN levels or per level')
-    p.add_argument('--density', choices=('paper', 'normalized'), default=None,
+    p.add_argument('--density', choices=('paper', 'normalized', 'rescaled'), default=None,
                    help='ablation: DGHMCLoss gradient density (DGHM-C losses only)')
     p.add_argument('--mu-noisy', type=float, default=None,
                    help='ablation: DGHMCLoss mu_n (DGHM-C losses only)')

@@ -1,10 +1,11 @@
-"""Whether DGHM-C's weights change with the batch size: the paper's density vs the normalized one.
+"""Whether DGHM-C's weights change with the batch size: the paper's density vs the scale-free ones.
 
 Runs a model, as initialised for training and trained, over (seeded random) training tiles of
 the training crop size, draws batches of several sizes in the training composition (one
-positive tile for three negatives) and measures, for ``density='paper'`` (eq. 10) and
-``density='normalized'``, the weight of each group's outliers (g >= lambda) against its
-inliers: noisy outliers are suspected missed objects, clean ones mostly missed positives.
+positive tile for three negatives) and measures, for ``density='paper'`` (eq. 10),
+``'normalized'`` and ``'rescaled'`` (to the smallest batch size), the weight of each group's
+outliers (g >= lambda) against its inliers: noisy outliers are suspected missed objects, clean
+ones mostly missed positives.
 Writes a Markdown section with the table and a PNG beside it.
 
 Example::

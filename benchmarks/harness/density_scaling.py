@@ -31,8 +31,8 @@ from mmdet_dghm.models.losses import DGHMCLoss
 
 from .grad_histogram import GROUPS, collect_gradient_norms, model_and_tiles
 
-#: The density options compared.
-DENSITIES: Tuple[str, ...] = ('paper', 'normalized')
+#: The density options compared; ``'rescaled'`` takes the smallest batch size as reference.
+DENSITIES: Tuple[str, ...] = ('paper', 'normalized', 'rescaled')
 
 
 #: The groups of DGHM-C (``decouple='noisy_clean'``) whose outlier weight ratio is measured.
@@ -100,7 +100,7 @@ def ratios_by_batch_size(tiles: Sequence[Tuple[np.ndarray, np.ndarray]],
             a positive element (AP_P or AP_N) is a positive tile.
         batch_sizes (Sequence[int]): Batch sizes B.
         pos_fraction (float): Share of positive tiles per batch.
-        draws (int): Batches per batch size (the same draws for both densities).
+        draws (int): Batches per batch size (the same draws for every density).
         loss_kwargs (dict): ``DGHMCLoss`` arguments besides ``density`` (mu_n, mu_c, ...).
         seed (int): Seed of the draws.
 
@@ -110,11 +110,16 @@ def ratios_by_batch_size(tiles: Sequence[Tuple[np.ndarray, np.ndarray]],
     positive = [i for i, (_, group) in enumerate(tiles)
                 if (group != GROUPS.index('NP_N')).any()]
     negative = sorted(set(range(len(tiles))) - set(positive))
-    losses = {d: DGHMCLoss(density=d, **loss_kwargs).eval() for d in DENSITIES}
+    draws_by_size = {size: draw_batches(positive, negative, size, pos_fraction, draws,
+                                        seed + size) for size in batch_sizes}
+    # The rescaled form's reference: the mean element count of the smallest batches.
+    reference = float(np.mean([sum(len(tiles[i][0]) for i in batch)
+                               for batch in draws_by_size[min(batch_sizes)]]))
+    losses = {d: DGHMCLoss(density=d, reference_size=reference if d == 'rescaled' else None,
+                           **loss_kwargs).eval() for d in DENSITIES}
     ratios: Dict[Tuple[str, str], Dict[int, np.ndarray]] = {
         (d, name): {} for d in DENSITIES for name in RATIO_GROUPS}
-    for size in batch_sizes:
-        batches = draw_batches(positive, negative, size, pos_fraction, draws, seed + size)
+    for size, batches in draws_by_size.items():
         for density, loss in losses.items():
             per_batch = [outlier_weight_ratios(np.concatenate([tiles[i][0] for i in batch]),
                                         np.concatenate([tiles[i][1] for i in batch]), loss)
@@ -150,7 +155,8 @@ def plot_ratios(ratios: Dict[str, Dict[Tuple[str, str], Dict[int, np.ndarray]]],
             means = np.array([np.nanmedian(by_size[s]) for s in sizes])
             if not (means > 0).any():
                 continue
-            ax.plot(sizes, means, marker='o', linestyle='-' if density == 'paper' else '--',
+            ax.plot(sizes, means, marker='o',
+                    linestyle={'paper': '-', 'normalized': '--'}.get(density, ':'),
                     label=f'{name} outliers, {density} density')
         ax.set_xscale('log', base=2)
         ax.set_yscale('log')

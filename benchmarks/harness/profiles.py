@@ -67,7 +67,9 @@ class Profile:
             (0: all of them).
         cls_loss_mode (str): The head's histogram population, ``'all_levels'`` (one
             histogram over every FPN level, the configs') or ``'per_level'``.
-        density (str): ``DGHMCLoss`` density, ``'paper'`` (eq. 10) or ``'normalized'``.
+        density (str): ``DGHMCLoss`` density, ``'paper'`` (eq. 10), ``'normalized'`` or
+            ``'rescaled'`` (the paper's weights of the recipe's batch size at any other; the
+            reference is the recipe's batch of crops, in anchors).
         mu_noisy (float, optional): ``DGHMCLoss`` mu_n override (None: the config's, 2.0).
         mu_clean (float, optional): ``DGHMCLoss`` mu_c override (None: the config's, 0.5).
     """

@@ -12,6 +12,7 @@ under ``superseded``.
 """
 import copy
 import json
+import math
 import os
 import platform
 import socket
@@ -21,8 +22,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
+from mmdet.registry import TASK_UTILS
 from mmengine.config import Config
 
+from .ablations import ablation_of
 from .profiles import Profile
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,7 +144,22 @@ def apply_ablations(cfg: Config, profile: Profile) -> None:
         raise ValueError(f'benchmark: profile {profile.name} sets DGHMCLoss options '
                          f'{sorted(overrides)}, but the loss is {head.loss_cls.type}; run it '
                          'with --losses dghmc dghmc-star')
+    if profile.density == 'rescaled':
+        # The paper's weights of the recipe's own batch, at this run's batch size.
+        ablation = ablation_of(profile.to_dict())
+        recipe = ablation[0] if ablation else profile
+        overrides['reference_size'] = float(
+            recipe.batch_size * anchors_per_image(head, profile.crop_size) * head.num_classes)
     head.loss_cls.update(overrides)
+
+
+def anchors_per_image(head: dict, size: int) -> int:
+    """Anchors a dense head config lays on a ``size`` x ``size`` input (its anchor
+    generator's strides and base anchors, feature maps of ceil(size / stride))."""
+    generator = TASK_UTILS.build(copy.deepcopy(head['anchor_generator']))
+    cells = sum(math.ceil(size / stride_y) * math.ceil(size / stride_x)
+                for stride_x, stride_y in generator.strides)
+    return cells * generator.num_base_priors[0]
 
 
 def test_cfg_of(spec: RunSpec, profile: Profile) -> dict:

@@ -62,3 +62,25 @@ def test_ablation_rows_pair_each_change_with_its_reference():
     assert len(ablation_table(groups)) == 2 + 3
     assert BATCH8_NORMALIZED.name == 'cpu-batchsize8-densitynormalized'
     assert ablation_table(main) == []
+
+
+def test_rescaled_density_keeps_the_recipes_batch_as_reference(repo_root):
+    """``--density rescaled`` gets the recipe's batch in anchors as its reference, whatever
+    the run's batch size: 4 crops of 256 px, 9 anchors per cell at strides 8 to 128."""
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+
+    from benchmarks.harness.runs import anchors_per_image, apply_ablations
+    register_all_modules()
+    config = repo_root / 'configs' / 'digestpath' / 'retinanet_r18-light_fpn_dghmc_digestpath.py'
+    cells = 32 * 32 + 16 * 16 + 8 * 8 + 4 * 4 + 2 * 2
+    assert anchors_per_image(Config.fromfile(config).model.bbox_head, 256) == 9 * cells
+    assert anchors_per_image(Config.fromfile(config).model.bbox_head, 250) == 9 * cells
+    for batch_size in (4, 8):
+        cfg = Config.fromfile(config)
+        apply_ablations(cfg, CPU.with_overrides(batch_size=batch_size, density='rescaled'))
+        loss = cfg.model.bbox_head.loss_cls
+        assert (loss.density, loss.reference_size) == ('rescaled', 4 * 9 * cells)
+    cfg = Config.fromfile(config)
+    apply_ablations(cfg, BATCH8)
+    assert 'reference_size' not in cfg.model.bbox_head.loss_cls

@@ -80,7 +80,7 @@ def test_ratios_by_batch_size_on_copies_of_one_tile_pair():
     neg = (np.full(16, 0.05), np.full(16, NP_N))
     tiles = [pos] * 4 + [neg] * 12
     ratios = ratios_by_batch_size(tiles, [4, 8], 0.25, draws=3, loss_kwargs={})
-    for density in ('paper', 'normalized'):
+    for density in ('paper', 'normalized', 'rescaled'):
         for name in ('noisy', 'clean'):
             assert len(set(ratios[(density, name)][4].tolist())) == 1  # identical batches
             assert len(set(ratios[(density, name)][8].tolist())) == 1
@@ -92,6 +92,11 @@ def test_ratios_by_batch_size_on_copies_of_one_tile_pair():
     for name in ('noisy', 'clean'):
         assert ratios[('normalized', name)][8] == pytest.approx(
             ratios[('normalized', name)][4], rel=1e-5)
+        # Rescaled to the batch of 4: the paper's ratios there, and at 8 too.
+        assert ratios[('rescaled', name)][4] == pytest.approx(ratios[('paper', name)][4],
+                                                             rel=1e-5)
+        assert ratios[('rescaled', name)][8] == pytest.approx(ratios[('paper', name)][4],
+                                                             rel=1e-5)
 
 
 def test_tool_on_a_trained_smoke_model(smoke_dghmc_run, tmp_path):
@@ -113,7 +118,7 @@ def test_tool_on_a_trained_smoke_model(smoke_dghmc_run, tmp_path):
     rows = {tuple(c.strip() for c in line.split('|')[1:4]): line.split('|')[-2].strip()
             for line in text.splitlines() if line.startswith(('| initialised', '| trained'))}
     assert set(rows) == {(state, density, group) for state in ('initialised', 'trained')
-                         for density in ('paper', 'normalized')
+                         for density in ('paper', 'normalized', 'rescaled')
                          for group in ('noisy', 'clean')}
     # Initialised at p = 0.01: every positive is a clean outlier, no negative a noisy one.
     assert rows[('initialised', 'paper', 'noisy')] == 'n/a'

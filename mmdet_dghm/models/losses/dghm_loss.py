@@ -191,8 +191,37 @@ def normalized_weight_table(density_counts: Tensor, num_present: Tensor, gammas:
     return table / F.pad(per_slot, (0, 1), value=1.0)
 
 
+def rescaled_weight_table(density_counts: Tensor, num_present: Tensor, gammas: Tensor,
+                          bins: int, reference_size: float) -> Tensor:
+    """Eq. (10) as if the batch held ``reference_size`` valid elements, whatever it holds.
+
+    With N the batch's valid elements and s = reference_size / N, the counts become R * s and
+    every weight is multiplied by s: w = s / (M * (R * s * bins) ** gamma). Each bin of
+    inliers then carries 1 / (M * bins) in all, as in the paper, and the outliers of a bin
+    carry what the paper gives them in a batch of ``reference_size`` elements. So the weights
+    equal the paper's at N = ``reference_size`` and do not change when the batch is
+    duplicated, while the groups keep their proportions (one s for every group), unlike
+    :func:`normalized_weight_table`, which is the paper's form at a group size of one.
+
+    Args:
+        density_counts (Tensor): (K, bins) counts R, or their moving average.
+        num_present (Tensor): Scalar M, the number of groups holding valid elements.
+        gammas (Tensor): (K,) outlier gamma of each group; non-outliers use gamma = 1.
+        bins (int): Number of unit regions.
+        reference_size (float): Valid elements of the batch at which the paper's weights
+            are kept (for example those of the recipe's batch size).
+
+    Returns:
+        Tensor: Flat (bins * 2K + 1,) float32 table indexed by :func:`element_slots_`, laid
+        out as :func:`harmonizing_weight_table`'s.
+    """
+    scale = reference_size / density_counts.sum().to(torch.float32).clamp(min=1)
+    return harmonizing_weight_table(density_counts * scale, num_present, gammas, bins) * scale
+
+
 #: Weight table of each ``density`` option of :class:`DGHMCLoss`.
-DENSITY_TABLES = {'paper': harmonizing_weight_table, 'normalized': normalized_weight_table}
+DENSITY_TABLES = {'paper': harmonizing_weight_table, 'normalized': normalized_weight_table,
+                  'rescaled': rescaled_weight_table}
 
 
 @MODELS.register_module()
@@ -223,7 +252,11 @@ class DGHMCLoss(nn.Module):
             Defaults to False.
         density (str): ``'paper'``: GD = R * bins (eq. 10); ``'normalized'``: counts divided
             by the group's size, so the weights do not depend on how many elements a batch
-            holds (:func:`normalized_weight_table`). Defaults to ``'paper'``.
+            holds (:func:`normalized_weight_table`); ``'rescaled'``: the paper's weights of a
+            batch of ``reference_size`` elements at any batch size
+            (:func:`rescaled_weight_table`). Defaults to ``'paper'``.
+        reference_size (float, optional): Valid elements of the reference batch; required
+            by, and only used with, ``density='rescaled'``. Defaults to None.
         loss_weight (float): Scale of the loss. Defaults to 1.0.
         reduction (str): ``'none'`` returns the (N, C) weighted terms; ``'mean'`` and
             ``'sum'`` both return their sum, because the harmonizing weights already
@@ -240,6 +273,7 @@ class DGHMCLoss(nn.Module):
                  decouple: str = 'noisy_clean',
                  sync: bool = False,
                  density: str = 'paper',
+                 reference_size: Optional[float] = None,
                  loss_weight: float = 1.0,
                  reduction: str = 'mean') -> None:
         super().__init__()
@@ -262,6 +296,12 @@ class DGHMCLoss(nn.Module):
         if density not in DENSITY_TABLES:
             raise ValueError(f'{name}: density must be one of {tuple(DENSITY_TABLES)}, got '
                              f'{density!r}')
+        if (density == 'rescaled') != (reference_size is not None):
+            raise ValueError(f"{name}: reference_size is required by, and only used with, "
+                             f"density='rescaled'; got density={density!r}, "
+                             f'reference_size={reference_size}')
+        if reference_size is not None and not reference_size > 0:
+            raise ValueError(f'{name}: reference_size must be > 0, got {reference_size}')
         check_reduction(reduction, name)
         self.use_sigmoid = use_sigmoid
         self.bins = int(bins)
@@ -272,6 +312,7 @@ class DGHMCLoss(nn.Module):
         self.decouple = decouple
         self.sync = sync
         self.density = density
+        self.reference_size = reference_size
         self.loss_weight = loss_weight
         self.reduction = reduction
         self.num_groups = DECOUPLE_GROUPS[decouple]
@@ -377,8 +418,9 @@ class DGHMCLoss(nn.Module):
         density_counts = counts
         if self.momentum > 0 and self.training:
             density_counts = self._update_moving_counts(counts)
+        extra = () if self.reference_size is None else (self.reference_size, )
         table = DENSITY_TABLES[self.density](density_counts, num_present, self.gammas,
-                                             self.bins)
+                                             self.bins, *extra)
         # index_select is several times faster than advanced indexing on the CPU.
         return table.index_select(0, slots.flatten()).view_as(slots)
 
