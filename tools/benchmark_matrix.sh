@@ -33,9 +33,11 @@ synthetic_queue() {
                --synthetic-root "$WORK_DIR/synthetic_cpu")
     bench "${syn[@]}" --losses dghmc ghmc ce sce dghmc-star focal --seeds 0 1
     bench "${syn[@]}" --losses dghmc ghmc ce --seeds 2 3
-    # Ablations of DGHM-C: histogram per level, the normalized density at batch 4 and 8 (and
-    # the paper's at 8), mu_n and mu_c; two seeds of each first, then seeds 2 and 3.
-    local ablations=('--cls-loss-mode per_level' '--density normalized' '--batch-size 8'
+    # Ablations of DGHM-C: histogram per level; the paper's density at batch 8 and the two
+    # scale-free ones (normalized, rescaled to the recipe's batch) at batch 4 and 8; mu_n and
+    # mu_c. Two seeds of each first, then seeds 2 and 3.
+    local ablations=('--cls-loss-mode per_level' '--batch-size 8' '--density rescaled'
+                     '--batch-size 8 --density rescaled' '--density normalized'
                      '--batch-size 8 --density normalized' '--mu-noisy 1.5' '--mu-noisy 3'
                      '--mu-clean 1')
     for seeds in '0 1' '2 3'; do
