@@ -74,7 +74,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         f'for training and trained (`{Path(args.checkpoint).name}` of '
         f"`{Path(args.config).parent.name}`). The paper's form scales this ratio as R ** "
         '(1 - gamma) when the batch grows (R: elements per bin), a scale-free weighting keeps it '
-        '(last column 1); n/a: the group has no outliers.', '']
+        "(last column 1); `normalized` divides the counts by the group's size, `rescaled` "
+        f'rescales them to the mean size of the B = {min(args.batch_sizes)} batches. n/a: the '
+        'group has no outliers.', '']
     lines += table + ['', f'![outlier weight ratio vs batch size]({png.name})', '',
                       f'Command: `{command}`', '']
     out.write_text('\n'.join(lines))
