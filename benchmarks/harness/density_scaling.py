@@ -27,6 +27,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from mmengine.dataset import pseudo_collate
 
+from mmdet_dghm.datasets.samplers.pos_neg_batch_sampler import positives_per_batch
 from mmdet_dghm.models.losses import DGHMCLoss
 
 from .grad_histogram import GROUPS, collect_gradient_norms, model_and_tiles
@@ -76,7 +77,7 @@ def draw_batches(positive: Sequence[int], negative: Sequence[int], batch_size: i
     Raises:
         ValueError: When the composition needs more tiles of a kind than there are.
     """
-    num_pos = int(round(batch_size * pos_fraction))
+    num_pos = positives_per_batch(batch_size, pos_fraction)
     num_neg = batch_size - num_pos
     if num_pos > len(positive) or num_neg > len(negative):
         raise ValueError(f'draw_batches: a batch of {batch_size} needs {num_pos} positive and '
@@ -120,10 +121,10 @@ def ratios_by_batch_size(tiles: Sequence[Tuple[np.ndarray, np.ndarray]],
     ratios: Dict[Tuple[str, str], Dict[int, np.ndarray]] = {
         (d, name): {} for d in DENSITIES for name in RATIO_GROUPS}
     for size, batches in draws_by_size.items():
+        elements = [(np.concatenate([tiles[i][0] for i in batch]),
+                     np.concatenate([tiles[i][1] for i in batch])) for batch in batches]
         for density, loss in losses.items():
-            per_batch = [outlier_weight_ratios(np.concatenate([tiles[i][0] for i in batch]),
-                                        np.concatenate([tiles[i][1] for i in batch]), loss)
-                         for batch in batches]
+            per_batch = [outlier_weight_ratios(g, group, loss) for g, group in elements]
             for name in RATIO_GROUPS:
                 ratios[(density, name)][size] = np.asarray([s[name] for s in per_batch])
     return ratios
