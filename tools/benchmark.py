@@ -98,8 +98,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='ablation: DGHMCLoss mu_c (DGHM-C losses only)')
     p.add_argument('--reevaluate', action='store_true',
                    help='re-evaluate every finished run under --work-dir whose result was '
-                   "evaluated under another test_cfg than the committed config's (from its "
-                   'checkpoint; re-trained without one), keeping the replaced metrics')
+                   "evaluated under another test_cfg than the committed config's or lacks a "
+                   'measure the evaluation reports today (from its checkpoint; re-trained '
+                   'without one), keeping the replaced metrics')
     p.add_argument('--pretrained', action='store_true', default=None,
                    help="start the backbone from torchvision's ImageNet ResNet-18 (needs the "
                    'weights in the torch cache or network access)')

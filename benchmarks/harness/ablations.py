@@ -8,25 +8,21 @@ change), on the same protocol, data, missing rate and loss, paired by seed and f
 ``--batch-size 8 --density normalized`` is compared both with ``--batch-size 8`` (the density
 at batch 8) and with ``--density normalized`` (the batch size under the normalized density).
 """
+import functools
 import inspect
 from collections import OrderedDict
 from dataclasses import fields
 from typing import Dict, List, Optional, Tuple
 
-from mmdet_dghm.models.losses import DGHMCLoss
-
-from .paired_stats import by_pair, compare, paired_differences
+from .paired_stats import by_pair, pair_key, paired_summary
 from .profiles import Profile, base_profile
 
 #: Profile fields a record may change and still be an ablation of its named profile.
 ABLATION_FIELDS: Tuple[str, ...] = ('cls_loss_mode', 'density', 'mu_noisy', 'mu_clean',
                                     'batch_size')
-#: What a field's ``None`` means: the DGHMCLoss default the configs keep.
-_LOSS_DEFAULTS = {name: p.default for name, p in
-                  inspect.signature(DGHMCLoss.__init__).parameters.items()
-                  if name in ('mu_noisy', 'mu_clean')}
 #: (column, metric source, key) of the ablation table.
-ABLATION_METRICS = (('FROC', 'val', 'froc'), ('R-recall', 'train', 'r_recall'))
+ABLATION_METRICS = (('FROC', 'val', 'froc'), ('R-recall', 'train', 'r_recall'),
+                    ('R-recall @8 FP/img', 'train', 'r_recall@8fp'))
 
 
 def ablation_of(record: dict) -> Optional[Tuple[Profile, Dict[str, object]]]:
@@ -54,23 +50,24 @@ def is_ablation(result: dict) -> bool:
     return ablation_of(result['profile']) is not None
 
 
+@functools.cache
+def _loss_defaults() -> Dict[str, object]:
+    """What a mu field's ``None`` means: the DGHMCLoss default the configs keep (imported
+    here, when a report is written, so that the benchmark tool starts without torch)."""
+    from mmdet_dghm.models.losses import DGHMCLoss
+    return {name: p.default for name, p in inspect.signature(DGHMCLoss.__init__).parameters
+            .items() if name in ('mu_noisy', 'mu_clean')}
+
+
 def _value(field: str, value: object) -> str:
     if value is None:
-        value = _LOSS_DEFAULTS.get(field, value)
+        value = _loss_defaults().get(field, value)
     return f'{value:g}' if isinstance(value, float) else str(value)
 
 
 def _mean_text(values: Dict[tuple, float]) -> str:
     finite = [v for v in values.values() if v == v]
     return f'{sum(finite) / len(finite):.3f}' if finite else 'n/a'
-
-
-def _paired_cell(a: Dict[tuple, float], b: Dict[tuple, float]) -> str:
-    c = compare(paired_differences(a, b))
-    if c.n == 0:
-        return 'no pairs'
-    return (f'{c.mean:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}], {c.wins}/{c.n} higher, '
-            f'{c.verdict}')
 
 
 def ablation_rows(groups: Dict[tuple, List[dict]]) -> List[Tuple[str, ...]]:
@@ -97,17 +94,16 @@ def ablation_rows(groups: Dict[tuple, List[dict]]) -> List[Tuple[str, ...]]:
             if not ref_runs:
                 continue
             held = ', '.join(f'{k} {_value(k, v)}' for k, v in rest.items()) or '-'
+            common = set(map(pair_key, runs)) & set(map(pair_key, ref_runs))
             cells = []
             for _, source, key in ABLATION_METRICS:
                 a, b = by_pair(runs, source, key), by_pair(ref_runs, source, key)
-                common = set(a) & set(b)
                 cells += [_mean_text({k: a[k] for k in common}),
-                          _mean_text({k: b[k] for k in common}), _paired_cell(a, b)]
-            pairs = len(set(by_pair(runs, 'val', 'froc')) & set(by_pair(ref_runs, 'val',
-                                                                           'froc')))
+                          _mean_text({k: b[k] for k in common}),
+                          paired_summary(a, b, sign_test_p=False)]
             rows.append((f'{dataset}, {protocol}, missing {rate:.1f}, {loss}, `{base.name}`',
                          f'{field}: {_value(field, getattr(base, field))} -> '
-                         f'{_value(field, value)}', held, str(pairs), *cells))
+                         f'{_value(field, value)}', held, str(len(common)), *cells))
     return rows
 
 

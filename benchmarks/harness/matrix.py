@@ -107,7 +107,8 @@ def execute_runs(run_dirs: Sequence[Path], parallel: int = 1, device: str = 'cpu
     """Execute pending runs, ``parallel`` at a time, each in its own process.
 
     With ``reevaluate``, the pending runs are instead the finished ones evaluated under
-    another ``test_cfg`` than the committed config's (:func:`runs.reevaluate`).
+    another ``test_cfg`` than the committed config's or before a measure existed
+    (:func:`runs.needs_reevaluation`, :func:`runs.reevaluate`).
 
     A separate process per run isolates mmengine's global state and lets ``parallel`` runs
     share one GPU. A failed or interrupted run leaves no ``result.json``: it is retried next
@@ -120,7 +121,7 @@ def execute_runs(run_dirs: Sequence[Path], parallel: int = 1, device: str = 'cpu
                if (needs_reevaluation(d) if reevaluate else not is_done(d))]
     for d in run_dirs:
         if d not in pending:
-            log(f'skip ({"evaluated under the current test_cfg" if reevaluate else "done"}): '
+            log(f'skip ({"evaluated as today" if reevaluate else "done"}): '
                 f'{d.name}')
     running: Dict[Path, subprocess.Popen] = {}
     codes: Dict[str, int] = {}

@@ -24,10 +24,14 @@ def metric_values(results: Sequence[dict], source: str, key: str) -> List[float]
     return [result[field].get(f'digestpath/{key}', float('nan')) for result in results]
 
 
+def pair_key(run: dict) -> Tuple[int, int]:
+    """(seed, fold) of a run: what it shares with its pair of another loss or setting."""
+    return run['spec']['seed'], run['spec']['fold']
+
+
 def by_pair(runs: Sequence[dict], source: str, key: str) -> Dict[tuple, float]:
-    """One metric of each run keyed by (seed, fold): the runs' pairing with another loss's."""
-    return {(r['spec']['seed'], r['spec']['fold']): v
-            for r, v in zip(runs, metric_values(runs, source, key))}
+    """One metric of each run keyed by :func:`pair_key`."""
+    return {pair_key(r): v for r, v in zip(runs, metric_values(runs, source, key))}
 
 
 def paired_differences(a: Dict[tuple, float], b: Dict[tuple, float]) -> np.ndarray:
@@ -101,3 +105,26 @@ def compare(diffs: np.ndarray, level: float = 0.95, seed: int = 0) -> PairedComp
     if len(diffs) >= MIN_PAIRS and (low > 0 or high < 0):
         verdict = 'higher' if low > 0 else 'lower'
     return PairedComparison(len(diffs), float(diffs.mean()), (low, high), wins, p, verdict)
+
+
+def paired_summary(a: Dict[tuple, float], b: Dict[tuple, float], sign_test_p: bool = True) -> str:
+    """``'+0.031 [-0.012, +0.070], 3/4 higher, sign p 0.62, 4 pairs: not distinguishable'``:
+    :func:`compare` of a - b over the (seed, fold) keys both hold, as report text.
+
+    Args:
+        a (Dict[tuple, float]): One metric keyed by (seed, fold), see :func:`by_pair`.
+        b (Dict[tuple, float]): The same metric of the other side.
+        sign_test_p (bool): Give the sign-test p-value and the pair count (a table with a
+            pairs column leaves them out: ``'+0.031 [-0.012, +0.070], 3/4 higher, not
+            distinguishable'``). Defaults to True.
+
+    Returns:
+        str: The summary, or ``'no pairs'``.
+    """
+    c = compare(paired_differences(a, b))
+    if c.n == 0:
+        return 'no pairs'
+    text = f'{c.mean:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}], {c.wins}/{c.n} higher'
+    if sign_test_p:
+        return f'{text}, sign p {c.sign_p:.2f}, {c.n} pairs: {c.verdict}'
+    return f'{text}, {c.verdict}'

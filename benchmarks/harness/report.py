@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .ablations import ablation_table, split_ablations
-from .paired_stats import by_pair, compare, metric_values, paired_differences
+from .paired_stats import by_pair, metric_values, paired_summary
 from .profiles import LOSS_LABELS, LOSSES, canonical_name
 from .runs import RESULT_FILE, loss_config_path
 
@@ -23,10 +23,14 @@ from .runs import RESULT_FILE, loss_config_path
 TABLE3_COLUMNS = (('Precision', 'val', 'precision'), ('NFPs', 'val', 'nfps'),
                   ('Recall', 'val', 'recall'), ('FROC', 'val', 'froc'),
                   ('Recall @1 FP', 'val', 'recall@1fp'), ('Recall @8 FP', 'val', 'recall@8fp'))
+#: R-recall without a threshold: at 1 and 8 false positives per positive training image.
+R_RECALL_AT_FP = (('R-recall @1 FP/img', 'train', 'r_recall@1fp'),
+                  ('R-recall @8 FP/img', 'train', 'r_recall@8fp'))
 TABLE4_COLUMNS = TABLE3_COLUMNS + (('R-recall', 'train', 'r_recall'),
-                                   ('T-recall', 'train', 't_recall'))
+                                   ('T-recall', 'train', 't_recall')) + R_RECALL_AT_FP
 #: The metrics of the paper's claim: plotted and pivoted against the missing rate, checked.
-CLAIM_METRICS = (('FROC', 'val', 'froc'), ('R-recall', 'train', 'r_recall'))
+CLAIM_METRICS = (('FROC', 'val', 'froc'), ('R-recall', 'train', 'r_recall'),
+                 R_RECALL_AT_FP[1])
 #: The losses each claim of the paper is checked against.
 VERDICT_OPPONENTS = ('ce', 'focal', 'ghmc')
 #: Columns measured at the metric's operating threshold (its ``score_thr``).
@@ -134,13 +138,8 @@ def pivot_table(groups: Dict[tuple, List[dict]], source: str, key: str) -> List[
 
 
 def paired_text(runs_a: Sequence[dict], runs_b: Sequence[dict], source: str, key: str) -> str:
-    """``'+0.031 [-0.012, +0.070], 3/4 higher, sign p 0.62, 4 pairs: not distinguishable'``:
-    a - b over the (seed, fold) pairs run with both losses."""
-    c = compare(paired_differences(by_pair(runs_a, source, key), by_pair(runs_b, source, key)))
-    if c.n == 0:
-        return 'no pairs'
-    return (f'{c.mean:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}], {c.wins}/{c.n} higher, sign p '
-            f'{c.sign_p:.2f}, {c.n} pairs: {c.verdict}')
+    """:func:`paired_summary` of a - b over the (seed, fold) pairs run with both losses."""
+    return paired_summary(by_pair(runs_a, source, key), by_pair(runs_b, source, key))
 
 
 def verdict_table(groups: Dict[tuple, List[dict]]) -> List[str]:
@@ -161,6 +160,9 @@ def verdict_table(groups: Dict[tuple, List[dict]]) -> List[str]:
         if protocol == 'table4' and rate == highest[(profile, dataset)]:
             claims.append((f'R-recall at missing rate {rate:.1f}', profile, dataset, by_loss,
                            'train', 'r_recall'))
+            label, source, key = R_RECALL_AT_FP[1]
+            claims.append((f'{label} at missing rate {rate:.1f}', profile, dataset, by_loss,
+                           source, key))
         elif protocol == 'table3':
             runs = [r for loss_runs in by_loss.values() for r in loss_runs]
             claims.append(('FROC, natural annotation' + truncation_note(runs), profile,
@@ -565,9 +567,11 @@ def write_report(work_dirs: Sequence[Path], out_dir: Path, report_command: str,
              'false positives per normal image (both independent of any score threshold; '
              'results evaluated before the test-time threshold was removed are truncated '
              'there, see `tools/benchmark.py --reevaluate`). R-recall / T-recall: recall of '
-             'the removed / kept boxes on the '
-             'positive training images (paper section 4.6). Values are mean ± sample std over '
-             'the seeds (and folds) run.', '']
+             'the removed / kept boxes on the positive training images at the operating '
+             'threshold (paper section 4.6); R-recall @1 / @8 FP/img: recall of the removed '
+             'boxes at 1 and 8 false positives per positive training image (predictions '
+             'matching neither a kept nor a removed box), threshold-free like FROC. Values '
+             'are mean ± sample std over the seeds (and folds) run.', '']
     by_table: Dict[tuple, Dict[tuple, List[dict]]] = defaultdict(OrderedDict)
     for key, runs in main_groups.items():
         by_table[key[:3]][key] = runs
@@ -592,7 +596,7 @@ def write_report(work_dirs: Sequence[Path], out_dir: Path, report_command: str,
                 lines += [f'Mean {label} by missing rate (best in bold):', '']
                 lines += pivot_table(table_groups, source, key) + ['']
             for label, source, key in CLAIM_METRICS:
-                png = out_dir / f'{stem}_{key}_vs_missing.png'
+                png = out_dir / f'{stem}_{key.replace("@", "_at_")}_vs_missing.png'
                 plot_vs_missing_rate(table_groups, source, key,
                                      f'{label} ({dataset}, {profile})', png)
                 lines += [f'![{label} vs missing rate]({png.name})', '']

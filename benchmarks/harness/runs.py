@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
-from mmdet.registry import TASK_UTILS
 from mmengine.config import Config
 
 from .ablations import ablation_of
@@ -156,6 +155,7 @@ def apply_ablations(cfg: Config, profile: Profile) -> None:
 def anchors_per_image(head: dict, size: int) -> int:
     """Anchors a dense head config lays on a ``size`` x ``size`` input (its anchor
     generator's strides and base anchors, feature maps of ceil(size / stride))."""
+    from mmdet.registry import TASK_UTILS
     generator = TASK_UTILS.build(copy.deepcopy(head['anchor_generator']))
     cells = sum(math.ceil(size / stride_y) * math.ceil(size / stride_x)
                 for stride_x, stride_y in generator.strides)
@@ -281,13 +281,24 @@ def _checkpoint(run_dir: Path) -> Optional[Path]:
     return checkpoint if checkpoint.is_file() else None
 
 
+def missing_metrics(result: dict) -> list:
+    """Training-image measures the evaluation reports today that ``result`` predates (the
+    threshold-free R-recall, ``r_recall@<f>fp``)."""
+    from mmdet_dghm.evaluation.metrics import RECALL_FPS
+    if result['spec']['drop_rate'] <= 0:
+        return []
+    return [key for key in (f'digestpath/r_recall@{f:g}fp' for f in RECALL_FPS)
+            if key not in result['train_metrics']]
+
+
 def needs_reevaluation(run_dir: Path) -> bool:
-    """A finished run evaluated under another ``test_cfg`` than the committed config's."""
+    """A finished run evaluated under another ``test_cfg`` than the committed config's, or
+    without a measure the evaluation reports today (:func:`missing_metrics`)."""
     if not (run_dir / RESULT_FILE).is_file():
         return False
     result = json.loads((run_dir / RESULT_FILE).read_text())
     spec, profile = RunSpec(**result['spec']), Profile(**result['profile'])
-    return result.get('test_cfg') != test_cfg_of(spec, profile)
+    return result.get('test_cfg') != test_cfg_of(spec, profile) or bool(missing_metrics(result))
 
 
 def _run_config(run_dir: Path, spec: RunSpec, profile: Profile) -> Config:
@@ -374,7 +385,8 @@ def execute(run_dir: Path) -> dict:
 
 
 def reevaluate(run_dir: Path) -> dict:
-    """Evaluate a finished run's checkpoint again under the committed config's ``test_cfg``.
+    """Evaluate a finished run's checkpoint again under the committed config's ``test_cfg``
+    and today's measures.
 
     The run's own spec and profile are used (not today's profile), the metrics replaced move
     to ``superseded``, and mmengine's logs of the evaluation go to ``reevaluation/`` so the

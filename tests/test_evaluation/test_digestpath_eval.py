@@ -12,6 +12,7 @@ from mmdet_dghm.evaluation.metrics import (
     greedy_match,
     match_images,
     normal_fps,
+    removed_recall_at_fps,
     summarize_matches,
 )
 
@@ -144,6 +145,8 @@ def test_every_key_on_the_hand_made_case():
         **{'recall@1fp': 0.25, 'recall@8fp': 0.75},
         r_recall=1 / 1,
         t_recall=1 / 3,
+        # FPs of the positive images >= 0.6: 0.8 and 0.7 over 2 images, 1 per image.
+        **{'r_recall@1fp': 1.0, 'r_recall@8fp': 1.0},
         num_pos_images=2,
         num_normal_images=2))
 
@@ -183,3 +186,24 @@ def test_undefined_measures_are_nan_and_r_t_recall_need_removed_boxes():
     assert 'r_recall' not in metrics and 't_recall' not in metrics
     metrics = summarize_matches(match_images([p2]), score_thr=0.6)
     assert math.isnan(metrics['precision'])
+
+
+def test_removed_recall_at_false_positives_per_positive_image():
+    # One positive image: FP 0.9, FP 0.8, removed box(40) 0.7, FP 0.6, removed box(60) 0.5,
+    # kept box(0) 0.95 (neither a false positive nor a removed box).
+    image = ImageDetections(
+        bboxes=np.array([box(100), box(120), box(40), box(140), box(60), box(0)]),
+        scores=np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.95]),
+        gt_bboxes=np.array([box(0)]), removed_bboxes=np.array([box(40), box(60)]))
+    matched = match_images([image])
+    # 1 FP per image only at t = 0.9 (no removed box yet); 2 at t = 0.7 (one of two); 3 at 0.5.
+    np.testing.assert_allclose(removed_recall_at_fps(matched, (1, 2, 8)), [0.0, 0.5, 1.0])
+    metrics = summarize_matches(matched, score_thr=0.99)
+    assert metrics['r_recall'] == 0.0  # nothing reaches the operating threshold...
+    assert metrics['r_recall@8fp'] == 1.0  # ...but the ranking finds both removed cells
+    # Threshold-free: a strictly increasing map of the scores changes nothing.
+    squashed = ImageDetections(bboxes=image.bboxes, scores=image.scores ** 8 / 100,
+                               gt_bboxes=image.gt_bboxes, removed_bboxes=image.removed_bboxes)
+    np.testing.assert_array_equal(removed_recall_at_fps(match_images([squashed]), (1, 2, 8)),
+                                  [0.0, 0.5, 1.0])
+    assert np.isnan(removed_recall_at_fps(match_images(hand_made_images()[1:2]))).all()

@@ -51,7 +51,8 @@ def test_smoke_runs_write_results(smoke):
         result = json.loads((run_dir / 'result.json').read_text())
         assert METRIC_KEYS <= set(result['metrics'])
         # Training images at missing rate 0.5: removed boxes exist, so R-/T-recall do.
-        assert {'digestpath/r_recall', 'digestpath/t_recall'} <= set(result['train_metrics'])
+        assert {'digestpath/r_recall', 'digestpath/t_recall', 'digestpath/r_recall@1fp',
+                'digestpath/r_recall@8fp'} <= set(result['train_metrics'])
         assert result['spec']['drop_rate'] == 0.5 and result['profile']['iters'] == 2
         assert result['config'].endswith(f'retinanet_r18-light_fpn_{result["spec"]["loss"]}'
                                          '_digestpath.py')
@@ -108,7 +109,8 @@ def test_report_only_aggregates_result_files(smoke, tmp_path):
     expected = ('| CE | 0.5 | ' + ' | '.join(
         [cell('metrics', k) for k in ('precision', 'nfps', 'recall', 'froc', 'recall@1fp',
                                       'recall@8fp')]
-        + [cell('train_metrics', k) for k in ('r_recall', 't_recall')]) + ' | 2 |')
+        + [cell('train_metrics', k) for k in ('r_recall', 't_recall', 'r_recall@1fp',
+                                              'r_recall@8fp')]) + ' | 2 |')
     assert expected in text
     assert '| DGHM-C | 0.5 |' in text and '| 1 |' in text
     assert 'python tools/benchmark.py --profile smoke' in text
@@ -125,11 +127,13 @@ def test_report_only_aggregates_result_files(smoke, tmp_path):
     assert '| Precision (score >= 0.5) | NFPs (score >= 0.5) | Recall (score >= 0.5) |' in text
     assert '## Verdict per claim of the paper' in text
     assert '| R-recall at missing rate 0.5 | `smoke-iters2` | synthetic |' in text
+    assert '| R-recall @8 FP/img at missing rate 0.5 | `smoke-iters2` | synthetic |' in text
     assert "## Our recipe vs the paper's" in text
     assert '| Batch composition | 1 positive : 3 negative tiles | 0.25 positive |' in text
     assert '| Evaluation threshold | not stated | score_thr 0.0, max_per_img 500 |' in text
     for png in ('smoke-iters2_table4_synthetic_froc_vs_missing.png',
                 'smoke-iters2_table4_synthetic_r_recall_vs_missing.png',
+                'smoke-iters2_table4_synthetic_r_recall_at_8fp_vs_missing.png',
                 'smoke-iters2_table4_synthetic_learning_curves.png'):
         assert (report_dir / png).stat().st_size > 1000 and f']({png})' in text
 

@@ -6,7 +6,7 @@ import pytest
 from tool_loader import load_tool
 
 from benchmarks.harness.profiles import PROFILES, canonical_name
-from benchmarks.harness.runs import RunSpec, build_run_config
+from benchmarks.harness.runs import RunSpec, build_run_config, missing_metrics
 
 ARGS = ['--profile', 'smoke', '--protocol', 'table4', '--losses', 'ce', '--drop-rates', '0.5',
         '--seeds', '0', '--iters', '2', '--threads', '1', '--no-report']
@@ -59,6 +59,16 @@ def test_reevaluate_rescores_checkpoints_and_retrains_runs_without(tmp_path):
     assert (run_dir / 'iter_2.pth').is_file() and 'reevaluated' not in retrained
     assert retrained['superseded'][-1]['metrics'] == {'digestpath/froc': -1.0}
     assert retrained['metrics']['digestpath/froc'] >= 0
+
+
+def test_results_without_the_threshold_free_r_recall_are_reevaluated():
+    result = dict(spec=dict(drop_rate=0.7), train_metrics={'digestpath/r_recall': 0.1,
+                                                          'digestpath/r_recall@1fp': 0.2})
+    assert missing_metrics(result) == ['digestpath/r_recall@8fp']
+    result['train_metrics']['digestpath/r_recall@8fp'] = 0.3
+    assert missing_metrics(result) == []
+    # Natural annotation removes no box: no R-recall to miss.
+    assert missing_metrics(dict(spec=dict(drop_rate=0.0), train_metrics={})) == []
 
 
 def test_every_profile_draws_one_positive_for_three_negatives():

@@ -9,6 +9,7 @@ from benchmarks.harness.paired_stats import (
     bootstrap_ci,
     compare,
     paired_differences,
+    paired_summary,
     sign_test,
 )
 
@@ -45,3 +46,13 @@ def test_verdicts():
     assert compare(np.array([0.1, -0.3, 0.2, 0.05, 0.4, -0.1])).verdict == NOT_DISTINGUISHABLE
     empty = compare(np.zeros(0))
     assert empty.n == 0 and math.isnan(empty.mean) and empty.verdict == NOT_DISTINGUISHABLE
+
+
+def test_paired_summary_text_with_and_without_the_sign_test():
+    a = {(s, 0): 0.5 + 0.1 * s for s in range(5)}
+    b = {(s, 0): 0.4 + 0.1 * s for s in range(5)}
+    b[(5, 0)] = 0.9  # no partner in a
+    assert paired_summary(a, b) == (
+        '+0.100 [+0.100, +0.100], 5/5 higher, sign p 0.06, 5 pairs: higher')
+    assert paired_summary(a, b, sign_test_p=False) == '+0.100 [+0.100, +0.100], 5/5 higher, higher'
+    assert paired_summary(a, {(9, 0): 0.1}) == 'no pairs'

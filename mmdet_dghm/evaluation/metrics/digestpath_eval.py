@@ -339,6 +339,33 @@ def froc_complete(nrfp: np.ndarray, fps: Sequence[float] = FROC_FPS) -> bool:
     return bool(nrfp.max(initial=0.0) >= max(fps))
 
 
+def removed_recall_at_fps(matched: MatchedDetections,
+                          fps: Sequence[float] = RECALL_FPS) -> np.ndarray:
+    """R-recall without a score threshold: the removed boxes' recall at f false positives per
+    positive image, for every f in ``fps``.
+
+    R-recall at a fixed threshold (section 4.6) says nothing about a model whose scores all
+    lie below it. Here the threshold of each point is set by the model's own ranking, as in
+    FROC (eq. 16), with the false positives counted on the positive images themselves: the
+    predictions that match neither a kept nor a removed box, divided by the number of
+    positive images. Where the source annotation is itself partial (real DigestPath), some of
+    those are unannotated cells; every loss is measured against the same boxes.
+
+    Args:
+        matched (MatchedDetections): The output of :func:`match_images`, with removed boxes.
+        fps (Sequence[float]): False positives per positive image. Defaults to (1, 8).
+
+    Returns:
+        np.ndarray: (len(fps),) recalls of the removed boxes; NaN without removed boxes.
+    """
+    if matched.num_removed <= 0 or matched.num_pos_images <= 0:
+        return np.full(len(fps), np.nan)
+    scores, kinds = matched.pos_scores, matched.pos_kinds
+    _, fp_rate, recall = froc_curve(scores, kinds == TP_REMOVED, matched.num_removed,
+                                    scores[kinds == FALSE_POSITIVE], matched.num_pos_images)
+    return recall_at_fps(fp_rate, recall, fps)
+
+
 def summarize_matches(matched: MatchedDetections, score_thr: float = 0.5,
                       froc_fps: Sequence[float] = FROC_FPS,
                       recall_fps: Sequence[float] = RECALL_FPS) -> Dict[str, float]:
@@ -357,8 +384,10 @@ def summarize_matches(matched: MatchedDetections, score_thr: float = 0.5,
         ``recall@<f>fp`` for f in ``recall_fps`` (recall at f predictions per normal image,
         whatever the threshold), ``num_pos_images``,
         ``num_normal_images``, and when removed boxes exist ``r_recall`` (removed boxes) and
-        ``t_recall`` (kept boxes). Undefined measures are NaN (recall, precision without
-        positive images or predictions; nfps, froc without normal images).
+        ``t_recall`` (kept boxes) at ``score_thr`` and ``r_recall@<f>fp`` for f in
+        ``recall_fps`` (see :func:`removed_recall_at_fps`). Undefined measures are NaN
+        (recall, precision without positive images or predictions; nfps, froc without normal
+        images).
     """
     scores, kinds = matched.pos_scores, matched.pos_kinds
     is_tp = kinds != FALSE_POSITIVE
@@ -380,6 +409,8 @@ def summarize_matches(matched: MatchedDetections, score_thr: float = 0.5,
         results['r_recall'] = recall_at(scores, kinds == TP_REMOVED, matched.num_removed,
                                         score_thr)
         results['t_recall'] = recall_at(scores, kinds == TP_KEPT, matched.num_kept, score_thr)
+        results.update({f'r_recall@{f:g}fp': float(r) for f, r in
+                        zip(recall_fps, removed_recall_at_fps(matched, recall_fps))})
     results['num_pos_images'] = matched.num_pos_images
     results['num_normal_images'] = matched.num_normal_images
     return results
