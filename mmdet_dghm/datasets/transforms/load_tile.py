@@ -5,12 +5,11 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Optional
 
-import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmdet.registry import TRANSFORMS
 
-from ...fileio import TiffReader, read_scaled_image
+from ...fileio import ResampledReader, TiffReader, read_scaled_image
 
 
 @TRANSFORMS.register_module()
@@ -91,22 +90,12 @@ class LoadDigestPathTile(BaseTransform):
                 evicted.close()
         return image
 
-    @staticmethod
-    def _read_region(reader, x: int, y: int, width: int, height: int,
-                     scale: float) -> np.ndarray:
-        """Tile of a region reader: only the segments under the tile are decoded. With
-        ``scale != 1`` the matching source window is read and resized to the tile."""
-        if scale == 1.0:
-            return reader.read_region(x, y, width, height)
-        x0, y0 = int(np.floor(x / scale)), int(np.floor(y / scale))
-        x1 = min(reader.width, int(np.ceil((x + width) / scale)))
-        y1 = min(reader.height, int(np.ceil((y + height) / scale)))
-        window = reader.read_region(x0, y0, x1 - x0, y1 - y0)
-        return cv2.resize(window, (width, height), interpolation=cv2.INTER_AREA)
-
     def transform(self, results: dict) -> dict:
         scale = results.get('scale', 1.0)
         source = self._source(results['img_path'], scale)
+        if not isinstance(source, np.ndarray) and scale != 1.0:
+            # A region reader in the dataset's scaled pixels (scaled_size, as its coordinates).
+            source = ResampledReader(source, 0, scale)
         if 'tile_origin' in results:
             x, y = results['tile_origin']
             height, width = results['height'], results['width']
@@ -116,12 +105,11 @@ class LoadDigestPathTile(BaseTransform):
             if isinstance(source, np.ndarray):
                 height, width = source.shape[:2]
             else:
-                height, width = (int(round(source.height * scale)),
-                                 int(round(source.width * scale)))
+                height, width = source.height, source.width
         if isinstance(source, np.ndarray):
             tile = source[y:y + height, x:x + width]
         else:
-            tile = self._read_region(source, x, y, width, height, scale)
+            tile = source.read_region(x, y, width, height)
         if tile.shape[:2] != (height, width):
             raise ValueError(
                 f"{results['img_path']}: tile at {(x, y)} of {width} x {height} leaves the "
