@@ -137,6 +137,12 @@ def pivot_table(groups: Dict[tuple, List[dict]], source: str, key: str) -> List[
     return lines
 
 
+def measured(runs: Sequence[dict], source: str, key: str) -> bool:
+    """Whether any of ``runs`` has a value of the metric (records older than a metric lack
+    it)."""
+    return any(math.isfinite(v) for v in metric_values(runs, source, key))
+
+
 def paired_text(runs_a: Sequence[dict], runs_b: Sequence[dict], source: str, key: str) -> str:
     """:func:`paired_summary` of a - b over the (seed, fold) pairs run with both losses."""
     return paired_summary(by_pair(runs_a, source, key), by_pair(runs_b, source, key))
@@ -161,8 +167,9 @@ def verdict_table(groups: Dict[tuple, List[dict]]) -> List[str]:
             claims.append((f'R-recall at missing rate {rate:.1f}', profile, dataset, by_loss,
                            'train', 'r_recall'))
             label, source, key = R_RECALL_AT_FP[1]
-            claims.append((f'{label} at missing rate {rate:.1f}', profile, dataset, by_loss,
-                           source, key))
+            if measured(by_loss['dghmc'], source, key):
+                claims.append((f'{label} at missing rate {rate:.1f}', profile, dataset,
+                               by_loss, source, key))
         elif protocol == 'table3':
             runs = [r for loss_runs in by_loss.values() for r in loss_runs]
             claims.append(('FROC, natural annotation' + truncation_note(runs), profile,
@@ -405,7 +412,7 @@ def claim_check(groups: Dict[tuple, List[dict]]) -> List[str]:
             means = {loss: mean_std(metric_values(runs, source, key))[0]
                      for loss, runs in by_loss.items()}
             means = {k: v for k, v in means.items() if math.isfinite(v)}
-            if 'dghmc' not in means:
+            if 'dghmc' not in means or len(means) < 2:
                 continue
             ranked = sorted(means, key=lambda k: -means[k])
             best_other = max((k for k in means if k != 'dghmc'), key=lambda k: means[k])
@@ -592,10 +599,11 @@ def write_report(work_dirs: Sequence[Path], out_dir: Path, report_command: str,
                       'those that do).', '']
         stem = f'{profile}_{protocol}_{dataset}'
         if protocol == 'table4':
-            for label, source, key in CLAIM_METRICS:
+            claim_metrics = [m for m in CLAIM_METRICS if measured(runs, *m[1:])]
+            for label, source, key in claim_metrics:
                 lines += [f'Mean {label} by missing rate (best in bold):', '']
                 lines += pivot_table(table_groups, source, key) + ['']
-            for label, source, key in CLAIM_METRICS:
+            for label, source, key in claim_metrics:
                 png = out_dir / f'{stem}_{key.replace("@", "_at_")}_vs_missing.png'
                 plot_vs_missing_rate(table_groups, source, key,
                                      f'{label} ({dataset}, {profile})', png)

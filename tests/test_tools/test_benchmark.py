@@ -21,6 +21,7 @@ from benchmarks.harness.grad_histogram import (
 )
 from benchmarks.harness.profiles import PROFILES
 from benchmarks.harness.report import (
+    claim_check,
     format_mean_std,
     grad_histogram_summary,
     paired_text,
@@ -442,3 +443,19 @@ def test_truncated_froc_is_flagged_in_the_verdict():
         '| FROC, natural annotation (FROC truncated in 2 of 2 runs)'
     assert claim([table3('dghmc', 0.5, 1.0), table3('ce', 0.4, None)]) == \
         '| FROC, natural annotation (FROC truncated in 1 of 2 runs)'
+
+
+def test_claims_of_a_metric_older_records_lack_are_left_out():
+    # Records written before the threshold-free R-recall existed: only the thresholded claim.
+    groups = {('p', 'table4', 'synthetic', 0.7, loss): [_result(loss, 0.7, 0, 0.5, r)]
+              for loss, r in (('dghmc', 0.3), ('ce', 0.1))}
+    assert [row.split(' | ')[0] for row in verdict_table(groups)[2:]] == [
+        '| R-recall at missing rate 0.7']
+    groups[('p', 'table4', 'synthetic', 0.7, 'dghmc')][0]['train_metrics'][
+        'digestpath/r_recall@8fp'] = 0.6
+    rows = verdict_table(groups)[2:]
+    assert rows[0].startswith('| R-recall @8 FP/img at missing rate 0.7 | `p` | synthetic | '
+                              'no pairs |')  # CE lacks it: nothing to pair
+    # A claim no other loss measured is not ranked.
+    checks = claim_check(groups)
+    assert len(checks) == 2 and not any('R-recall @8 FP/img' in line for line in checks)
