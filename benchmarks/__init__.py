@@ -1,5 +1,9 @@
-"""The research harness around mmdet-dghm: loss benchmarks and their committed results.
+"""The research harness around mmdet-dghm: the loss comparison, the measurements, their results.
 
-Not part of the installed library: it lives in the repository beside ``tools/`` and reads the
-repository's ``configs/``.
+Not part of the installed library: it lives in the repository and reads the repository's
+``configs/``. Run from the repository root: ``python -m benchmarks`` is the loss comparison of
+the paper's Tables 3 and 4 (:mod:`benchmarks.run`), ``python -m benchmarks.<name>`` each
+measurement (``head_cost``, ``inference_overhead``, ``loss_benchmark``, ``torch_ops``,
+``density_scaling``, ``grad_histogram``, ``seam_merging``, ``mixed_labels``, ``cpu_matrix``);
+each writes its result file here, beside the others.
 """

@@ -68,7 +68,7 @@ PROFILES = load_recipes(Path(__file__).resolve().parent / 'recipes', DemoProfile
 
 def prepare_synthetic_data(root: Path, profile: DemoProfile, seed: int) -> Path:
     """Generate the demo's synthetic set once; a marker records the arguments used."""
-    from mmdet_dghm.datasets.synthetic import generate_synthetic_digestpath
+    from mmdet_dghm.testing import generate_synthetic_digestpath
 
     spec = dict(num_pos=profile.num_pos, num_neg=profile.num_neg,
                 image_size=profile.image_size, images_per_slide=profile.images_per_slide,

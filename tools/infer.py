@@ -4,8 +4,8 @@ Usage:
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] --out-dir OUT
         [--tile-size 800] [--overlap 200] [--batch-size 4] [--score-thr 0.05]
         [--max-per-img 1000] [--ios-thr 0.5] [--overlay-score-thr 0.5] [--no-tissue-mask]
-        [--min-saturation 25] [--max-overview-size 2048] [--pixel-size UM] [--device cpu]
-        [--cfg-options KEY=VALUE ...]
+        [--min-saturation 25] [--max-overview-size 2048] [--pixel-size UM] [--class-name NAME]
+        [--device cpu] [--cfg-options KEY=VALUE ...]
 
 INPUT: JPEG, PNG, TIFF (tiled TIFFs are read tile by tile, so their size is not limited by
 memory) or whole-slide files (.svs, .ndpi, ... with `pip install mmdet-dghm[wsi]`), or folders
@@ -27,6 +27,9 @@ reads each input at that pixel size, from the nearest pyramid level, and writes 
 input's full-resolution pixels. The input's pixel size comes from its file (TIFF resolution tags,
 OpenSlide's mpp) or from --pixel-size, which wins; an input without one (JPEG, PNG, an untagged
 TIFF) needs --pixel-size.
+
+The class name written in NAME.json and NAME.geojson is the checkpoint's (its
+``dataset_meta['classes']``, else the config's test dataset's) unless --class-name gives one.
 
 An image that cannot be read (or whose pixel size is missing) is recorded (summary status
 'error') and the others run; the exit status is then 1.
@@ -80,6 +83,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--pixel-size', type=float, default=None, metavar='UM',
                         help="the inputs' pixel size in micrometres per pixel (e.g. 0.25 at "
                              "40x), overriding their files' resolution tags")
+    parser.add_argument('--class-name', default=None, metavar='NAME',
+                        help="class name written with the detections (default: the "
+                             "checkpoint's dataset_meta classes)")
     parser.add_argument('--device', default='cpu', help='torch device, e.g. cuda:0')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, KEY=VALUE')
@@ -106,8 +112,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             args.config, args.checkpoint, device=args.device, score_thr=args.score_thr,
             max_per_img=args.max_per_img, cfg_options=args.cfg_options,
             tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
-            ios_thr=args.ios_thr, pixel_size=args.pixel_size)
+            ios_thr=args.ios_thr, pixel_size=args.pixel_size, class_name=args.class_name)
         check_pixel_size(args.pixel_size, '--pixel-size')
+        # A model without class names fails here, once, rather than on every image.
+        _ = detector.class_name
     except (ValueError, ImportError) as err:
         print(f'infer.py: error: {err}', file=sys.stderr)
         return 2

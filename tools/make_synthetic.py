@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from mmdet_dghm.datasets.synthetic import generate_synthetic_digestpath
+from mmdet_dghm.testing import generate_synthetic_digestpath
 
 
 def parse_args(argv=None) -> argparse.Namespace:

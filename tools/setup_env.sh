@@ -14,6 +14,9 @@
 #   TORCH_SPEC   pip requirement for torch (default: torch==2.13.0, the CPU build)
 #   WHEELHOUSE   folder of prebuilt wheels (e.g. holding an mmcv wheel), given to pip as --find-links
 #                (added to the machine's pip configuration; PIP_FIND_LINKS is never set here)
+#   OFFLINE      1: install from WHEELHOUSE alone (pip --no-index), a folder made by
+#                tools/make_wheelhouse.sh; the environment's torch (a CUDA build, say) is kept as it
+#                is, and mmcv is never built from source. Default: 0
 #   MAX_JOBS     parallel compile jobs for the mmcv source build (default: nproc; compiled mode)
 #   EXTRAS       project extras to install (default: tests)
 set -euo pipefail
@@ -24,7 +27,13 @@ MMCV_VERSION="2.1.0"
 SETUPTOOLS_SPEC="setuptools>=77.0.3,<81"
 EXTRAS="${EXTRAS:-tests}"
 MAX_JOBS="${MAX_JOBS:-$(nproc)}"
+OFFLINE="${OFFLINE:-0}"
 say() { printf '[setup_env] %s\n' "$*"; }
+[[ "$OFFLINE" == 0 || "$OFFLINE" == 1 ]] || { say "ERROR: OFFLINE=$OFFLINE: use 0 or 1"; exit 1; }
+if [[ "$OFFLINE" == 1 && -z "${WHEELHOUSE:-}" ]]; then
+    say "ERROR: OFFLINE=1 needs WHEELHOUSE=DIR, a folder made by tools/make_wheelhouse.sh"
+    exit 1
+fi
 
 if [[ -n "${VIRTUAL_ENV:-}" && "${VENV:-}" == "" ]]; then
     VENV="$VIRTUAL_ENV"
@@ -46,6 +55,33 @@ if [[ -n "${WHEELHOUSE:-}" ]]; then
     PIP+=(--find-links "$WHEELHOUSE")
     say "wheel cache: $WHEELHOUSE (pip --find-links)"
 fi
+if [[ "$OFFLINE" == 1 ]]; then
+    PIP+=(--no-index)
+    say "offline: every package comes from $WHEELHOUSE (pip --no-index)"
+fi
+PYTAG="$("$PY" -c 'import sys; print("cp%d%d" % sys.version_info[:2])')"
+
+# pip install. Offline, a requirement the folder cannot meet is named together with the folder.
+pip_install() {
+    if [[ "$OFFLINE" != 1 ]]; then
+        "${PIP[@]}" "$@"
+        return
+    fi
+    local log rc=0 missing
+    log="$(mktemp)"
+    "${PIP[@]}" "$@" 2>&1 | tee "$log" || rc=$?
+    missing="$(sed -n 's/^ERROR: No matching distribution found for //p' "$log" | head -n1)"
+    rm -f "$log"
+    [[ "$rc" == 0 ]] && return
+    if [[ -n "$missing" ]]; then
+        say "ERROR: $WHEELHOUSE holds no wheel of $missing for this Python ($PYTAG, $VENV)."
+        say "       Add it to the folder, or make the folder again with tools/make_wheelhouse.sh"
+        say "       on a machine with a package index."
+    else
+        say "ERROR: pip could not install $* from $WHEELHOUSE alone (its message is above)"
+    fi
+    exit 1
+}
 
 # One probe reports every component's state (importing torch/mmcv/mmdet once keeps a no-op
 # run to a few seconds).
@@ -108,22 +144,31 @@ if [[ "$(state_of setuptools)" == ok ]]; then
     say "setuptools ok"
 else
     say "installing $SETUPTOOLS_SPEC, wheel, packaging"
-    "${PIP[@]}" "$SETUPTOOLS_SPEC" wheel packaging
+    pip_install "$SETUPTOOLS_SPEC" wheel packaging
+    STATE="$(probe)"  # the probe needs packaging: the other components are known from here on
 fi
 
-if [[ "$(state_of torch)" == ok* ]]; then
-    say "torch ok ($(state_of torch | cut -d' ' -f2))"
+torch_state="$(state_of torch)"
+if [[ "$torch_state" == ok* ]]; then
+    say "torch ok (${torch_state#ok })"
+elif [[ "$OFFLINE" == 1 && "$torch_state" == bad* ]]; then
+    say "torch ${torch_state#bad } kept (OFFLINE=1 uses the environment's torch; TORCH_SPEC is not applied)"
 else
+    if [[ "$OFFLINE" == 1 ]] && ! compgen -G "$WHEELHOUSE/torch-*.whl" >/dev/null; then
+        say "ERROR: OFFLINE=1: $VENV has no torch and $WHEELHOUSE holds no torch wheel."
+        say "       Install your torch (e.g. a CUDA build) into $VENV first, or put one into"
+        say "       the folder (TORCH_SPEC=... tools/make_wheelhouse.sh)."
+        exit 1
+    fi
     say "installing $TORCH_SPEC"
-    "${PIP[@]}" "$TORCH_SPEC"
+    pip_install "$TORCH_SPEC"
     STATE="$(probe)"
 fi
 
 mmcv_state="$(state_of mmcv)"
-PYTAG="$("$PY" -c 'import sys; print("cp%d%d" % sys.version_info[:2])')"
+wheel="$(ls "${WHEELHOUSE:-/nonexistent}"/mmcv-"$MMCV_VERSION"-"$PYTAG"-*.whl 2>/dev/null \
+    | head -n1 || true)"
 if [[ -z "${MMCV_OPS:-}" ]]; then
-    wheel="$(ls "${WHEELHOUSE:-/nonexistent}"/mmcv-"$MMCV_VERSION"-"$PYTAG"-*.whl 2>/dev/null \
-        | head -n1 || true)"
     case "$mmcv_state" in
         compiled*|noops*) MMCV_OPS=compiled; why="the environment has mmcv, not mmcv-lite" ;;
         lite*) MMCV_OPS=torch; why="the environment has mmcv-lite" ;;
@@ -151,7 +196,7 @@ if [[ "$MMCV_OPS" == torch ]]; then
             "$PY" -m pip uninstall -y mmcv mmcv-lite
         fi
         say "installing mmcv-lite==$MMCV_VERSION (mmcv's Python code; ops from mmdet_dghm_ops)"
-        "${PIP[@]}" "mmcv-lite==$MMCV_VERSION"
+        pip_install "mmcv-lite==$MMCV_VERSION"
         STATE="$(probe)"
         CHANGED=1
     fi
@@ -166,10 +211,23 @@ else
     # mmcv ships no PyPI wheel. --no-build-isolation lets its setup.py import *this* torch
     # (with isolation it cannot, and silently builds a pure-Python mmcv without mmcv._ext).
     # A matching wheel in WHEELHOUSE is taken directly; otherwise pip builds from the sdist
-    # (about 30 min on 2 cores).
-    say "installing mmcv==$MMCV_VERSION (MAX_JOBS=$MAX_JOBS; a source build takes ~30 min on 2 cores)"
+    # (about 30 min on 2 cores). Offline, only the wheel will do.
+    MMCV_PIP=(--no-build-isolation)
+    if [[ "$OFFLINE" == 1 ]]; then
+        if [[ -z "$wheel" ]]; then
+            say "ERROR: OFFLINE=1, MMCV_OPS=compiled: $WHEELHOUSE holds no mmcv $MMCV_VERSION wheel"
+            say "       for $PYTAG (mmcv-$MMCV_VERSION-$PYTAG-*.whl), and mmcv is not built from"
+            say "       source offline. Add the wheel (tools/make_wheelhouse.sh DIR --mmcv-wheel"
+            say "       FILE), or use MMCV_OPS=torch (mmcv-lite from the folder)."
+            exit 1
+        fi
+        MMCV_PIP+=(--only-binary=mmcv)
+        say "installing mmcv==$MMCV_VERSION from $(basename "$wheel")"
+    else
+        say "installing mmcv==$MMCV_VERSION (MAX_JOBS=$MAX_JOBS; a source build takes ~30 min on 2 cores)"
+    fi
     MMCV_WITH_OPS=1 FORCE_CUDA="${FORCE_CUDA:-0}" MAX_JOBS="$MAX_JOBS" \
-        "${PIP[@]}" --no-build-isolation "mmcv==$MMCV_VERSION"
+        pip_install "${MMCV_PIP[@]}" "mmcv==$MMCV_VERSION"
     STATE="$(probe)"
     CHANGED=1
     mmcv_state="$(state_of mmcv)"
@@ -189,7 +247,13 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && "$(state_of mmdet_dghm)" ==
     say "mmdet_dghm ok (editable, extras: $EXTRAS)"
 else
     say "installing mmdet_dghm in editable mode with extras [$EXTRAS]"
-    "${PIP[@]}" -e "$REPO[$EXTRAS]"
+    PROJECT_PIP=()
+    if [[ "$OFFLINE" == 1 ]]; then
+        # Built by the setuptools installed above: no build environment to fill from an index
+        # (the legacy `setup.py develop` path would run a pip of its own without the folder).
+        PROJECT_PIP=(--use-pep517 --no-build-isolation)
+    fi
+    pip_install "${PROJECT_PIP[@]}" -e "$REPO[$EXTRAS]"
     echo "$WANT" > "$STAMP"
     CHANGED=1
 fi

@@ -6,8 +6,6 @@ Example::
         work_dirs/dghmc/epoch_14.pth --out work_dirs/dghmc/results.pkl --show-dir vis
 """
 import argparse
-import sys
-from pathlib import Path
 from typing import List, Optional
 
 from mmdet.engine.hooks.utils import trigger_visualization_hook
@@ -16,10 +14,7 @@ from mmdet.utils import setup_cache_size_limit_of_dynamo
 from mmengine.config import Config
 
 import mmdet_dghm  # noqa: F401  registers the plugin even for configs without custom_imports
-
-# Run as a script, tools/ is on sys.path already; imported from elsewhere (tests) it is not.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train import add_common_args, build_runner, load_config  # noqa: E402
+from mmdet_dghm.engine import add_common_args, build_runner, load_config
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -40,7 +35,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def load_test_config(args: argparse.Namespace) -> Config:
-    """The test config: :func:`train.load_config`, the checkpoint, and the show options."""
+    """The test config: :func:`mmdet_dghm.engine.load_config`, the checkpoint, and the show
+    options."""
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:

@@ -86,19 +86,27 @@ def is_done(run_dir: Path) -> bool:
     return (run_dir / RESULT_FILE).is_file()
 
 
-def _launch(run_dir: Path, device: str, threads: Optional[int],
-            reevaluate: bool) -> subprocess.Popen:
+def run_environment(device: str, threads: Optional[int]) -> Dict[str, str]:
+    """Environment of a run's process: ``device`` ``'cpu'`` hides the GPUs (mmengine's Runner
+    then builds the model on the CPU), ``'cuda'`` leaves them visible (the Runner uses one);
+    ``threads`` sets the OpenMP / MKL thread count."""
     env = dict(os.environ, MPLBACKEND='Agg')
-    env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO), env.get('PYTHONPATH')]))
     if device == 'cpu':
         env['CUDA_VISIBLE_DEVICES'] = ''
     if threads:
         env['OMP_NUM_THREADS'] = env['MKL_NUM_THREADS'] = str(threads)
+    return env
+
+
+def _launch(run_dir: Path, device: str, threads: Optional[int],
+            reevaluate: bool) -> subprocess.Popen:
     log = open(run_dir / 'run.log', 'a')  # a resumed run keeps its earlier attempts' log
     mode = ['--reevaluate'] if reevaluate else []
+    # From the repository root, where ``python -m`` finds the ``benchmarks`` package.
     return subprocess.Popen(
         [sys.executable, '-m', 'benchmarks.harness.runs', *mode, str(run_dir)],
-        cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT)
+        cwd=str(REPO), env=run_environment(device, threads), stdout=log,
+        stderr=subprocess.STDOUT)
 
 
 def execute_runs(run_dirs: Sequence[Path], parallel: int = 1, device: str = 'cpu',

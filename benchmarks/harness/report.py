@@ -1,7 +1,7 @@
 """``benchmarks/RESULTS.md`` and its plots, computed from the runs' ``result.json`` files only.
 
 Nothing here is typed by hand: every number comes from a result file or an mmengine log, so
-``tools/benchmark.py --report-only`` rebuilds the whole report from a work directory.
+``python -m benchmarks --report-only`` rebuilds the whole report from a work directory.
 """
 import json
 import math
@@ -573,7 +573,7 @@ def write_report(work_dirs: Sequence[Path], out_dir: Path, report_command: str,
              'normal image over every detection, and Recall @1 / @8 FP the recall at 1 and 8 '
              'false positives per normal image (both independent of any score threshold; '
              'results evaluated before the test-time threshold was removed are truncated '
-             'there, see `tools/benchmark.py --reevaluate`). R-recall / T-recall: recall of '
+             'there, see `python -m benchmarks --reevaluate`). R-recall / T-recall: recall of '
              'the removed / kept boxes on the positive training images at the operating '
              'threshold (paper section 4.6); R-recall @1 / @8 FP/img: recall of the removed '
              'boxes at 1 and 8 false positives per positive training image (predictions '

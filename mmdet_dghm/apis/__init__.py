@@ -7,7 +7,6 @@ from .cohort import (
                      write_summary,
 )
 from .exporters import (
-                     OverviewCanvas,
                      draw_heatmap,
                      draw_overlay,
                      draw_overlay_with_legend,
@@ -22,7 +21,7 @@ from .inference import (
                      TiledDetector,
                      build_detector,
                      checkpoint_mismatch,
-                     detect_large_image,
+                     config_dataset_meta,
                      load_checkpoint_strict,
 )
 from .resolution import (
@@ -35,8 +34,8 @@ from .resolution import (
 from .tissue_mask import TissueMask, otsu_saturation_threshold
 
 __all__ = [
-    'Detections', 'TiledDetector', 'build_detector', 'checkpoint_mismatch', 'detect_large_image',
-    'load_checkpoint_strict', 'OverviewCanvas', 'draw_heatmap', 'draw_overlay',
+    'Detections', 'TiledDetector', 'build_detector', 'checkpoint_mismatch', 'config_dataset_meta',
+    'load_checkpoint_strict', 'draw_heatmap', 'draw_overlay',
     'draw_overlay_with_legend', 'export_detections', 'geojson_features', 'write_csv',
     'write_geojson', 'write_json', 'MAX_RESAMPLING', 'Resolution', 'model_pixel_size',
     'plan_resolution', 'resampled_view', 'SlideSummary', 'finished_summary', 'format_summary',

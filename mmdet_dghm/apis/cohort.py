@@ -17,7 +17,7 @@ from typing import Callable, List, Optional, Sequence
 from tqdm import tqdm
 
 from ..fileio import open_image
-from .exporters import OverviewCanvas, export_detections
+from .exporters import export_detections
 from .inference import TiledDetector
 from .tissue_mask import MIN_SATURATION, TissueMask
 
@@ -93,7 +93,8 @@ def run_slide(detector: TiledDetector, slide: Path, out_dir: Path, score_thr: fl
               progress: Optional[Callable[[int], None]] = None) -> SlideSummary:
     """Detect in one slide, write its outputs and marker, and summarise it.
 
-    The overview (read once, in chunks) is also the thumbnail the tissue mask is computed on.
+    The overview (read once from the reader, in chunks: :meth:`ImageReader.read_overview`) is
+    the thumbnail the tissue mask is computed on and the image the PNGs are drawn on.
     The pixel size is the input's as the detector used it (``--pixel-size`` or the file's).
 
     Args:
@@ -112,12 +113,12 @@ def run_slide(detector: TiledDetector, slide: Path, out_dir: Path, score_thr: fl
     """
     start = time.perf_counter()
     with open_image(slide) as reader:
-        canvas = OverviewCanvas.from_reader(reader, max_overview_size)
-        tissue = (TissueMask.from_thumbnail(canvas.image, canvas.factor, min_saturation)
+        overview = reader.read_overview(max_overview_size)
+        tissue = (TissueMask.from_thumbnail(overview.image, overview.factor, min_saturation)
                   if use_tissue_mask else None)
         det = detector.detect(reader, progress=progress, tissue=tissue)
     pixel_size = det.resolution.input_pixel_size
-    paths = export_detections(det, out_dir, slide.stem, overview=canvas,
+    paths = export_detections(det, out_dir, slide.stem, overview=overview,
                               class_name=detector.class_name, overlay_score_thr=score_thr,
                               pixel_size=pixel_size)
     count = int((det.scores >= score_thr).sum())

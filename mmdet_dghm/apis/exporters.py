@@ -1,5 +1,6 @@
-"""Writing whole-image detections: JSON, CSV, QuPath GeoJSON, a downscaled overlay PNG with a
-legend and a detection-density heat map."""
+"""Writing whole-image detections: JSON, CSV, QuPath GeoJSON, and, drawn on the image's
+:class:`~mmdet_dghm.fileio.Overview` (read by its reader), an overlay PNG with a legend and a
+detection-density heat map."""
 import csv
 import json
 from pathlib import Path
@@ -8,8 +9,8 @@ from typing import Dict, Optional
 import cv2
 import numpy as np
 
-from ..fileio import ImageReader
-from .inference import DEFAULT_CLASS_NAME, Detections
+from ..fileio import Overview
+from .inference import Detections
 
 # QuPath's colour of the class (RGB), shown when the GeoJSON is imported.
 CLASS_COLOR_RGB = (220, 20, 60)
@@ -21,7 +22,7 @@ def _boxes_and_scores(det: Detections) -> tuple:
             np.round(det.scores.astype(np.float64), 5).tolist())
 
 
-def write_json(det: Detections, path: Path, class_name: str = DEFAULT_CLASS_NAME) -> None:
+def write_json(det: Detections, path: Path, class_name: str) -> None:
     """``{"image", "width", "height", "class_name", "num_tiles", "detections": [{"bbox":
     [x1, y1, x2, y2], "score"}]}`` with boxes in image pixels, by descending score."""
     boxes, scores = _boxes_and_scores(det)
@@ -42,7 +43,7 @@ def write_csv(det: Detections, path: Path) -> None:
         writer.writerows(b + [s] for b, s in zip(boxes, scores))
 
 
-def geojson_features(det: Detections, class_name: str = DEFAULT_CLASS_NAME) -> list:
+def geojson_features(det: Detections, class_name: str) -> list:
     """Boxes as GeoJSON Features QuPath imports as detection objects.
 
     Each box is a closed rectangular Polygon ring (5 points, first = last) in image pixels,
@@ -62,61 +63,12 @@ def geojson_features(det: Detections, class_name: str = DEFAULT_CLASS_NAME) -> l
     return features
 
 
-def write_geojson(det: Detections, path: Path, class_name: str = DEFAULT_CLASS_NAME) -> None:
+def write_geojson(det: Detections, path: Path, class_name: str) -> None:
     """A GeoJSON FeatureCollection of :func:`geojson_features`."""
     collection = dict(type='FeatureCollection', features=geojson_features(det, class_name))
     # json.dump streams many small chunks through Python; one dumps is ~10x faster here.
     with open(path, 'w', encoding='utf-8') as f:
         f.write(json.dumps(collection))
-
-
-class OverviewCanvas:
-    """A downscaled copy of a whole image, assembled from the windows as they are read.
-
-    Args:
-        width (int): Image width.
-        height (int): Image height.
-        max_size (int): Longest side of the overview; images smaller than it keep their size.
-    """
-
-    def __init__(self, width: int, height: int, max_size: int) -> None:
-        if max_size < 1:
-            raise ValueError(f'max_size={max_size} must be positive')
-        self.factor = min(1.0, max_size / max(width, height))
-        shape = (max(1, round(height * self.factor)), max(1, round(width * self.factor)), 3)
-        self.image = np.full(shape, 255, dtype=np.uint8)
-
-    @classmethod
-    def from_reader(cls, reader: ImageReader, max_size: int,
-                    chunk: int = 2048) -> 'OverviewCanvas':
-        """The overview of a whole image, read in ``chunk`` px squares (bounded memory) from
-        the coarsest pyramid level at least as wide as the overview."""
-        canvas = cls(reader.width, reader.height, max_size)
-        out_height, out_width = canvas.image.shape[:2]
-        levels = reader.levels
-        index = max(i for i, lv in enumerate(levels) if i == 0 or lv.width >= out_width)
-        level = levels[index]
-        scale_x, scale_y = out_width / level.width, out_height / level.height
-        for y in range(0, level.height, chunk):
-            for x in range(0, level.width, chunk):
-                width, height = min(chunk, level.width - x), min(chunk, level.height - y)
-                x0, y0 = round(x * scale_x), round(y * scale_y)
-                x1, y1 = round((x + width) * scale_x), round((y + height) * scale_y)
-                if x1 > x0 and y1 > y0:
-                    tile = reader.read_region(x, y, width, height, index)
-                    canvas.image[y0:y1, x0:x1] = tile if (x1 - x0, y1 - y0) == (
-                        width, height) else cv2.resize(tile, (x1 - x0, y1 - y0),
-                                                       interpolation=cv2.INTER_AREA)
-        return canvas
-
-    def paste(self, tile: np.ndarray, x: int, y: int) -> None:
-        """Downscale a BGR window whose top-left is ``(x, y)`` into place."""
-        height, width = tile.shape[:2]
-        x0, y0 = round(x * self.factor), round(y * self.factor)
-        x1, y1 = round((x + width) * self.factor), round((y + height) * self.factor)
-        if x1 > x0 and y1 > y0:
-            self.image[y0:y1, x0:x1] = tile if self.factor == 1.0 else cv2.resize(
-                tile, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
 
 
 def score_colors(scores: np.ndarray) -> np.ndarray:
@@ -238,12 +190,22 @@ def write_png(image: np.ndarray, path: Path) -> None:
 
 
 def export_detections(det: Detections, out_dir: Path, stem: str,
-                      overview: Optional[OverviewCanvas] = None,
-                      class_name: str = DEFAULT_CLASS_NAME,
+                      overview: Optional[Overview] = None, *, class_name: str,
                       overlay_score_thr: float = 0.5,
                       pixel_size: Optional[float] = None) -> Dict[str, Path]:
     """Write ``<stem>.json``, ``.csv``, ``.geojson`` and, with an overview, ``_overlay.png``
     (boxes and a legend) and, for images cut into more than one window, ``_heatmap.png``.
+
+    Args:
+        det (Detections): The image's detections.
+        out_dir (Path): Output folder (created).
+        stem (str): Name of the outputs.
+        overview (Overview, optional): The image's overview the PNGs draw on
+            (:meth:`ImageReader.read_overview`). Defaults to None (no PNG).
+        class_name (str): Name of the detected class in JSON and GeoJSON.
+        overlay_score_thr (float): Boxes drawn and counted from this score. Defaults to 0.5.
+        pixel_size (float, optional): The image's um/px, shown in the legends. Defaults to
+            None (unknown).
 
     Returns:
         Dict[str, Path]: The written files by kind ('json', 'csv', 'geojson', 'overlay',

@@ -11,8 +11,9 @@ With a :class:`TissueMask`, windows without tissue are not read and boxes centre
 are dropped.
 
 Resolution is part of the model: windows are cut at the model's pixel size from the input's
-nearest pyramid level (see :mod:`.resolution`) and every box is returned in the input's level-0
-pixels.
+nearest pyramid level (see :mod:`.resolution`). Everything happens in that view's pixels (the
+tissue mask is brought to them) and the merged boxes are mapped to the input's level-0 pixels
+once, at the end.
 """
 import logging
 import time
@@ -23,31 +24,21 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-from mmdet.registry import MODELS
+from mmdet.registry import DATASETS, MODELS
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader
 from torch import nn
 
-from ..datasets.digestpath_layout import SRC_CLASS
 from ..fileio import ImageReader, PathLike, open_image
 from ..structures import merge_tile_predictions, sliding_windows, window_cores
-from .resolution import (
-    Resolution,
-    model_pixel_size,
-    native_tile,
-    plan_resolution,
-    resampled_view,
-    to_native,
-)
+from .resolution import Resolution, model_pixel_size, plan_resolution, resampled_view, to_native
 from .tissue_mask import TissueMask
 
-DEFAULT_CLASS_NAME = SRC_CLASS
 # Boxes overlapping by more than half of the smaller one are one cell: chosen on the demo's
 # held-out image, where it makes 9 overlapping windows count as one window does (README).
 DEFAULT_IOS_THR = 0.5
-TileCallback = Callable[[np.ndarray, int, int], None]
 logger = logging.getLogger(__name__)
 
 
@@ -146,6 +137,21 @@ def load_checkpoint_strict(model: nn.Module, checkpoint: PathLike, config_name: 
     return ckpt.get('meta', {}) if 'state_dict' in ckpt else {}
 
 
+def config_dataset_meta(cfg: Config) -> dict:
+    """The metainfo of ``cfg``'s test dataset, as mmengine's Runner would give the model: its
+    registered class's ``METAINFO`` updated by the dataset config's ``metainfo``.
+
+    Returns:
+        dict: Empty when the config has no test dataset, or neither names anything.
+    """
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    kind = dataset.get('type')
+    dataset_cls = DATASETS.get(kind) if isinstance(kind, str) else kind
+    meta = dict(getattr(dataset_cls, 'METAINFO', None) or {})
+    meta.update(dataset.get('metainfo') or {})
+    return meta
+
+
 def build_detector(config: Union[str, Path, Config], checkpoint: Optional[PathLike] = None,
                    device: str = 'cpu', score_thr: float = 0.05, max_per_img: int = 1000,
                    cfg_options: Optional[dict] = None) -> nn.Module:
@@ -164,9 +170,10 @@ def build_detector(config: Union[str, Path, Config], checkpoint: Optional[PathLi
         cfg_options (dict, optional): Overrides merged into the config.
 
     Returns:
-        nn.Module: The model, with ``cfg``, ``dataset_meta`` and ``pixel_size`` (um/px of its
-        training tiles: the checkpoint's meta, else the config's ``pixel_size``; None when
-        neither has one) attributes.
+        nn.Module: The model, with ``cfg``, ``dataset_meta`` (the checkpoint's, saved by
+        mmengine's Runner, else the config's test dataset's: :func:`config_dataset_meta`) and
+        ``pixel_size`` (um/px of its training tiles: the checkpoint's meta, else the config's
+        ``pixel_size``; None when neither has one) attributes.
 
     Raises:
         ValueError: For a checkpoint not matching the model, or whose ``pixel_size`` differs
@@ -188,7 +195,7 @@ def build_detector(config: Union[str, Path, Config], checkpoint: Optional[PathLi
     name = getattr(cfg, 'filename', None) or 'the given Config'
     meta = load_checkpoint_strict(model, checkpoint, name) if checkpoint is not None else {}
     model.cfg = cfg
-    model.dataset_meta = meta.get('dataset_meta', dict(classes=(DEFAULT_CLASS_NAME, )))
+    model.dataset_meta = meta.get('dataset_meta') or config_dataset_meta(cfg)
     model.pixel_size = model_pixel_size(cfg, meta, checkpoint)
     return model.to(device).eval()
 
@@ -211,6 +218,8 @@ class TiledDetector:
             Defaults to 0.5.
         pixel_size (float, optional): The inputs' level-0 pixel size in um/px, overriding
             what their files say. Defaults to None (from each file).
+        class_name (str, optional): Name of the detected class in the outputs. Defaults to
+            None (the model's ``dataset_meta['classes'][0]``).
 
     Tile size and overlap are in the model's pixels (the input resampled to the model's
     ``pixel_size`` attribute, when it has one).
@@ -219,7 +228,8 @@ class TiledDetector:
     def __init__(self, model: nn.Module, tile_size: int = 800, overlap: int = 200,
                  batch_size: int = 4, nms_iou_thr: float = 0.5,
                  ios_thr: Optional[float] = DEFAULT_IOS_THR,
-                 pixel_size: Optional[float] = None) -> None:
+                 pixel_size: Optional[float] = None,
+                 class_name: Optional[str] = None) -> None:
         if tile_size < 1 or not 0 <= overlap < tile_size:
             raise ValueError(f'tile_size={tile_size} must be positive and overlap={overlap} '
                              'in [0, tile_size)')
@@ -232,6 +242,7 @@ class TiledDetector:
         self.nms_iou_thr = nms_iou_thr
         self.ios_thr = ios_thr
         self.pixel_size = pixel_size
+        self._class_name = class_name
 
     @classmethod
     def from_config(cls, config: Union[str, Path, Config], checkpoint: Optional[PathLike],
@@ -243,8 +254,22 @@ class TiledDetector:
 
     @property
     def class_name(self) -> str:
-        """The model's first (for DigestPath: only) class name."""
-        return str(self.model.dataset_meta.get('classes', (DEFAULT_CLASS_NAME, ))[0])
+        """The class name written with the detections: the one given, else the model's first
+        (for DigestPath: only) class in ``dataset_meta['classes']``.
+
+        Raises:
+            ValueError: When none is given and the model's ``dataset_meta`` names no class.
+        """
+        if self._class_name is not None:
+            return self._class_name
+        classes = (getattr(self.model, 'dataset_meta', None) or {}).get('classes')
+        if not classes:
+            name = getattr(getattr(self.model, 'cfg', None), 'filename', None)
+            raise ValueError(
+                f'the model{f" of {name}" if name else ""} has no class names '
+                "(dataset_meta['classes']: neither its checkpoint's meta nor its config's test "
+                'dataset names any); pass class_name (--class-name)')
+        return str(classes[0])
 
     def windows(self, width: int, height: int) -> np.ndarray:
         """``(N, 4)`` int64 xyxy windows covering a ``width x height`` image, row-major."""
@@ -278,48 +303,35 @@ class TiledDetector:
                  r.pred_instances.scores.cpu().numpy().astype(np.float32)) for r in results]
 
     @staticmethod
-    def _native_callback(on_tile: TileCallback, view: ImageReader) -> TileCallback:
-        return lambda tile, x, y: on_tile(*native_tile(tile, x, y, view))
-
-    @staticmethod
-    def _read_batch(reader: ImageReader, windows: np.ndarray,
-                    on_tile: Optional[TileCallback]) -> List[np.ndarray]:
-        tiles = []
-        for x1, y1, x2, y2 in windows.tolist():
-            tile = reader.read_region(x1, y1, x2 - x1, y2 - y1)
-            if on_tile is not None:
-                on_tile(tile, x1, y1)
-            tiles.append(tile)
-        return tiles
+    def _read_batch(reader: ImageReader, windows: np.ndarray) -> List[np.ndarray]:
+        return [reader.read_region(x1, y1, x2 - x1, y2 - y1)
+                for x1, y1, x2, y2 in windows.tolist()]
 
     def tissue_windows(self, view: ImageReader,
                        tissue: Optional[TissueMask]) -> Tuple[np.ndarray, np.ndarray, int]:
         """The windows of ``view`` (the input at the model's pixel size) to run: those holding
         any tissue (all without a mask), their cores in the full grid (:func:`window_cores`)
-        and the number skipped. ``tissue`` maps the input's level-0 pixels."""
+        and the number skipped. ``tissue`` maps ``view``'s pixels
+        (:meth:`TissueMask.for_view`)."""
         windows = self.windows(view.width, view.height)
         cores = window_cores(windows)
         if tissue is None:
             return windows, cores, 0
-        keep = tissue.window_fractions(to_native(windows.astype(np.float32), view)) > 0
+        keep = tissue.window_fractions(windows) > 0
         return windows[keep], cores[keep], int((~keep).sum())
 
     def detect(self, image: Union[PathLike, ImageReader],
-               on_tile: Optional[TileCallback] = None,
                progress: Optional[Callable[[int], None]] = None,
                tissue: Optional[TissueMask] = None) -> Detections:
         """Detect in one whole image.
 
         Args:
             image: A file (opened with :func:`open_image` and closed after) or an open reader.
-            on_tile (callable, optional): Called as ``on_tile(tile, x, y)`` with every window
-                read, resized to the level-0 area it covers at level-0 ``(x, y)`` (e.g. to
-                build a downscaled overview without reading twice). It runs in the reading
-                thread.
             progress (callable, optional): Called with the number of windows done after each
                 batch.
-            tissue (TissueMask, optional): Where the tissue is; windows without any are
-                skipped and boxes centred on background dropped. Defaults to None (all).
+            tissue (TissueMask, optional): Where the tissue is, in the image's level-0 pixels;
+                windows without any are skipped and boxes centred on background dropped.
+                Defaults to None (all).
 
         Returns:
             Detections: Merged boxes and scores in the image's level-0 pixels.
@@ -330,15 +342,14 @@ class TiledDetector:
         """
         if not isinstance(image, ImageReader):
             with open_image(image) as reader:
-                return self.detect(reader, on_tile, progress, tissue)
+                return self.detect(reader, progress, tissue)
         reader = image
         resolution = self.resolution(reader)
         logger.log(logging.WARNING if resolution.model_pixel_size is None else logging.INFO,
                    '%s: %s', reader.path, resolution.describe())
         view = resampled_view(reader, resolution)
-        if on_tile is not None and view is not reader:
-            on_tile = self._native_callback(on_tile, view)
-        windows, cores, skipped = self.tissue_windows(view, tissue)
+        view_tissue = None if tissue is None else tissue.for_view(view.to_level0)
+        windows, cores, skipped = self.tissue_windows(view, view_tissue)
         tissue_fraction = None if tissue is None else tissue.tissue_fraction
         if len(windows) == 0:
             return Detections(path=reader.path, width=reader.width, height=reader.height,
@@ -353,11 +364,11 @@ class TiledDetector:
         # One reading thread: the next batch is read (decoding releases the GIL) while the
         # model runs on the current one.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending: Future = pool.submit(self._read_batch, view, batches[0], on_tile)
+            pending: Future = pool.submit(self._read_batch, view, batches[0])
             for index in range(len(batches)):
                 tiles = pending.result()
                 if index + 1 < len(batches):
-                    pending = pool.submit(self._read_batch, view, batches[index + 1], on_tile)
+                    pending = pool.submit(self._read_batch, view, batches[index + 1])
                 start = time.perf_counter()
                 for tile_bboxes, tile_scores in self.predict_tiles(tiles):
                     bboxes.append(tile_bboxes)
@@ -368,24 +379,13 @@ class TiledDetector:
         merged_bboxes, merged_scores = merge_tile_predictions(
             bboxes, scores, windows[:, :2].astype(np.float32), self.nms_iou_thr, self.ios_thr,
             cores if self.ios_thr is not None else None)
-        merged_bboxes = to_native(merged_bboxes, view)
-        if tissue is not None:
-            on_tissue = tissue.contains((merged_bboxes[:, :2] + merged_bboxes[:, 2:]) / 2)
+        if view_tissue is not None:
+            on_tissue = view_tissue.contains((merged_bboxes[:, :2] + merged_bboxes[:, 2:]) / 2)
             merged_bboxes, merged_scores = merged_bboxes[on_tissue], merged_scores[on_tissue]
+        # The one mapping of the whole run from the view's pixels to the input's level 0.
         return Detections(path=reader.path, width=reader.width, height=reader.height,
-                          bboxes=merged_bboxes, scores=merged_scores, num_tiles=len(windows),
-                          forward_seconds=forward_seconds, skipped_tiles=skipped,
-                          tissue_fraction=tissue_fraction, resolution=resolution)
+                          bboxes=to_native(merged_bboxes, view), scores=merged_scores,
+                          num_tiles=len(windows), forward_seconds=forward_seconds,
+                          skipped_tiles=skipped, tissue_fraction=tissue_fraction,
+                          resolution=resolution)
 
-
-def detect_large_image(config: Union[str, Path, Config], checkpoint: Optional[PathLike],
-                       image: PathLike, device: str = 'cpu', score_thr: float = 0.05,
-                       max_per_img: int = 1000, **kwargs) -> Detections:
-    """One-call convenience: build a :class:`TiledDetector` and detect in ``image``.
-
-    ``kwargs`` are :class:`TiledDetector` arguments (``tile_size``, ``overlap``, ...). To
-    process many images, build the detector once with :meth:`TiledDetector.from_config`.
-    """
-    detector = TiledDetector.from_config(config, checkpoint, device=device, score_thr=score_thr,
-                                         max_per_img=max_per_img, **kwargs)
-    return detector.detect(image)

@@ -9,7 +9,6 @@ pixels.
 from dataclasses import dataclass
 from typing import Optional
 
-import cv2
 import numpy as np
 from mmengine.config import Config
 
@@ -123,20 +122,6 @@ def resampled_view(reader: ImageReader, resolution: Resolution) -> ImageReader:
 
 
 def to_native(bboxes: np.ndarray, view: ImageReader) -> np.ndarray:
-    """``(N, 4)`` boxes in ``view``'s pixels as float32 boxes in its source's level-0 pixels."""
-    if not isinstance(view, ResampledReader):
-        return bboxes
-    return (bboxes * np.float32(view.to_level0)).astype(np.float32)
-
-
-def native_tile(tile: np.ndarray, x: int, y: int, view: ImageReader):
-    """A window of ``view`` at ``(x, y)`` resized to the level-0 area it covers, and that
-    area's top-left: what a callback drawing on the level-0 image needs."""
-    if not isinstance(view, ResampledReader):
-        return tile, x, y
-    factor = view.to_level0
-    source = view.source
-    x0, y0 = round(x * factor), round(y * factor)
-    x1 = min(max(round((x + tile.shape[1]) * factor), x0 + 1), source.width)
-    y1 = min(max(round((y + tile.shape[0]) * factor), y0 + 1), source.height)
-    return cv2.resize(tile, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA), x0, y0
+    """``(N, 4)`` boxes in ``view``'s pixels as float32 boxes in its source's level-0 pixels
+    (scaled by ``view.to_level0``, 1 for a reader read as is)."""
+    return (np.asarray(bboxes, np.float32) * np.float32(view.to_level0)).astype(np.float32)

@@ -81,6 +81,12 @@ class TissueMask:
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
         return cls(mask=mask.astype(bool), factor=float(factor))
 
+    def for_view(self, to_level0: float) -> 'TissueMask':
+        """The same mask for coordinates in pixels of a view ``to_level0`` image pixels wide
+        (an :class:`~mmdet_dghm.fileio.ImageReader`'s ``to_level0``): windows and boxes of a
+        resampled view are then looked up without mapping them to the image first."""
+        return TissueMask(mask=self.mask, factor=self.factor * float(to_level0))
+
     def _to_mask_pixels(self, coords: np.ndarray) -> np.ndarray:
         """Image coordinates to mask indices (floor), clipped to the mask."""
         scaled = np.floor(np.asarray(coords, np.float64) * self.factor).astype(np.int64)

@@ -14,6 +14,7 @@ from .annotation_status import (
     union_classes,
     union_label_map,
 )
+from .status_keys import STATUS_KEYS, check_status_keys
 
 #: Metainfo keys that may differ between sources: the union replaces them.
 CLASS_KEYS = ('classes', 'palette')
@@ -51,7 +52,8 @@ class ClassUnionConcatDataset(ConcatDataset):
 
     Raises:
         ValueError: If a source has a pipeline, sources differ in other metainfo, a class
-            name repeats or is missing from ``classes``; and, when a sample is read, if a
+            name repeats or is missing from ``classes``, the training pipeline's
+            ``PackDetInputs`` drops a status key; and, when a sample is read, if a
             box or partial label lies outside its source's class list (naming the source's
             annotation file and the image id).
     """
@@ -84,6 +86,8 @@ class ClassUnionConcatDataset(ConcatDataset):
         self._metainfo = {k: v for k, v in self._metainfo.items() if k not in CLASS_KEYS}
         self._metainfo['classes'] = self.classes
         self.pipeline = Compose(pipeline)
+        check_status_keys(self.pipeline, STATUS_KEYS, self.datasets[0].test_mode,
+                          f'ClassUnionConcatDataset({", ".join(self.sources)})')
         self.max_refetch = max_refetch
 
     def to_union(self, data_info: dict, source_idx: int) -> dict:

@@ -11,9 +11,11 @@ from mmdet.registry import DATASETS
 
 from ..fileio import FILE_EXTENSIONS, read_image_size, scaled_size
 from ..structures import clip_boxes_to_windows, sliding_windows, split_visible
+from .annotation_status import PARTIAL_IMAGE_KEY
 from .digestpath_layout import NEG_DIR, POS_DIR, SRC_CLASS
 from .folds import assign_slide_folds, slide_id
 from .missing import drop_mask
+from .status_keys import check_status_keys
 from .voc_annotation import parse_voc_xml, sanitize_boxes
 
 SPLITS = ('train', 'val', 'all')
@@ -81,7 +83,8 @@ class DigestPathDataset(BaseDetDataset):
         ValueError: Naming the file or argument, for empty or missing folders, a file name in
             two folders, a positive image without XML, an XML without size or whose size
             disagrees with the image, a box with ``xmin > xmax``, an unknown class, an
-            unreadable image, or bad arguments.
+            unreadable image, bad arguments, or a training pipeline whose ``PackDetInputs``
+            drops ``partially_annotated``.
     """
 
     METAINFO = dict(classes=(SRC_CLASS, ), palette=[(220, 20, 60)])
@@ -128,6 +131,8 @@ class DigestPathDataset(BaseDetDataset):
         self.scale = scale
         self._positive_indices: Optional[np.ndarray] = None
         super().__init__(*args, **kwargs)
+        check_status_keys(self.pipeline, (PARTIAL_IMAGE_KEY, ), self.test_mode,
+                          f'DigestPathDataset({self.data_root})')
 
     # ------------------------------------------------------------------ discovery
     def _folder(self, name: str) -> Path:

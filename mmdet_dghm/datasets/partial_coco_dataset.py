@@ -11,6 +11,7 @@ from .annotation_status import (
     id_array,
     ids_to_labels,
 )
+from .status_keys import STATUS_KEYS, check_status_keys
 
 PARTIAL_CATEGORIES_FIELD = 'partial_category_ids'
 
@@ -30,13 +31,20 @@ class PartialCocoDataset(CocoDataset):
 
     An image without the fields is exhaustively annotated (COCO's own assumption). Each data
     info gets ``partially_annotated`` (bool) and ``partial_labels`` (sorted label indices
-    in the dataset's class order); add both to ``PackDetInputs``'s ``meta_keys``. Ids of
-    categories outside the dataset's ``classes`` are left out, as their boxes are.
+    in the dataset's class order); a training pipeline's ``PackDetInputs`` must keep both
+    in its ``meta_keys`` (``mmdet_dghm::_base_/datasets/partial_coco_detection.py`` does).
+    Ids of categories outside the dataset's ``classes`` are left out, as their boxes are.
 
     Raises:
         ValueError: For a malformed field or a category id the file does not define, naming
-            the json file and the image id.
+            the json file and the image id; at construction, for a training pipeline whose
+            ``PackDetInputs`` drops a status key.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        check_status_keys(self.pipeline, STATUS_KEYS, self.test_mode,
+                          f'PartialCocoDataset({self.ann_file})')
 
     def parse_data_info(self, raw_data_info: dict) -> Union[dict, List[dict]]:
         """CocoDataset's data info plus the image's annotation status.

@@ -13,6 +13,7 @@ from .annotation_status import (
     ids_to_labels,
     lvis_partial_labels,
 )
+from .status_keys import STATUS_KEYS, check_status_keys
 
 NEG_FIELD = 'neg_category_ids'
 NOT_EXHAUSTIVE_FIELD = 'not_exhaustive_category_ids'
@@ -27,8 +28,9 @@ class PartialLVISV1Dataset(LVISV1Dataset):
     ``not_exhaustive_category_ids`` (some instances unboxed). A class is partial in an image
     when it is not exhaustive there, or when it is neither positive (a box in the image) nor
     verified negative: nobody checked it (:func:`lvis_partial_labels`). Each data info gets
-    ``partially_annotated=False`` and ``partial_labels`` (sorted label indices); add both to
-    ``PackDetInputs``'s ``meta_keys``.
+    ``partially_annotated=False`` and ``partial_labels`` (sorted label indices); a training
+    pipeline's ``PackDetInputs`` must keep both in its ``meta_keys``
+    (``mmdet_dghm::_base_/datasets/partial_lvis_v1_detection.py`` does).
 
     The json has COCO's structure, so it is read with mmdet's COCO API (pycocotools) and the
     ``lvis`` package is not needed; labels follow the dataset's ``classes`` as in
@@ -38,8 +40,14 @@ class PartialLVISV1Dataset(LVISV1Dataset):
     Raises:
         ValueError: For a missing or malformed field, a category id the file does not define,
             or a category both verified negative and boxed or flagged not exhaustive, naming
-            the json file and the image id.
+            the json file and the image id; at construction, for a training pipeline whose
+            ``PackDetInputs`` drops a status key.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        check_status_keys(self.pipeline, STATUS_KEYS, self.test_mode,
+                          f'PartialLVISV1Dataset({self.ann_file})')
 
     def load_data_list(self) -> List[dict]:
         """Data infos of every image, read with the COCO API."""

@@ -4,6 +4,7 @@ from .image_readers import (
                             ImageLevel,
                             ImageReader,
                             OpenSlideReader,
+                            Overview,
                             PathLike,
                             RasterReader,
                             ResampledReader,
@@ -19,7 +20,7 @@ from .image_readers import (
 
 __all__ = [
     'FILE_EXTENSIONS', 'IMAGE_EXTENSIONS', 'ImageLevel', 'ImageReader', 'OpenSlideReader',
-    'PathLike', 'RasterReader', 'ResampledReader', 'TiffReader', 'list_images', 'open_image',
-    'pixel_size_from_xy', 'read_image_size', 'read_scaled_image', 'scaled_size',
+    'Overview', 'PathLike', 'RasterReader', 'ResampledReader', 'TiffReader', 'list_images',
+    'open_image', 'pixel_size_from_xy', 'read_image_size', 'read_scaled_image', 'scaled_size',
     'tiff_pixel_size'
 ]

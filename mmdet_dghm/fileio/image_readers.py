@@ -19,7 +19,11 @@ when the file does not say) and ``levels`` (the pyramid, finest first). TIFFs gi
 ``XResolution``/``ResolutionUnit`` tags (unit inch, centimetre, millimetre or micrometre; no unit
 means unknown), whole-slide files by OpenSlide's ``openslide.mpp-x/y``. JPEG, PNG and BMP are
 taken as unknown: their dots-per-inch fields describe printing, not a microscope.
-:class:`ResampledReader` presents a reader's level at another pixel size.
+:class:`ResampledReader` presents a reader's level at another pixel size; ``to_level0`` says, for
+any reader, how many level-0 pixels of the source one of its pixels spans, so callers map
+coordinates back without asking which kind of reader they hold. ``read_overview`` gives a
+downsampled copy of the whole image (for a tissue mask or a drawing), read from the coarsest
+level that is large enough.
 """
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,6 +143,19 @@ class ImageLevel:
     downsample: float
 
 
+@dataclass(frozen=True, eq=False)
+class Overview:
+    """A downsampled copy of a whole image.
+
+    Attributes:
+        image (np.ndarray): ``(h, w, 3)`` BGR uint8.
+        factor (float): Overview pixels per level-0 pixel (``<= 1``).
+    """
+
+    image: np.ndarray
+    factor: float
+
+
 def pixel_size_from_xy(x_size: float, y_size: float, path: Path) -> float:
     """One pixel size from the x and y ones, which must agree (square pixels).
 
@@ -159,12 +176,15 @@ class ImageReader:
         width (int): Image width in pixels (level 0).
         height (int): Image height in pixels (level 0).
         pixel_size (float, optional): Micrometres per level-0 pixel; None when unknown.
+        to_level0 (float): Level-0 pixels of the source image per pixel of this reader's
+            coordinates: 1.0, except for a :class:`ResampledReader`'s view.
     """
 
     path: Path
     width: int
     height: int
     pixel_size: Optional[float] = None
+    to_level0: float = 1.0
 
     @property
     def levels(self) -> List[ImageLevel]:
@@ -190,6 +210,48 @@ class ImageReader:
 
     def _read(self, x: int, y: int, width: int, height: int, level: int) -> np.ndarray:
         raise NotImplementedError
+
+    def read_overview(self, max_size: int, chunk: int = 2048) -> Overview:
+        """The whole image shrunk so that its longest side is at most ``max_size`` (images
+        smaller than that keep their size).
+
+        It is read from the coarsest level at least as wide as the overview, in ``chunk``
+        px squares of that level (memory stays bounded by a chunk), each area-resized into
+        place.
+
+        Args:
+            max_size (int): Longest side of the overview, in pixels.
+            chunk (int): Side of the squares read. Defaults to 2048.
+
+        Returns:
+            Overview: The ``(round(height * factor), round(width * factor), 3)`` image
+            (at least 1 px a side) and its factor ``min(1, max_size / max(width, height))``.
+
+        Raises:
+            ValueError: For a non-positive ``max_size`` or ``chunk``, or a region the file
+                cannot decode.
+        """
+        if max_size < 1 or chunk < 1:
+            raise ValueError(f'{self.path}: overview max_size={max_size} and chunk={chunk} '
+                             'must be positive')
+        factor = min(1.0, max_size / max(self.width, self.height))
+        out_width = max(1, round(self.width * factor))
+        out_height = max(1, round(self.height * factor))
+        image = np.full((out_height, out_width, 3), 255, dtype=np.uint8)
+        levels = self.levels
+        index = max(i for i, lv in enumerate(levels) if i == 0 or lv.width >= out_width)
+        level = levels[index]
+        scale_x, scale_y = out_width / level.width, out_height / level.height
+        for y in range(0, level.height, chunk):
+            for x in range(0, level.width, chunk):
+                width, height = min(chunk, level.width - x), min(chunk, level.height - y)
+                x0, y0 = round(x * scale_x), round(y * scale_y)
+                x1, y1 = round((x + width) * scale_x), round((y + height) * scale_y)
+                if x1 > x0 and y1 > y0:
+                    tile = self.read_region(x, y, width, height, index)
+                    image[y0:y1, x0:x1] = tile if (x1 - x0, y1 - y0) == (width, height) \
+                        else cv2.resize(tile, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+        return Overview(image, factor)
 
     def _check_window(self, x: int, y: int, width: int, height: int, level: int) -> None:
         levels = self.levels

@@ -13,7 +13,9 @@ An image's status comes from two optional metainfo keys:
 A class is partial when either key says so. Where neither key is present, an image with at
 least one ground-truth box is taken as partially annotated (every class) and a box-less image
 as exhaustively annotated; datasets with partial annotation should set a key explicitly,
-because a crop of a partially annotated image may hold no box.
+because a crop of a partially annotated image may hold no box. A head that meets a batch
+without either key warns once (:class:`StatusFallbackWarning`): the fallback is intended for
+stock datasets such as ``CocoDataset``, and a sign of dropped ``meta_keys`` anywhere else.
 
 :class:`PartialAnnotationMixin` puts this status in front of a stock mmdet head: for the
 duration of the head's ``loss_by_feat``, every call of a classification loss that declares
@@ -21,6 +23,7 @@ duration of the head's ``loss_by_feat``, every call of a classification loss tha
 head's own flattening order; any other loss runs the stock code untouched.
 """
 import inspect
+import warnings
 from contextlib import contextmanager
 from typing import Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -59,6 +62,15 @@ SUPPORTED_HEADS = {
     RPNHead: StatusLayout('image_major', class_agnostic=True),
     DINOHead: StatusLayout('image_major'),
 }
+
+
+class StatusFallbackWarning(UserWarning):
+    """A Decoupled head trains on images without annotation status (the has-a-box fallback)."""
+
+
+def has_status(batch_img_metas: Sequence[dict]) -> bool:
+    """Whether any image of the batch carries ``partially_annotated`` or ``partial_labels``."""
+    return any(PARTIAL_KEY in meta or PARTIAL_LABELS_KEY in meta for meta in batch_img_metas)
 
 
 def loss_accepts_partial(loss: nn.Module) -> bool:
@@ -303,10 +315,24 @@ class PartialAnnotationMixin:
         check_sigmoid_loss(type(self).__name__, kwargs.get('loss_cls'))
         super().__init__(*args, **kwargs)
         self.loss_cls_takes_partial = loss_accepts_partial(self.loss_cls)
+        self.warned_status_fallback = False
 
     def annotation_status(self, batch_img_metas: Sequence[dict],
                           batch_gt_instances: InstanceList, device: torch.device) -> Tensor:
-        """(B,) or (B, C) status of a batch, (B,) for class-agnostic heads."""
+        """(B,) or (B, C) status of a batch, (B,) for class-agnostic heads.
+
+        The first batch without any status key raises a :class:`StatusFallbackWarning`
+        naming ``meta_keys``; later ones are silent.
+        """
+        if not self.warned_status_fallback and not has_status(batch_img_metas):
+            self.warned_status_fallback = True
+            warnings.warn(
+                f'{type(self).__name__}: no image of the batch has {PARTIAL_KEY!r} or '
+                f'{PARTIAL_LABELS_KEY!r} metainfo, so images with a box are taken as partially '
+                f'annotated and box-less ones as exhaustively annotated. This is intended for '
+                f'datasets without annotation status (CocoDataset); if your dataset writes '
+                f"status (PartialCocoDataset, DigestPathDataset, ...), add both keys to "
+                f"PackDetInputs' meta_keys", StatusFallbackWarning, stacklevel=2)
         if self.status_layout.class_agnostic:
             return image_partial_flags(batch_img_metas, batch_gt_instances, device)
         return compact_status(

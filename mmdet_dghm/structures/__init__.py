@@ -1,10 +1,8 @@
+from .boxes import box_areas, intersection_over_smaller
+from .merging import ios_nms, merge_tile_predictions
 from .resolution import PIXEL_SIZE_RTOL, check_pixel_size, choose_level, same_pixel_size
-from .windows import (
-                      box_areas,
+from .slicing import (
                       clip_boxes_to_windows,
-                      intersection_over_smaller,
-                      ios_nms,
-                      merge_tile_predictions,
                       sliding_windows,
                       split_visible,
                       window_cores,

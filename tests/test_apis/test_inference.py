@@ -1,5 +1,5 @@
 """TiledDetector: same boxes as mmdet's own inference, tiling and merging, strict checkpoints,
-and bounded memory on a large tiled TIFF."""
+class names from the model, and bounded memory on a large tiled TIFF."""
 import tracemalloc
 from pathlib import Path
 
@@ -12,7 +12,8 @@ from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
 from torch import nn
 
-from mmdet_dghm.apis import OverviewCanvas, TiledDetector, build_detector
+from mmdet_dghm.apis import TiledDetector, build_detector
+from mmdet_dghm.fileio import RasterReader, TiffReader, open_image
 from mmdet_dghm.structures import merge_tile_predictions, window_cores
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,6 +67,30 @@ def test_test_cfg_overrides_and_class(detector):
     assert not detector.model.training
 
 
+def test_class_name_from_the_model_given_or_refused(detector, tmp_path):
+    model = detector.model
+    assert model.dataset_meta['classes'] == ('ring_cell_cancer', )  # the checkpoint's meta
+    assert TiledDetector(model, class_name='signet ring cell').class_name == 'signet ring cell'
+    # A checkpoint without meta: the config's test dataset names the classes.
+    bare = tmp_path / 'bare.pth'
+    torch.save(dict(state_dict=model.state_dict()), bare)
+    assert build_detector(CONFIG, bare).dataset_meta['classes'] == ('ring_cell_cancer', )
+    saved = tmp_path / 'cells.pth'
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(dataset_meta=dict(classes=('cell', 'other')))), saved)
+    assert TiledDetector(build_detector(CONFIG, saved)).class_name == 'cell'
+    # Neither: a clear error naming the config, not a DigestPath default.
+    unnamed = build_detector(CONFIG, bare, cfg_options=dict(
+        test_dataloader=dict(dataset=dict(type='BaseDetDataset'))))
+    assert unnamed.dataset_meta == {}
+    with pytest.raises(ValueError, match=rf'the model of {CONFIG} has no class names '
+                                         r"\(dataset_meta\['classes'\].*pass class_name"):
+        TiledDetector(unnamed).class_name
+    with pytest.raises(ValueError, match=r'^the model has no class names .*\(--class-name\)$'):
+        TiledDetector(NoDetections()).class_name
+    assert TiledDetector(NoDetections(), class_name='cell').class_name == 'cell'
+
+
 def test_single_window_equals_mmdet_inference(detector, tmp_path):
     array = image(96, 120)  # smaller than the 128 px window: one window, clamped
     det = detector.detect(save_png(tmp_path, array))
@@ -82,6 +107,19 @@ def canonical(bboxes: np.ndarray, scores: np.ndarray):
     return bboxes[order], scores[order]
 
 
+class RecordingRaster(RasterReader):
+    """A PNG reader that records the origin and shape of every window read."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.seen = []
+
+    def read_region(self, x: int, y: int, width: int, height: int, level: int = 0):
+        window = super().read_region(x, y, width, height, level)
+        self.seen.append((x, y, window.shape))
+        return window
+
+
 def test_windows_are_shifted_and_merged(detector, tmp_path):
     array = image(96, 160)
     path = save_png(tmp_path, array)
@@ -90,9 +128,10 @@ def test_windows_are_shifted_and_merged(detector, tmp_path):
     # x starts 0, 48, 96 (the last snapped to the edge); y starts 0, 32.
     expected_windows = [(x, y) for y in (0, 32) for x in (0, 48, 96)]
     np.testing.assert_array_equal(tiled.windows(160, 96)[:, :2], expected_windows)
-    seen, done = [], []
-    det = tiled.detect(path, on_tile=lambda tile, x, y: seen.append((x, y, tile.shape)),
-                       progress=done.append)
+    done = []
+    with RecordingRaster(path) as reader:
+        det = tiled.detect(reader, progress=done.append)
+    seen = reader.seen
     assert seen == [(x, y, (64, 64, 3)) for x, y in expected_windows]
     assert done == [4, 2]  # batches of 4 windows
     per_tile = [mmdet_predict(detector.model, array[y:y + 64, x:x + 64])
@@ -175,29 +214,37 @@ def test_large_tiled_tiff_is_read_with_bounded_memory(tmp_path):
     tifffile.imwrite(path, tiles(), shape=(side, side, 3), dtype=np.uint8, tile=(tile, tile),
                      photometric='rgb', compression='zlib')
     detector = TiledDetector(NoDetections(), tile_size=1024, overlap=128, batch_size=2)
-    canvas = OverviewCanvas(side, side, 512)
     origins = []
 
-    def check(window: np.ndarray, x: int, y: int) -> None:
-        origins.append((x, y))
-        # BGR: channel 2 is red (tile row), channel 1 green (tile column).
-        assert (window[0, 0, 2], window[0, 0, 1]) == (y // tile, x // tile)
-        assert (window[-1, -1, 2], window[-1, -1, 1]) == ((y + 1023) // tile, (x + 1023) // tile)
-        canvas.paste(window, x, y)
+    class CheckedTiff(TiffReader):
+        """Checks that every window holds the tiles of where it was read."""
+
+        def read_region(self, x, y, width, height, level=0):
+            window = super().read_region(x, y, width, height, level)
+            origins.append((x, y))
+            # BGR: channel 2 is red (tile row), channel 1 green (tile column).
+            assert (window[0, 0, 2], window[0, 0, 1]) == (y // tile, x // tile)
+            assert (window[-1, -1, 2], window[-1, -1, 1]) == ((y + 1023) // tile,
+                                                              (x + 1023) // tile)
+            return window
 
     tracemalloc.start()
     try:
-        det = detector.detect(path, on_tile=check)
+        with open_image(path) as reader:
+            overview = reader.read_overview(512, chunk=1024)
+        with CheckedTiff(path) as reader:
+            det = detector.detect(reader)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert det.num_tiles == len(origins) == 9 * 9 and len(det.scores) == 0
     decoded = side * side * 3
-    # Two batches of 2 windows (3 MiB each) in flight and the overview: far below the image.
+    # Two batches of 2 windows (3 MiB each) in flight, or one overview chunk (3 MiB) and the
+    # overview: far below the image.
     assert peak < 0.1 * decoded, f'peak {peak / 2**20:.1f} MiB of {decoded / 2**20:.0f} MiB'
-    assert canvas.image.shape == (512, 512, 3)
+    assert overview.image.shape == (512, 512, 3)
     # The overview's block (row 31, column 0) holds that tile's red/green values.
-    assert tuple(canvas.image[-1, 0, 1:]) == (0, 31)
+    assert tuple(overview.image[-1, 0, 1:]) == (0, 31)
 
 
 @pytest.mark.parametrize('kwargs, message', [

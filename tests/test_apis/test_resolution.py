@@ -13,6 +13,7 @@ from mmengine.config import Config
 
 from mmdet_dghm.apis import MAX_RESAMPLING, model_pixel_size, plan_resolution, resampled_view
 from mmdet_dghm.apis.inference import build_detector
+from mmdet_dghm.apis.resolution import to_native
 from mmdet_dghm.engine import PixelSizeHook
 from mmdet_dghm.fileio import ImageLevel, OpenSlideReader, ResampledReader, open_image
 from mmdet_dghm.structures import check_pixel_size, choose_level
@@ -162,6 +163,11 @@ def test_resampled_windows_equal_the_resized_image(tmp_path):
         # Area shrinking by 2 is block averaging: windows equal crops of the whole resize.
         np.testing.assert_array_equal(view.read_region(10, 6, 30, 20), halved[6:26, 10:40])
         np.testing.assert_array_equal(view.read_region(0, 0, 48, 32), halved)
+        # Boxes of the view map back by its factor; a reader read as is maps them unchanged.
+        boxes = np.array([[1.5, 2, 10, 20.25]], np.float32)
+        np.testing.assert_array_equal(to_native(boxes, view), [[3, 4, 20, 40.5]])
+        assert reader.to_level0 == 1.0
+        np.testing.assert_array_equal(to_native(boxes, reader), boxes)
 
 
 class FakeSlide:

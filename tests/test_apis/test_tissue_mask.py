@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from blob_detector import BlobDetector
 
-from mmdet_dghm.apis import OverviewCanvas, TiledDetector, TissueMask, otsu_saturation_threshold
+from mmdet_dghm.apis import TiledDetector, TissueMask, otsu_saturation_threshold
 from mmdet_dghm.fileio import open_image
 
 GLASS = (236, 236, 238)  # BGR, saturation about 2
@@ -63,8 +63,8 @@ def test_mostly_background_slide_runs_a_fraction_of_the_windows(tmp_path):
     cv2.imwrite(str(path), slide())
     detector = TiledDetector(BlobDetector(full_area=np.pi * 36), tile_size=256, overlap=0)
     with open_image(path) as reader:
-        canvas = OverviewCanvas.from_reader(reader, max_size=512, chunk=700)
-        tissue = TissueMask.from_thumbnail(canvas.image, canvas.factor)
+        overview = reader.read_overview(max_size=512, chunk=700)
+        tissue = TissueMask.from_thumbnail(overview.image, overview.factor)
         masked = detector.detect(reader, tissue=tissue)
         everything = detector.detect(reader)
     # Tissue 500 x 400 px of 2048 x 2048; the pen stroke and the glass are background.
@@ -73,6 +73,43 @@ def test_mostly_background_slide_runs_a_fraction_of_the_windows(tmp_path):
     assert (masked.num_tiles, masked.skipped_tiles) == (6, 58)
     assert (everything.num_tiles, everything.skipped_tiles) == (64, 0)
     # Without the mask the pen stroke and the dust are detected too; with it, only nuclei.
+    centres = (masked.bboxes[:, :2] + masked.bboxes[:, 2:]) / 2
+    assert len(masked.scores) == 30
+    assert ((centres >= 300) & (centres <= (800, 700))).all()
+    assert len(everything.scores) > len(masked.scores) + 1
+
+
+def test_mask_for_a_view_looks_up_view_pixels():
+    mask = np.zeros((10, 20), bool)
+    mask[2:6, 4:12] = True
+    # One mask pixel per 10 image pixels, and a view of 2 image pixels per pixel: 5 view pixels.
+    view = TissueMask(mask, factor=0.1).for_view(2.0)
+    assert view.factor == 0.2 and view.mask is mask and view.tissue_fraction == 32 / 200
+    fractions = view.window_fractions(np.array([[20, 10, 60, 30], [0, 0, 20, 10],
+                                                [0, 0, 40, 20]]))
+    np.testing.assert_allclose(fractions, [1.0, 0.0, 8 / 32])
+    np.testing.assert_array_equal(view.contains(np.array([[22.5, 12.5], [62.5, 12.5]])),
+                                  [True, False])
+
+
+def test_mask_skips_and_drops_in_a_resampled_view(tmp_path):
+    """A model at 0.5 um/px on the 0.25 um/px slide: windows are cut from the half-size view,
+    the mask of the level-0 overview still picks the tissue windows, and boxes come back in
+    level-0 pixels."""
+    path = tmp_path / 'slide.png'
+    cv2.imwrite(str(path), slide())
+    model = BlobDetector(full_area=np.pi * 9)
+    model.pixel_size = 0.5
+    detector = TiledDetector(model, tile_size=128, overlap=0, pixel_size=0.25)
+    with open_image(path) as reader:
+        overview = reader.read_overview(max_size=512)
+        tissue = TissueMask.from_thumbnail(overview.image, overview.factor)
+        masked = detector.detect(reader, tissue=tissue)
+        everything = detector.detect(reader)
+    assert (masked.resolution.level, masked.resolution.scale) == (0, 0.5)
+    # 8 x 8 windows of 128 view pixels (256 image pixels): the same 6 of 64 hold tissue.
+    assert (masked.num_tiles, masked.skipped_tiles) == (6, 58)
+    assert (everything.num_tiles, everything.skipped_tiles) == (64, 0)
     centres = (masked.bboxes[:, :2] + masked.bboxes[:, 2:]) / 2
     assert len(masked.scores) == 30
     assert ((centres >= 300) & (centres <= (800, 700))).all()

@@ -68,3 +68,12 @@ def test_configuration_errors(tmp_path):
         ClassUnionConcatDataset(
             [dict(cfgs[0], metainfo=dict(classes=('cat', ), lab='x')),
              dict(cfgs[1], metainfo=dict(classes=('dog', 'bird'), lab='y'))], pipeline=[])
+
+
+def test_pipeline_dropping_the_status_is_refused(tmp_path):
+    init_default_scope('mmdet')
+    keeps_image_flag = [*PIPELINE[:-1], dict(type='PackDetInputs', meta_keys=(
+        'img_id', 'img_path', 'ori_shape', 'img_shape', 'partially_annotated'))]
+    with pytest.raises(ValueError, match=r"ClassUnionConcatDataset\(.*a\.json, .*b\.json\).*"
+                                         r"leaves \('partial_labels',\) out of its meta_keys"):
+        ClassUnionConcatDataset(union_sources(tmp_path), pipeline=keeps_image_flag)

@@ -105,9 +105,18 @@ def test_boxes_outside_clipped_and_zero_area_dropped_with_one_warning_each(tmp_p
 
 
 def test_empty_split_names_the_folder_and_the_fold(tmp_path):
-    from mmdet_dghm.datasets.synthetic import generate_synthetic_digestpath
+    from mmdet_dghm.testing import generate_synthetic_digestpath
     generate_synthetic_digestpath(tmp_path, num_pos=1, num_neg=1, image_size=128,
                                   images_per_slide=1)
     with pytest.raises(ValueError, match=r"split='val' of fold 4/5 holds no image"):
         DigestPathDataset(data_root=str(tmp_path), split='val', fold=4, num_folds=5,
                           tile_size=128, tile_stride=128, pipeline=[])
+
+
+def test_training_pipeline_dropping_partially_annotated_is_refused(layout):
+    pack = dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'img_shape'))
+    with pytest.raises(ValueError, match=r"DigestPathDataset\(.*dp\).*"
+                                         r"\('partially_annotated',\) out of its meta_keys"):
+        build(layout, pipeline=[pack])
+    # Evaluation datasets are not checked.
+    assert len(build(layout, pipeline=[pack], test_mode=True)) > 0

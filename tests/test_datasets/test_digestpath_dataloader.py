@@ -8,7 +8,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import mmdet_dghm  # noqa: F401  (registration)
-from mmdet_dghm.datasets.synthetic import generate_synthetic_digestpath
+from mmdet_dghm.testing import generate_synthetic_digestpath
 
 
 @pytest.fixture(scope='module')

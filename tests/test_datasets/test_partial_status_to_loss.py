@@ -41,7 +41,7 @@ def test_union_batch_gives_retinanet_the_per_class_mask(tmp_path, repo_root, cap
                                       classes=CLASSES)
     data = model.data_preprocessor(pseudo_collate([dataset[i] for i in range(3)]), True)
     losses = model.loss(data['inputs'], data['data_samples'])
-    assert torch.isfinite(losses['loss_cls'])
+    assert len(losses['loss_cls']) == 1 and torch.isfinite(losses['loss_cls'][0])
 
     # a1: bird and dog unannotated by its source; a2: a partially annotated image;
     # b1: bird partial by its own field, cat unannotated by its source.

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from mmdet_dghm.structures.windows import (
-    box_areas,
+from mmdet_dghm.structures.boxes import box_areas
+from mmdet_dghm.structures.slicing import (
     clip_boxes_to_windows,
     sliding_windows,
     split_visible,

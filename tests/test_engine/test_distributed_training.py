@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from mmdet_dghm.datasets.synthetic import generate_synthetic_digestpath
 from mmdet_dghm.models.losses import DGHMCLoss
+from mmdet_dghm.testing import generate_synthetic_digestpath
 
 HERE = Path(__file__).resolve().parent
 

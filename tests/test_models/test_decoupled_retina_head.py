@@ -1,5 +1,6 @@
 """DecoupledRetinaHead: attribute broadcast, loss dispatch, and equivalence with RetinaHead."""
 import copy
+import warnings
 from typing import List, Optional
 
 import pytest
@@ -8,12 +9,14 @@ from mmdet.models.dense_heads import RetinaHead
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmengine.config import ConfigDict
+from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 from recording_losses import RecordingPartialLoss, RecordingPlainLoss
 
 import mmdet_dghm  # noqa: F401  (registration)
 from mmdet_dghm.models.dense_heads import DecoupledRetinaHead
 from mmdet_dghm.models.partial_annotation import (
+    StatusFallbackWarning,
     broadcast_to_anchors,
     image_partial_flags,
     loss_accepts_partial,
@@ -127,8 +130,21 @@ def test_mask_rows_line_up_with_scores_and_labels():
 
 def test_missing_key_falls_back_to_has_ground_truth():
     head = build_head(RECORD_PARTIAL)
-    head.loss(features(2), [sample(BOXES, None), sample([], None)])
+    with pytest.warns(StatusFallbackWarning, match='meta_keys'):
+        head.loss(features(2), [sample(BOXES, None), sample([], None)])
     assert torch.equal(head.loss_cls.calls[0]['partial'], expected_mask([True, False]))
+    # Once per head: the next batches without status are silent.
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', StatusFallbackWarning)
+        head.loss(features(2), [sample(BOXES, None), sample([], None)])
+
+
+def test_batch_with_status_does_not_warn():
+    head = build_head(RECORD_PARTIAL)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', StatusFallbackWarning)
+        head.loss(features(3), mixed_batch())
+    assert head.warned_status_fallback is False
 
 
 def test_image_partial_flags_rejects_non_bool():
@@ -149,7 +165,7 @@ def test_all_levels_calls_cls_loss_once_with_all_anchors():
     call = head.loss_cls.calls[0]
     assert call['pred'].shape == (3 * ANCHORS_PER_IMG, 1)
     assert call['target'].shape == call['weight'].shape == (3 * ANCHORS_PER_IMG, )
-    assert isinstance(losses['loss_cls'], torch.Tensor)
+    assert isinstance(losses['loss_cls'], list) and len(losses['loss_cls']) == 1
     assert len(losses['loss_bbox']) == len(STRIDES)
 
 
@@ -209,8 +225,7 @@ def test_focal_losses_equal_retinahead(mode):
     feats = features(3)
     ref = retina.loss(feats, mixed_batch())
     out = decoupled.loss(feats, mixed_batch())
-    torch.testing.assert_close(sum(out['loss_cls']) if mode == 'per_level' else out['loss_cls'],
-                               sum(ref['loss_cls']))
+    torch.testing.assert_close(sum(out['loss_cls']), sum(ref['loss_cls']))
     for got, want in zip(out['loss_bbox'], ref['loss_bbox']):
         torch.testing.assert_close(got, want)
 
@@ -249,9 +264,26 @@ LOSSES = {
 def test_every_loss_trains_in_both_modes(name, mode):
     head = build_head(copy.deepcopy(LOSSES[name]), cls_loss_mode=mode)
     losses = head.loss(features(3), mixed_batch())
-    loss_cls = losses['loss_cls'] if mode == 'all_levels' else sum(losses['loss_cls'])
+    loss_cls = sum(losses['loss_cls'])
     assert loss_cls.dim() == 0 and torch.isfinite(loss_cls)
     assert float(loss_cls.detach()) > 0
     loss_cls.backward()
     grad = head.retina_cls.weight.grad
     assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('mode', ['all_levels', 'per_level'])
+@pytest.mark.parametrize('name', ['focal', 'dghmc'])
+def test_loss_dict_has_retinahead_structure(name, mode):
+    """Code written for RetinaHead's loss dict (mmdet's head tests, parse_losses) runs as is."""
+    head = build_head(copy.deepcopy(LOSSES[name]), cls_loss_mode=mode)
+    out = head.loss(features(3), mixed_batch())
+    assert set(out) == {'loss_cls', 'loss_bbox'}
+    expected_calls = 1 if mode == 'all_levels' else len(STRIDES)
+    assert isinstance(out['loss_cls'], list) and len(out['loss_cls']) == expected_calls
+    assert all(loss.dim() == 0 for loss in out['loss_cls'])
+    # mmdet's head tests sum the per-call entries; the model's parse_losses does the same.
+    total = sum(loss.item() for loss in out['loss_cls'])
+    assert total > 0
+    _, log_vars = BaseModel.parse_losses(None, out)
+    assert float(log_vars['loss_cls']) == pytest.approx(total, rel=1e-6)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 
 import mmdet_dghm  # noqa: F401  (registers the losses)
-from mmdet_dghm.models.losses import DGHMCLoss
+from mmdet_dghm.models.losses import DGHMCLoss, dghmc_loss
 from mmdet_dghm.models.losses.dghm_loss import gradient_bins_, group_codes
 
 BG = 1  # background index for one class
@@ -377,3 +377,52 @@ def test_element_mask_of_wrong_shape_raises():
     pred = torch.randn(4, 2)
     with pytest.raises(ValueError, match=r'partial must have shape \(4,\) or \(4, 2\)'):
         loss(pred, torch.tensor([0, 1, 2, 2]), partial=torch.ones(4, 3, dtype=torch.bool))
+
+
+def test_functional_gives_the_closed_form_weights():
+    """dghmc_loss, torchvision-style: the lone-outlier case of the module, without a module."""
+    probs = [0.02, 0.05, 0.06, 0.07, 0.25, 0.26, 0.95]
+    labels = [0, BG, BG, BG, BG, BG, BG]
+    pred, target, part = make_batch(probs, labels, [False] * 4 + [True] * 3)
+    terms = dghmc_loss(pred, target, part, reduction='none')
+    weights = terms / torch.tensor([[bce(p, int(t == 0))] for p, t in zip(probs, labels)])
+    expected = [1 / (2 * 10 ** 0.5)] + [1 / (2 * 30)] * 3 + [1 / (2 * 20)] * 2 + [1 / (2 * 10 ** 2)]
+    assert weights.flatten().tolist() == pytest.approx(expected, rel=1e-5)
+    assert dghmc_loss(pred, target, part).item() == pytest.approx(terms.sum().item(), rel=1e-6)
+
+
+@pytest.mark.parametrize('options', [dict(), dict(decouple='full', mu_noisy=3.0),
+                                     dict(density='rescaled', reference_size=50.0)])
+def test_module_is_loss_weight_times_functional(options):
+    torch.manual_seed(0)
+    pred = torch.randn(30, 3, requires_grad=True)
+    target = torch.randint(0, 4, (30, ))
+    weight = (torch.rand(30) > 0.2).float()
+    partial = torch.rand(30, 3) > 0.5
+    module = DGHMCLoss(loss_weight=2.5, **options)(pred, target, weight, partial=partial)
+    functional = dghmc_loss(pred, target, partial, weight, **options)
+    torch.testing.assert_close(module, 2.5 * functional)
+
+
+def test_functional_moving_counts_match_the_module_momentum():
+    torch.manual_seed(1)
+    module = DGHMCLoss(momentum=0.25, reduction='none')
+    moving = torch.zeros(2, 10)
+    for _ in range(3):
+        pred, target = torch.randn(40, 1), torch.randint(0, 2, (40, ))
+        partial = torch.rand(40) > 0.5
+        want = module(pred, target, partial=partial)
+        got = dghmc_loss(pred, target, partial, moving_counts=moving, momentum=0.25,
+                         reduction='none')
+        torch.testing.assert_close(got, want)
+    torch.testing.assert_close(moving, module.acc_counts)
+    assert moving.sum() > 0
+
+
+@pytest.mark.parametrize('kwargs, match', [(dict(bins=0), 'dghmc_loss: bins'),
+                                           (dict(decouple='three'), 'dghmc_loss: decouple'),
+                                           (dict(reduction='avg'), 'dghmc_loss: reduction')])
+def test_functional_refuses_bad_options(kwargs, match):
+    pred, target, part = make_batch([0.3], [BG], [True])
+    with pytest.raises(ValueError, match=match):
+        dghmc_loss(pred, target, part, **kwargs)

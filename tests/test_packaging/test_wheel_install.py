@@ -1,11 +1,10 @@
 """The wheel a user installs: self-contained, configs and tools inside, used from elsewhere."""
-import shutil
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
+from checkout_copy import copy_checkout
 
 USER_CONFIG = """_base_ = 'mmdet_dghm::digestpath/retinanet_r18-light_fpn_dghmc_digestpath.py'
 model = dict(backbone=dict(init_cfg=None))
@@ -30,23 +29,11 @@ print('train_root', cfg.train_dataloader.dataset.data_root)
 """
 
 
-def _checkout_files(repo: Path) -> list:
-    """Tracked and untracked-but-not-ignored files: what a clean clone builds from."""
-    out = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
-                         cwd=repo, capture_output=True, check=True).stdout
-    return [name for name in out.decode().split('\0') if name and (repo / name).is_file()]
-
-
 @pytest.fixture(scope='module')
 def installed_wheel(tmp_path_factory, repo_root):
     """Build the wheel from a copy of the checkout and install it into a fresh target."""
-    if shutil.which('git') is None:
-        pytest.skip('git is needed to list the checkout')
     work = tmp_path_factory.mktemp('wheel')
-    source = work / 'source'
-    for name in _checkout_files(repo_root):
-        (source / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(repo_root / name, source / name)
+    source = copy_checkout(repo_root, work / 'source')
     dist = work / 'dist'
     subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation',
                     '-q', '-w', str(dist), str(source)], check=True)

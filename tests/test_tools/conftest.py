@@ -1,33 +1,24 @@
-"""Fixtures of the tool tests: two smoke benchmark runs shared by every module that needs a
-trained model (training them takes most of their cost)."""
+"""Fixtures of the tool tests: the user commands of ``tools/`` imported as modules."""
+import importlib.util
 from pathlib import Path
-from typing import List, Tuple
+from types import ModuleType
+from typing import Callable
 
 import pytest
-from tool_loader import load_tool
 
-#: Two runs (CE, DGHM-C) of two iterations at missing rate 0.5 on a tiny synthetic set.
-SMOKE_ARGS = ['--profile', 'smoke', '--protocol', 'table4', '--losses', 'ce', 'dghmc',
-              '--drop-rates', '0.5', '--seeds', '0', '--iters', '2', '--threads', '1',
-              '--no-report']
+TOOLS = Path(__file__).resolve().parents[2] / 'tools'
 
 
 @pytest.fixture(scope='session')
-def smoke_args() -> List[str]:
-    return list(SMOKE_ARGS)
+def load_tool() -> Callable[[str], ModuleType]:
+    """Imports ``tools/<name>.py`` under a unique module name (``test`` is a stdlib package);
+    the scripts are not a package, so they are loaded from their file."""
 
+    def load(name: str) -> ModuleType:
+        spec = importlib.util.spec_from_file_location(f'mmdet_dghm_tool_{name}',
+                                                      TOOLS / f'{name}.py')
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
 
-@pytest.fixture(scope='session')
-def smoke(tmp_path_factory) -> Tuple[object, Path]:
-    """The benchmark tool and the work directory of the two smoke runs."""
-    work = tmp_path_factory.mktemp('bench')
-    benchmark = load_tool('benchmark')
-    assert benchmark.main(SMOKE_ARGS + ['--work-dir', str(work)]) == 0
-    return benchmark, work
-
-
-@pytest.fixture(scope='session')
-def smoke_dghmc_run(smoke) -> Path:
-    """Folder of the DGHM-C smoke run (its config.py and checkpoint)."""
-    _, work = smoke
-    return work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_dghmc_seed0'
+    return load

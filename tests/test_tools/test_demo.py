@@ -1,5 +1,6 @@
-"""The demo's code path (tools/demo.py) end to end on the smoke profile."""
+"""The demo end to end on the smoke profile, through its user command ``tools/demo.sh``."""
 import json
+import os
 import re
 import subprocess
 import sys
@@ -11,9 +12,10 @@ import pytest
 @pytest.mark.torch_ops
 def test_demo_smoke_writes_report_with_metrics_and_pictures(tmp_path, repo_root):
     work = tmp_path / 'demo'
-    proc = subprocess.run([sys.executable, str(repo_root / 'tools' / 'demo.py'), '--profile',
-                           'smoke', '--synthetic', '--work-dir', str(work)],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(['bash', str(repo_root / 'tools' / 'demo.sh'), '--profile', 'smoke',
+                           '--synthetic', '--work-dir', str(work)],
+                          env={**os.environ, 'PYTHON': sys.executable}, capture_output=True,
+                          text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = work / 'report.md'
     assert f'Demo report: {report}' in proc.stdout

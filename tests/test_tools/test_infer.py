@@ -13,9 +13,8 @@ import tifffile
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
-from tool_loader import load_tool
 
-from mmdet_dghm.datasets.synthetic import generate_synthetic_digestpath
+from mmdet_dghm.testing import generate_synthetic_digestpath
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs/digestpath/retinanet_r18-light_fpn_dghmc_digestpath.py'
@@ -140,7 +139,7 @@ def test_infer_tool_writes_parseable_outputs(trained, tmp_path):
     assert counts[jpeg.stem] == counts[tiff.stem]
 
 
-def test_infer_tool_needs_the_pixel_size_of_an_untagged_image(trained, tmp_path, capsys):
+def test_infer_tool_needs_the_pixel_size_of_an_untagged_image(trained, tmp_path, capsys, load_tool):
     checkpoint, _, jpeg = trained
     infer = load_tool('infer')
     assert infer.main([str(CONFIG), str(checkpoint), str(jpeg), '--out-dir', str(tmp_path),
@@ -152,7 +151,7 @@ def test_infer_tool_needs_the_pixel_size_of_an_untagged_image(trained, tmp_path,
     assert [p.name for p in tmp_path.iterdir()] == ['summary.csv']
 
 
-def test_infer_tool_refuses_a_checkpoint_of_another_config(trained, capsys):
+def test_infer_tool_refuses_a_checkpoint_of_another_config(trained, capsys, load_tool):
     checkpoint, _, jpeg = trained
     infer = load_tool('infer')
     full = REPO / 'configs/digestpath/retinanet_r18_fpn_dghmc_digestpath.py'
@@ -160,3 +159,16 @@ def test_infer_tool_refuses_a_checkpoint_of_another_config(trained, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f'infer.py: error: checkpoint {checkpoint} does not match config {full}')
     assert 'shape-mismatched keys (first: neck.lateral_convs.0.conv.weight' in err
+
+
+def test_infer_tool_writes_a_given_class_name(trained, tmp_path, load_tool):
+    checkpoint, _, jpeg = trained
+    infer = load_tool('infer')
+    assert infer.main([str(CONFIG), str(checkpoint), str(jpeg), '--out-dir', str(tmp_path),
+                       '--tile-size', str(IMAGE), '--pixel-size', '0.25', '--score-thr', '0.0',
+                       '--class-name', 'signet ring cell', '--no-progress']) == 0
+    record = json.loads((tmp_path / f'{jpeg.stem}.json').read_text())
+    assert record['class_name'] == 'signet ring cell' and record['num_tiles'] == 1
+    collection = json.loads((tmp_path / f'{jpeg.stem}.geojson').read_text())
+    assert {f['properties']['classification']['name'] for f in collection['features']} == {
+        'signet ring cell'}

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import mmdet
 import pytest
-from tool_loader import load_tool
 
-from mmdet_dghm.datasets.synthetic import generate_synthetic_digestpath
+from mmdet_dghm.testing import generate_synthetic_digestpath
 
 REPO = Path(__file__).resolve().parents[2]
 LIGHT_DGHMC = 'configs/digestpath/retinanet_r18-light_fpn_dghmc_digestpath.py'
@@ -52,7 +51,7 @@ def logged_train_losses(work_dir: Path) -> list:
     return [r for r in records if 'loss_cls' in r]
 
 
-def test_train_cli_sets_config(tmp_path):
+def test_train_cli_sets_config(tmp_path, load_tool):
     train = load_tool('train')
     config = str(REPO / LIGHT_DGHMC)
 
@@ -75,7 +74,7 @@ def test_train_cli_sets_config(tmp_path):
     assert train.parse_args([config, '--local-rank', '3']).local_rank == 3
 
 
-def test_test_cli_sets_config(tmp_path):
+def test_test_cli_sets_config(tmp_path, load_tool):
     test_tool = load_tool('test')
     config = str(REPO / LIGHT_DGHMC)
     cfg = test_tool.load_test_config(test_tool.parse_args(

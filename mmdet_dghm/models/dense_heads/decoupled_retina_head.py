@@ -39,7 +39,11 @@ class DecoupledRetinaHead(PartialAnnotationMixin, RetinaHead):
       anchors of all levels of the whole batch (the paper's N in Eq. 12, and the population
       a gradient-density loss must histogram); ``'per_level'`` runs RetinaHead's own
       ``loss_by_feat`` (one call per FPN level), for comparison. For losses that are plain
-      sums normalised by ``avg_factor`` (focal, CE) both modes give the same value.
+      sums normalised by ``avg_factor`` (focal, CE) both modes give the same value;
+    - in both modes the loss dict has RetinaHead's structure: ``loss_cls`` and ``loss_bbox``
+      are lists with one entry per loss call (one ``loss_cls`` entry in ``'all_levels'``
+      mode, one per level in ``'per_level'`` mode), so code written for the stock head
+      (``sum(losses['loss_cls'])``, mmdet's ``parse_losses``) runs unchanged.
 
     Args:
         *args: Positional arguments of RetinaHead (``num_classes``, ``in_channels``).
@@ -85,8 +89,8 @@ class DecoupledRetinaHead(PartialAnnotationMixin, RetinaHead):
             batch_gt_instances_ignore (list[InstanceData], optional): Ignored boxes.
 
         Returns:
-            dict: ``loss_cls`` (one tensor in ``'all_levels'`` mode, a per-level list in
-            ``'per_level'`` mode) and ``loss_bbox`` (per-level list, as RetinaHead).
+            dict: ``loss_cls`` (a list of one tensor in ``'all_levels'`` mode, of one per
+            level in ``'per_level'`` mode) and ``loss_bbox`` (per-level list, as RetinaHead).
         """
         if self.cls_loss_mode == 'per_level':
             return super().loss_by_feat(cls_scores, bbox_preds, batch_gt_instances,
@@ -117,12 +121,10 @@ class DecoupledRetinaHead(PartialAnnotationMixin, RetinaHead):
                                  for score in cls_scores])
         flat_labels = torch.cat([labels.reshape(-1) for labels in labels_list])
         flat_weights = torch.cat([weights.reshape(-1) for weights in label_weights_list])
-        if not self.loss_cls_takes_partial:
-            loss_cls = self.loss_cls(flat_scores, flat_labels, flat_weights,
-                                     avg_factor=avg_factor)
-            return dict(loss_cls=loss_cls, loss_bbox=losses_bbox)
-        status = self.annotation_status(batch_img_metas, batch_gt_instances, device)
-        partial = torch.cat(broadcast_to_anchors(status, num_level_anchors))
+        partial = {}
+        if self.loss_cls_takes_partial:
+            status = self.annotation_status(batch_img_metas, batch_gt_instances, device)
+            partial['partial'] = torch.cat(broadcast_to_anchors(status, num_level_anchors))
         loss_cls = self.loss_cls(flat_scores, flat_labels, flat_weights, avg_factor=avg_factor,
-                                 partial=partial)
-        return dict(loss_cls=loss_cls, loss_bbox=losses_bbox)
+                                 **partial)
+        return dict(loss_cls=[loss_cls], loss_bbox=losses_bbox)

@@ -1,4 +1,4 @@
-from .dghm_loss import DGHMCLoss
+from .dghm_loss import DGHMCLoss, dghmc_loss
 from .sce_loss import SymmetricCELoss
 
-__all__ = ['DGHMCLoss', 'SymmetricCELoss']
+__all__ = ['DGHMCLoss', 'dghmc_loss', 'SymmetricCELoss']

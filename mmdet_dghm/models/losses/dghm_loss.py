@@ -219,9 +219,191 @@ def rescaled_weight_table(density_counts: Tensor, num_present: Tensor, gammas: T
     return harmonizing_weight_table(density_counts * scale, num_present, gammas, bins) * scale
 
 
-#: Weight table of each ``density`` option of :class:`DGHMCLoss`.
+#: Weight table of each ``density`` option of :func:`dghmc_loss`.
 DENSITY_TABLES = {'paper': harmonizing_weight_table, 'normalized': normalized_weight_table,
                   'rescaled': rescaled_weight_table}
+
+
+def check_options(name: str, bins: int, mu_noisy: float, mu_clean: float, outlier_thr: float,
+                  momentum: float, decouple: str, density: str,
+                  reference_size: Optional[float]) -> None:
+    """Refuse option values :func:`dghmc_loss` does not define.
+
+    Raises:
+        ValueError: Naming ``name``, the option and its value.
+    """
+    if int(bins) != bins or bins < 1:
+        raise ValueError(f'{name}: bins must be an integer >= 1, got {bins}')
+    if not 0.0 <= outlier_thr <= 1.0:
+        raise ValueError(f'{name}: outlier_thr must lie in [0, 1], got {outlier_thr}')
+    if mu_noisy < 0 or mu_clean < 0:
+        raise ValueError(f'{name}: mu_noisy and mu_clean must be >= 0, got {mu_noisy} and '
+                         f'{mu_clean}')
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f'{name}: momentum must lie in [0, 1), got {momentum}')
+    if decouple not in DECOUPLE_GROUPS:
+        raise ValueError(f'{name}: decouple must be one of {tuple(DECOUPLE_GROUPS)}, got '
+                         f'{decouple!r}')
+    if density not in DENSITY_TABLES:
+        raise ValueError(f'{name}: density must be one of {tuple(DENSITY_TABLES)}, got '
+                         f'{density!r}')
+    if (density == 'rescaled') != (reference_size is not None):
+        raise ValueError(f"{name}: reference_size is required by, and only used with, "
+                         f"density='rescaled'; got density={density!r}, "
+                         f'reference_size={reference_size}')
+    if reference_size is not None and not reference_size > 0:
+        raise ValueError(f'{name}: reference_size must be > 0, got {reference_size}')
+
+
+def check_partial(pred: Tensor, partial: Tensor, name: str) -> None:
+    """``partial`` must be a (N,) or (N, C) bool tensor for (N, C) ``pred``.
+
+    Raises:
+        ValueError: Naming ``name``, the expected and the given shape or dtype.
+    """
+    num, num_classes = pred.shape
+    if partial.shape not in ((num, ), (num, num_classes)):
+        raise ValueError(f'{name}: partial must have shape ({num},) or ({num}, '
+                         f'{num_classes}), got {tuple(partial.shape)}')
+    if partial.dtype != torch.bool:
+        raise ValueError(f'{name}: partial must be a bool tensor, got {partial.dtype}')
+
+
+def update_moving_counts_(moving_counts: Tensor, counts: Tensor, momentum: float) -> Tensor:
+    """EMA of the counts, updated in place for the bins non-empty in this batch (GHM-C).
+
+    Args:
+        moving_counts (Tensor): (K, bins) float moving average, overwritten.
+        counts (Tensor): (K, bins) counts R of this batch.
+        momentum (float): Weight of the old average.
+
+    Returns:
+        Tensor: ``moving_counts``.
+    """
+    moved = momentum * moving_counts + (1 - momentum) * counts
+    return moving_counts.copy_(torch.where(counts > 0, moved, moving_counts))
+
+
+@torch.no_grad()
+def dghmc_weights(g: Tensor,
+                  target: Tensor,
+                  valid: Tensor,
+                  partial: Tensor,
+                  bins: int = 10,
+                  mu_noisy: float = 2.0,
+                  mu_clean: float = 0.5,
+                  outlier_thr: float = 0.9,
+                  decouple: str = 'noisy_clean',
+                  density: str = 'paper',
+                  reference_size: Optional[float] = None,
+                  moving_counts: Optional[Tensor] = None,
+                  momentum: float = 0.0,
+                  sync: bool = False) -> Tensor:
+    """Per-element w = 1 / (M * GD ** gamma) of eq. (9)-(12) from the gradient norms.
+
+    Args:
+        g (Tensor): (N, C) float32 gradient norms g = |p - t| (eq. 3) in [0, 1], overwritten.
+        target (Tensor): (N, C) binary labels.
+        valid (Tensor): bool broadcastable to (N, C), False for ignored elements.
+        partial (Tensor): (N,) or (N, C) bool, see :func:`group_codes`.
+        bins, mu_noisy, mu_clean, outlier_thr, decouple, density, reference_size: As in
+            :func:`dghmc_loss`.
+        moving_counts (Tensor, optional): (K, bins) moving average of the counts; with
+            ``momentum`` > 0 it is updated in place and replaces R (like ``running_mean`` of
+            ``F.batch_norm``). Defaults to None: the batch's own counts.
+        momentum (float): Weight of the old average. Defaults to 0.0.
+        sync (bool): Sum the counts over the ranks of an initialised process group.
+            Defaults to False.
+
+    Returns:
+        Tensor: (N, C) float32 weights, 0 for ignored elements, without gradient.
+    """
+    num_groups = DECOUPLE_GROUPS[decouple]
+    codes = group_codes(target, partial, g >= outlier_thr, decouple)
+    slots = element_slots_(gradient_bins_(g, bins), codes, valid, num_groups, bins)
+    counts = count_per_group_bin(slots, num_groups, bins)
+    if sync and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        dist.all_reduce(counts)
+    num_present = (counts.sum(1) > 0).sum()
+    density_counts = counts
+    if moving_counts is not None and momentum > 0:
+        density_counts = update_moving_counts_(moving_counts, counts, momentum)
+    extra = () if reference_size is None else (reference_size, )
+    table = DENSITY_TABLES[density](density_counts, num_present,
+                                    outlier_gammas(decouple, mu_noisy, mu_clean), bins, *extra)
+    # index_select is several times faster than advanced indexing on the CPU.
+    return table.index_select(0, slots.flatten()).view_as(slots)
+
+
+def dghmc_loss(pred: Tensor,
+               target: Tensor,
+               partial: Tensor,
+               weight: Optional[Tensor] = None,
+               bins: int = 10,
+               mu_noisy: float = 2.0,
+               mu_clean: float = 0.5,
+               outlier_thr: float = 0.9,
+               decouple: str = 'noisy_clean',
+               density: str = 'paper',
+               reference_size: Optional[float] = None,
+               moving_counts: Optional[Tensor] = None,
+               momentum: float = 0.0,
+               sync: bool = False,
+               reduction: str = 'sum') -> Tensor:
+    """DGHM-C loss, sum over elements of w * label_weight * BCE(x, t) (eq. 9-12).
+
+    The functional form of :class:`DGHMCLoss`, in the style of torchvision's
+    ``sigmoid_focal_loss``: stateless unless given ``moving_counts``.
+
+    Args:
+        pred (Tensor): (N, C) logits. Half inputs are computed in float32.
+        target (Tensor): (N,) class indices with background = C, or (N, C) binary.
+        partial (Tensor): (N,) bool, True where every class of the prediction's image is
+            partially annotated, or (N, C) bool, True where class c is partially annotated in
+            the image of prediction i: the negative of such an element is noisy (AP_N).
+        weight (Tensor, optional): (N,) or (N, C) label weights; elements with weight <= 0
+            are ignored (not counted, no loss), others scale their term. Defaults to None.
+        bins (int): Number of unit regions of the gradient norm. Defaults to 10.
+        mu_noisy (float): mu_n, gamma for noisy outliers. Defaults to 2.0.
+        mu_clean (float): mu_c, gamma for clean outliers. Defaults to 0.5.
+        outlier_thr (float): lambda, the gradient norm from which an element is an outlier.
+            Defaults to 0.9.
+        decouple (str): ``'noisy_clean'`` (DGHM-C) or ``'full'`` (DGHM-C*). Defaults to
+            ``'noisy_clean'``.
+        density (str): ``'paper'``, ``'normalized'`` or ``'rescaled'`` (see
+            :class:`DGHMCLoss`). Defaults to ``'paper'``.
+        reference_size (float, optional): Valid elements of the reference batch, for
+            ``density='rescaled'`` only. Defaults to None.
+        moving_counts (Tensor, optional): (K, bins) float32 moving average of the counts,
+            updated in place when ``momentum`` > 0. Defaults to None.
+        momentum (float): Weight of the old average. Defaults to 0.0.
+        sync (bool): Densities of the global batch under DDP. Defaults to False.
+        reduction (str): ``'none'`` returns the (N, C) weighted terms; ``'sum'`` and
+            ``'mean'`` both return their sum, the weights normalising by the number of
+            elements already. Defaults to ``'sum'``.
+
+    Returns:
+        Tensor: float32 scalar, or (N, C) terms for reduction ``'none'``.
+
+    Raises:
+        ValueError: For an option outside its range or inputs of the wrong shape or type.
+    """
+    name = 'dghmc_loss'
+    check_options(name, bins, mu_noisy, mu_clean, outlier_thr, momentum, decouple, density,
+                  reference_size)
+    check_reduction(reduction, name)
+    check_logits(pred, name)
+    check_partial(pred, partial, name)
+    binary = binary_target(pred, target, name)
+    lw = label_weight(pred, weight, name)
+    logits = pred.float()
+    harmonized = dghmc_weights(logits.detach().sigmoid().sub_(binary).abs_(), binary, lw > 0,
+                               partial, bins, mu_noisy, mu_clean, outlier_thr, decouple,
+                               density, reference_size, moving_counts, momentum, sync)
+    # In place: ``harmonized`` is a fresh tensor and lw is usually (N, 1).
+    return F.binary_cross_entropy_with_logits(
+        logits, binary, weight=harmonized.mul_(lw),
+        reduction='none' if reduction == 'none' else 'sum')
 
 
 @MODELS.register_module()
@@ -281,27 +463,8 @@ class DGHMCLoss(nn.Module):
         if not use_sigmoid:
             raise NotImplementedError(f'{name}: only use_sigmoid=True is implemented; DGHM-C '
                                       f'harmonizes per-class sigmoid gradient norms')
-        if int(bins) != bins or bins < 1:
-            raise ValueError(f'{name}: bins must be an integer >= 1, got {bins}')
-        if not 0.0 <= outlier_thr <= 1.0:
-            raise ValueError(f'{name}: outlier_thr must lie in [0, 1], got {outlier_thr}')
-        if mu_noisy < 0 or mu_clean < 0:
-            raise ValueError(f'{name}: mu_noisy and mu_clean must be >= 0, got {mu_noisy} and '
-                             f'{mu_clean}')
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f'{name}: momentum must lie in [0, 1), got {momentum}')
-        if decouple not in DECOUPLE_GROUPS:
-            raise ValueError(f'{name}: decouple must be one of {tuple(DECOUPLE_GROUPS)}, got '
-                             f'{decouple!r}')
-        if density not in DENSITY_TABLES:
-            raise ValueError(f'{name}: density must be one of {tuple(DENSITY_TABLES)}, got '
-                             f'{density!r}')
-        if (density == 'rescaled') != (reference_size is not None):
-            raise ValueError(f"{name}: reference_size is required by, and only used with, "
-                             f"density='rescaled'; got density={density!r}, "
-                             f'reference_size={reference_size}')
-        if reference_size is not None and not reference_size > 0:
-            raise ValueError(f'{name}: reference_size must be > 0, got {reference_size}')
+        check_options(name, bins, mu_noisy, mu_clean, outlier_thr, momentum, decouple,
+                      density, reference_size)
         check_reduction(reduction, name)
         self.use_sigmoid = use_sigmoid
         self.bins = int(bins)
@@ -316,12 +479,19 @@ class DGHMCLoss(nn.Module):
         self.loss_weight = loss_weight
         self.reduction = reduction
         self.num_groups = DECOUPLE_GROUPS[decouple]
-        # A constant derived from the arguments: non-persistent, so it follows .to(device)
-        # without entering the state dict.
-        self.register_buffer('gammas', outlier_gammas(decouple, mu_noisy, mu_clean),
-                             persistent=False)
         if momentum > 0:
             self.register_buffer('acc_counts', torch.zeros(self.num_groups, self.bins))
+
+    def options(self) -> dict:
+        """Keyword arguments of :func:`dghmc_loss` / :func:`dghmc_weights` for this module.
+
+        The moving counts are passed only in training mode, so eval uses the batch's own.
+        """
+        moving = self.acc_counts if self.momentum > 0 and self.training else None
+        return dict(bins=self.bins, mu_noisy=self.mu_noisy, mu_clean=self.mu_clean,
+                    outlier_thr=self.outlier_thr, decouple=self.decouple,
+                    density=self.density, reference_size=self.reference_size,
+                    moving_counts=moving, momentum=self.momentum, sync=self.sync)
 
     def forward(self,
                 pred: Tensor,
@@ -330,7 +500,7 @@ class DGHMCLoss(nn.Module):
                 avg_factor: Optional[float] = None,
                 reduction_override: Optional[str] = None,
                 partial: Optional[Tensor] = None) -> Tensor:
-        """Compute the DGHM-C loss.
+        """Compute the DGHM-C loss (:func:`dghmc_loss`) times ``loss_weight``.
 
         Args:
             pred (Tensor): (N, C) logits. Half inputs are computed in float32.
@@ -352,29 +522,15 @@ class DGHMCLoss(nn.Module):
         name = type(self).__name__
         check_reduction(reduction_override, name)
         reduction = reduction_override or self.reduction
-        check_logits(pred, name)
         if partial is None:
             raise ValueError(f'{name}: `partial` (N,) or (N, C) bool is required to tell noisy '
                              f'from clean elements; use a head of mmdet_dghm.models.dense_heads '
                              f'(DecoupledRetinaHead, DecoupledFCOSHead, DecoupledATSSHead, '
                              f'DecoupledRPNHead, DecoupledDINOHead), which builds it from each '
                              f"image's `partially_annotated` / `partial_labels` metainfo")
-        num, num_classes = pred.shape
-        if partial.shape not in ((num, ), (num, num_classes)):
-            raise ValueError(f'{name}: partial must have shape ({num},) or ({num}, '
-                             f'{num_classes}), got {tuple(partial.shape)}')
-        if partial.dtype != torch.bool:
-            raise ValueError(f'{name}: partial must be a bool tensor, got {partial.dtype}')
-        binary = binary_target(pred, target, name)
-        lw = label_weight(pred, weight, name)
-        logits = pred.float()
-        harmonized = self.harmonizing_weights(logits.detach(), binary, lw > 0, partial)
-        # In place: ``harmonized`` is a fresh tensor and lw is usually (N, 1).
-        coefficient = harmonized.mul_(lw * self.loss_weight)
-        return F.binary_cross_entropy_with_logits(
-            logits, binary, weight=coefficient, reduction='none' if reduction == 'none' else 'sum')
+        return self.loss_weight * dghmc_loss(pred, target, partial, weight,
+                                             reduction=reduction, **self.options())
 
-    @torch.no_grad()
     def harmonizing_weights(self, logits: Tensor, target: Tensor, valid: Tensor,
                             partial: Tensor) -> Tensor:
         """Per-element w = 1 / (M * GD ** gamma) of eq. (9)-(12); 0 for invalid elements.
@@ -388,44 +544,14 @@ class DGHMCLoss(nn.Module):
         Returns:
             Tensor: (N, C) float32 weights, without gradient.
         """
-        return self.weights_of_gradient_norms(logits.sigmoid().sub_(target).abs_(), target,
-                                              valid, partial)
+        return self.weights_of_gradient_norms(logits.detach().sigmoid().sub_(target).abs_(),
+                                              target, valid, partial)
 
-    @torch.no_grad()
     def weights_of_gradient_norms(self, g: Tensor, target: Tensor, valid: Tensor,
                                   partial: Tensor) -> Tensor:
-        """:meth:`harmonizing_weights` from the gradient norms g = |p - t| (eq. 3) instead of
-        the logits.
+        """:meth:`harmonizing_weights` from the gradient norms g = |p - t| (eq. 3), overwritten.
 
-        Args:
-            g (Tensor): (N, C) float32 gradient norms in [0, 1], overwritten.
-            target (Tensor): (N, C) binary labels.
-            valid (Tensor): bool broadcastable to (N, C), False for ignored elements.
-            partial (Tensor): (N,) or (N, C) bool, see :func:`group_codes`.
-
-        Returns:
-            Tensor: (N, C) float32 weights, without gradient. In training mode with
-            ``momentum`` > 0 the moving counts are updated, as in :meth:`forward`.
+        In training mode with ``momentum`` > 0 the moving counts are updated, as in
+        :meth:`forward`.
         """
-        codes = group_codes(target, partial, g >= self.outlier_thr, self.decouple)
-        slots = element_slots_(gradient_bins_(g, self.bins), codes, valid, self.num_groups,
-                               self.bins)
-        counts = count_per_group_bin(slots, self.num_groups, self.bins)
-        if self.sync and dist.is_available() and dist.is_initialized() \
-                and dist.get_world_size() > 1:
-            dist.all_reduce(counts)
-        num_present = (counts.sum(1) > 0).sum()
-        density_counts = counts
-        if self.momentum > 0 and self.training:
-            density_counts = self._update_moving_counts(counts)
-        extra = () if self.reference_size is None else (self.reference_size, )
-        table = DENSITY_TABLES[self.density](density_counts, num_present, self.gammas,
-                                             self.bins, *extra)
-        # index_select is several times faster than advanced indexing on the CPU.
-        return table.index_select(0, slots.flatten()).view_as(slots)
-
-    def _update_moving_counts(self, counts: Tensor) -> Tensor:
-        """EMA update of ``acc_counts`` for the bins non-empty in this batch; returns it."""
-        moved = self.momentum * self.acc_counts + (1 - self.momentum) * counts
-        self.acc_counts.copy_(torch.where(counts > 0, moved, self.acc_counts))
-        return self.acc_counts
+        return dghmc_weights(g, target, valid, partial, **self.options())

@@ -1,0 +1,462 @@
+"""python -m benchmarks (smoke profile end to end, resume, report) and benchmarks.grad_histogram."""
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks import grad_histogram
+from benchmarks import run as benchmark_run
+from benchmarks.harness.grad_histogram import (
+    GROUPS,
+    element_groups,
+    gradient_norms,
+    group_histograms,
+)
+from benchmarks.harness.profiles import PROFILES
+from benchmarks.harness.report import (
+    claim_check,
+    format_mean_std,
+    grad_histogram_summary,
+    paired_text,
+    pivot_table,
+    read_loss_curve,
+    read_val_curve,
+    verdict_table,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+METRIC_KEYS = {'digestpath/recall', 'digestpath/precision', 'digestpath/nfps',
+               'digestpath/froc'}
+TILE = 128
+# Anchors of a 128 px tile: strides 8..128 give 16^2 + 8^2 + 4^2 + 2^2 + 1^2 cells, 9 each.
+ANCHORS_PER_TILE = 9 * (16 ** 2 + 8 ** 2 + 4 ** 2 + 2 ** 2 + 1)
+
+
+def run_dirs(work: Path):
+    return sorted(p.parent for p in (work / 'runs').glob('*/result.json'))
+
+
+def test_smoke_runs_write_results(smoke):
+    _, work = smoke
+    dirs = run_dirs(work)
+    assert [d.name for d in dirs] == ['smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0',
+                                      'smoke-iters2_table4_synthetic_drop0.50_fold0_dghmc_seed0']
+    for run_dir in dirs:
+        result = json.loads((run_dir / 'result.json').read_text())
+        assert METRIC_KEYS <= set(result['metrics'])
+        # Training images at missing rate 0.5: removed boxes exist, so R-/T-recall do.
+        assert {'digestpath/r_recall', 'digestpath/t_recall', 'digestpath/r_recall@1fp',
+                'digestpath/r_recall@8fp'} <= set(result['train_metrics'])
+        assert result['spec']['drop_rate'] == 0.5 and result['profile']['iters'] == 2
+        assert result['config'].endswith(f'retinanet_r18-light_fpn_{result["spec"]["loss"]}'
+                                         '_digestpath.py')
+        assert result['command'].startswith('python -m benchmarks --profile smoke')
+        assert result['machine']['device'] == 'cpu'
+        # Held-out images evaluated once (after training), not also by the loop's last step.
+        log = (run_dir / 'run.log').read_text()
+        assert log.count('Iter(val)') and sum('digestpath/froc' in line and 'Iter(val)' in line
+                                              for line in log.splitlines()) == 1
+        cfg = (run_dir / 'config.py').read_text()
+        assert "type='IterBasedTrainLoop'" in cfg and 'max_iters=2' in cfg
+        assert (run_dir / 'iter_2.pth').is_file()
+
+
+def test_second_invocation_skips_finished_runs(smoke, smoke_args, capsys):
+    benchmark, work = smoke
+    before = {d.name: (d / 'result.json').stat().st_mtime_ns for d in run_dirs(work)}
+    capsys.readouterr()
+    assert benchmark.main(smoke_args + ['--work-dir', str(work)]) == 0
+    out = capsys.readouterr().out
+    assert '2 runs (0 to do)' in out
+    assert out.count('skip (done)') == 2 and 'start:' not in out
+    assert {d.name: (d / 'result.json').stat().st_mtime_ns for d in run_dirs(work)} == before
+
+
+def test_report_only_aggregates_result_files(smoke, tmp_path):
+    benchmark, work = smoke
+    # A second seed of CE with other metric values: the table must show their mean ± std.
+    seed0 = work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0'
+    seed1 = tmp_path / 'more' / 'runs' / seed0.name.replace('seed0', 'seed1')
+    shutil.copytree(seed0, seed1)
+    result = json.loads((seed1 / 'result.json').read_text())
+    result['run_id'] = seed1.name
+    result['spec']['seed'] = 1
+    result['metrics'].update({'digestpath/froc': 0.25, 'digestpath/precision': 0.75})
+    result['train_metrics']['digestpath/r_recall'] = 0.125
+    (seed1 / 'result.json').write_text(json.dumps(result))
+    ce = [json.loads((seed0 / 'result.json').read_text()), result]
+
+    report_dir = tmp_path / 'report'
+    assert benchmark.main(['--report-only', '--work-dir', str(work), '--extra-results',
+                           str(tmp_path / 'more'), '--report-dir', str(report_dir)]) == 0
+    text = (report_dir / 'RESULTS.md').read_text()
+
+    def cell(field, key):
+        values = np.array([r[field][f'digestpath/{key}'] for r in ce])
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            return 'n/a'
+        text = (f'{finite.mean():.3f} ± {finite.std(ddof=1):.3f}' if finite.size > 1
+                else f'{finite.mean():.3f}')
+        return text if finite.size == 2 else f'{text} ({finite.size}/2)'
+
+    expected = ('| CE | 0.5 | ' + ' | '.join(
+        [cell('metrics', k) for k in ('precision', 'nfps', 'recall', 'froc', 'recall@1fp',
+                                      'recall@8fp')]
+        + [cell('train_metrics', k) for k in ('r_recall', 't_recall', 'r_recall@1fp',
+                                              'r_recall@8fp')]) + ' | 2 |')
+    assert expected in text
+    assert '| DGHM-C | 0.5 |' in text and '| 1 |' in text
+    assert 'python -m benchmarks --profile smoke' in text
+    assert 'Mean FROC by missing rate (best in bold):' in text
+    assert '| SCE | 0.0495 | 0.0397 | 1.247 |' in text  # committed SCE config at p = 0.01
+    dghmc = json.loads((seed0.parent / seed0.name.replace('_ce_', '_dghmc_') / 'result.json')
+                       .read_text())
+    # Only seed 0 ran with both losses: one pair per metric.
+    diff = dghmc['metrics']['digestpath/froc'] - ce[0]['metrics']['digestpath/froc']
+    wins = int(diff > 0)
+    assert '- synthetic, table4, `smoke-iters2`, missing rate 0.5, FROC: DGHM-C' in text
+    assert (f'CE {diff:+.3f} [{diff:+.3f}, {diff:+.3f}], {wins}/1 higher, sign p 1.00, 1 pairs: '
+            'not distinguishable') in text
+    assert '| Precision (score >= 0.5) | NFPs (score >= 0.5) | Recall (score >= 0.5) |' in text
+    assert '## Verdict per claim of the paper' in text
+    assert '| R-recall at missing rate 0.5 | `smoke-iters2` | synthetic |' in text
+    assert '| R-recall @8 FP/img at missing rate 0.5 | `smoke-iters2` | synthetic |' in text
+    assert "## Our recipe vs the paper's" in text
+    assert '| Batch composition | 1 positive : 3 negative tiles | 0.25 positive |' in text
+    assert '| Evaluation threshold | not stated | score_thr 0.0, max_per_img 500 |' in text
+    for png in ('smoke-iters2_table4_synthetic_froc_vs_missing.png',
+                'smoke-iters2_table4_synthetic_r_recall_vs_missing.png',
+                'smoke-iters2_table4_synthetic_r_recall_at_8fp_vs_missing.png',
+                'smoke-iters2_table4_synthetic_learning_curves.png'):
+        assert (report_dir / png).stat().st_size > 1000 and f']({png})' in text
+
+
+def test_format_mean_std():
+    assert format_mean_std([0.5, 0.7]) == f'0.600 ± {np.std([0.5, 0.7], ddof=1):.3f}'
+    assert format_mean_std([0.42]) == '0.420'  # one run: no spread to show
+    assert format_mean_std([0.5, float('nan')]) == '0.500 (1/2)'
+    assert format_mean_std([float('nan')]) == 'n/a'
+
+
+def test_element_groups_and_histograms():
+    # Anchors: positive, negative of a partial image, negative of a normal image, ignored.
+    labels = torch.tensor([0, 1, 1, 1])
+    weights = torch.tensor([1.0, 1.0, 1.0, 0.0])
+    partial = torch.tensor([True, True, False, True])
+    target, group, valid = element_groups(labels, weights, partial, num_classes=1)
+    assert target[:, 0].tolist() == [1, 0, 0, 0]
+    assert group[:, 0].tolist() == [0, 1, 2, 1]
+    assert valid[:, 0].tolist() == [True, True, True, False]
+    logits = torch.tensor([[0.0], [0.0], [-20.0], [3.0]])
+    g = gradient_norms(logits, target)
+    assert torch.allclose(g[:3, 0], torch.tensor([0.5, 0.5, 0.0]), atol=1e-6)
+    counts = group_histograms(np.array([0.5, 0.5, 0.0, 1.0, 0.95]), np.array([0, 1, 2, 2, 2]),
+                              bins=10)
+    assert counts.shape == (3, 10)
+    assert counts[0, 5] == 1 and counts[1, 5] == 1 and counts[2, 0] == 1
+    assert counts[2, 9] == 2 and counts.sum() == 5
+
+
+def test_histogram_groups_are_the_losses_groups():
+    """Every element's histogram group is, by name, the group DGHM-C* harmonizes it in."""
+    from mmdet_dghm.models.losses.dghm_loss import GROUP_NAMES, group_codes
+    gen = torch.Generator().manual_seed(0)
+    num_classes = 3
+    labels = torch.randint(0, num_classes + 1, (200,), generator=gen)
+    partial = torch.rand(200, generator=gen) < 0.5
+    target, group, valid = element_groups(labels, torch.ones(200), partial, num_classes)
+    codes = group_codes(target.to(torch.uint8), partial, torch.zeros_like(target, dtype=torch.bool),
+                        'full')
+    loss_names = [GROUP_NAMES['full'][int(c) // 2] for c in codes.flatten()]
+    assert [GROUPS[int(g)] for g in group.flatten()] == loss_names
+    assert set(loss_names) == set(GROUPS)
+
+
+def test_grad_histogram_on_tiny_checkpoint(smoke, tmp_path):
+    _, work = smoke
+    run_dir = work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_dghmc_seed0'
+    tool = grad_histogram
+    out = tmp_path / 'hist.png'
+    assert tool.main([str(run_dir / 'config.py'), str(run_dir / 'iter_2.pth'), '--out',
+                      str(out), '--max-tiles', '100']) == 0
+    record = json.loads(out.with_suffix('.json').read_text())
+    counts = {name: sum(record['counts'][name]) for name in GROUPS}
+    # The smoke split trains on 3 positive and 3 negative 128 px images, one tile each.
+    assert record['num_tiles'] == 6
+    assert record['num_elements'] == 6 * ANCHORS_PER_TILE
+    assert sum(counts.values()) == record['num_valid']
+    # Normal images hold only negatives and no IoU-ignored anchors: 3 whole tiles of NP_N.
+    assert counts['NP_N'] == 3 * ANCHORS_PER_TILE
+    # Positive tiles: AP_P + AP_N + anchors ignored by the assigner (0.4 <= IoU < 0.5).
+    assert 0 < counts['AP_P'] < counts['AP_N']
+    assert counts['AP_P'] + counts['AP_N'] <= 3 * ANCHORS_PER_TILE
+    assert record['num_valid'] < record['num_elements']
+    assert out.stat().st_size > 1000
+
+
+def test_every_profile_has_default_datasets():
+    tool = benchmark_run
+    assert set(tool.DEFAULT_DATASETS) == set(PROFILES)
+    assert PROFILES['cpu-real'].val_interval > 0
+    assert tool.DEFAULT_DATASETS['cpu-real']['table3'] == ['real']
+
+
+def _result(loss, rate, seed, froc, r_recall=float('nan')):
+    return dict(run_id=f'{loss}{rate}{seed}',
+                spec=dict(profile='p', protocol='table4', dataset='synthetic', drop_rate=rate,
+                          loss=loss, seed=seed, fold=0),
+                metrics={'digestpath/froc': froc},
+                train_metrics={'digestpath/r_recall': r_recall})
+
+
+def test_pivot_table_and_paired_text():
+    ce = [_result('ce', 0.3, 0, 0.9), _result('ce', 0.3, 1, 0.7)]
+    dghmc = [_result('dghmc', 0.3, 0, 0.8), _result('dghmc', 0.3, 1, 0.75),
+             _result('dghmc', 0.3, 2, 0.1)]  # seed 2 has no CE partner
+    groups = {('p', 'table4', 'synthetic', 0.3, 'ce'): ce,
+              ('p', 'table4', 'synthetic', 0.3, 'dghmc'): dghmc,
+              ('p', 'table4', 'synthetic', 0.7, 'dghmc'): [_result('dghmc', 0.7, 0, 0.6)]}
+    assert pivot_table(groups, 'val', 'froc') == [
+        '| Loss | 0.3 | 0.7 |', '|---|---|---|',
+        '| CE | **0.800** | n/a |',
+        '| DGHM-C | 0.550 | **0.600** |']
+    # Pairs (seed 0, 1): -0.1 and +0.05; two pairs are too few for a verdict.
+    assert paired_text(dghmc, ce, 'val', 'froc') == (
+        '-0.025 [-0.100, +0.050], 1/2 higher, sign p 1.00, 2 pairs: not distinguishable')
+    assert paired_text(dghmc, ce, 'train', 'r_recall') == 'no pairs'  # NaN pairs not counted
+
+
+def test_grad_histogram_summary():
+    record = dict(bins=10, groups=['AP_P', 'AP_N', 'NP_N'],
+                  counts={'AP_P': [1, 0, 0, 0, 0, 0, 0, 0, 0, 3],
+                          'AP_N': [6, 1, 0, 0, 0, 0, 0, 0, 1, 0],
+                          'NP_N': [0] * 10})
+    assert grad_histogram_summary([('ce', record)])[2:] == [
+        '| ce | AP_P | 4 | 25.00 % | 0.00 % | 75.00 % |',
+        '| ce | AP_N | 8 | 75.00 % | 25.00 % | 0.00 % |']
+
+
+def test_overrides_rename_the_profile():
+    cpu = PROFILES['cpu']
+    assert cpu.with_overrides(iters=None, lr=None) is cpu
+    assert cpu.with_overrides(iters=cpu.iters).name == 'cpu'  # same value: same runs
+    longer = cpu.with_overrides(iters=900, lr=5e-4)
+    assert (longer.name, longer.iters, longer.lr) == ('cpu-iters900-lr0.0005', 900, 5e-4)
+
+
+def test_finished_run_under_other_settings_is_refused(smoke, tmp_path):
+    from benchmarks.harness.matrix import prepare_run
+    from benchmarks.harness.runs import RunSpec
+    _, work = smoke
+    run_dir = work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0'
+    done = json.loads((run_dir / 'result.json').read_text())
+    spec, profile = RunSpec(**done['spec']), PROFILES['smoke'].with_overrides(iters=2)
+    spec_before = (run_dir / 'spec.json').read_text()
+    assert prepare_run(spec, profile, work / 'runs', 'again') == run_dir
+    assert (run_dir / 'spec.json').read_text() == spec_before  # finished: left alone
+    changed = dataclasses.replace(profile, lr=profile.lr * 2)  # same name, other settings
+    with pytest.raises(ValueError, match='finished with other settings'):
+        prepare_run(spec, changed, work / 'runs', 'again')
+
+
+def test_report_with_gradient_histograms_per_profile(smoke, tmp_path):
+    benchmark, work = smoke
+    report_dir = tmp_path / 'report'
+    assert benchmark.main(['--report-only', '--grad-hist', '--work-dir', str(work),
+                           '--report-dir', str(report_dir)]) == 0
+    text = (report_dir / 'RESULTS.md').read_text()
+    for loss in ('ce', 'dghmc'):
+        stem = f'grad_hist_smoke-iters2_synthetic_{loss}'
+        record = json.loads((report_dir / f'{stem}.json').read_text())
+        assert record['drop_rate'] == 0.5 and record['num_tiles'] == 6
+        assert f']({stem}.png)' in text
+        # The summary row of the positives: their count from the histogram's JSON.
+        assert f'| smoke-iters2_synthetic_{loss} | AP_P | {sum(record["counts"]["AP_P"]):,} |' \
+            in text
+    stamps = {p.name: p.stat().st_mtime_ns for p in report_dir.glob('grad_hist_*')}
+    assert benchmark.main(['--report-only', '--grad-hist', '--work-dir', str(work),
+                           '--report-dir', str(report_dir)]) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in report_dir.glob('grad_hist_*')} == stamps
+
+
+def test_grad_histograms_skip_records_without_checkpoint(smoke, tmp_path):
+    """Committed records of runs made elsewhere (GPU runs) hold no checkpoint: the report
+    shows their rows and makes no gradient histogram of them."""
+    benchmark, work = smoke
+    for loss in ('ce', 'dghmc'):
+        src = work / 'runs' / f'smoke-iters2_table4_synthetic_drop0.50_fold0_{loss}_seed0'
+        dst = tmp_path / 'gpu' / src.name.replace('smoke-iters2', 'gpu-x')
+        dst.mkdir(parents=True)
+        result = json.loads((src / 'result.json').read_text())
+        result['spec']['profile'] = result['profile']['name'] = 'gpu-x'
+        (dst / 'result.json').write_text(json.dumps(result))
+    report_dir = tmp_path / 'report'
+    assert benchmark.main(['--report-only', '--grad-hist', '--work-dir', str(tmp_path / 'gpu'),
+                           '--report-dir', str(report_dir)]) == 0
+    assert not list(report_dir.glob('grad_hist_*'))
+    assert 'profile `gpu-x`' in (report_dir / 'RESULTS.md').read_text()
+
+
+def _write_scalars(run_dir: Path, stamp: str, records: list) -> None:
+    log = run_dir / stamp / 'vis_data' / 'scalars.json'
+    log.parent.mkdir(parents=True)
+    log.write_text(''.join(json.dumps(r) + '\n' for r in records))
+
+
+def test_val_curve_from_steps_order_and_resumed_logs(tmp_path):
+    def val(froc, step):
+        return {'digestpath/froc': froc, 'step': step}
+
+    # Older logs: every evaluation at step 0; the loop's and the caller's last both at 1500.
+    old = tmp_path / 'old'
+    _write_scalars(old, '20260101_000000', [val(0.1, 0), {'loss_cls': 1.0, 'loss_bbox': 0.5,
+                                            'iter': 10, 'step': 10}, val(0.2, 0), val(0.3, 0),
+                                            val(0.35, 0)])
+    assert read_val_curve(old, 1500, 500) == [(500, 0.1), (1000, 0.2), (1500, 0.35)]
+    # Such a run restarted from scratch: its latest log alone counts.
+    _write_scalars(old, '20260101_010000', [val(0.15, 0), val(0.25, 0), val(0.4, 0),
+                                            val(0.4, 0)])
+    assert read_val_curve(old, 1500, 500) == [(500, 0.15), (1000, 0.25), (1500, 0.4)]
+    # A resumed run: the first attempt evaluated at 500, logged iterations 10 and 20, and was
+    # stopped; the second resumed from 500 and logged 20 again (its value wins).
+    resumed = tmp_path / 'resumed'
+    _write_scalars(resumed, '20260101_000000', [
+        {'iter': 10, 'loss_cls': 1.0, 'loss_bbox': 0.5}, val(0.1, 500),
+        {'iter': 20, 'loss_cls': 0.9, 'loss_bbox': 0.4}])
+    _write_scalars(resumed, '20260101_010000', [
+        {'iter': 20, 'loss_cls': 0.8, 'loss_bbox': 0.3}, val(0.2, 1000), val(0.3, 1500),
+        val(0.31, 1500)])
+    assert read_val_curve(resumed, 1500, 500) == [(500, 0.1), (1000, 0.2), (1500, 0.31)]
+    curve = read_loss_curve(resumed)
+    assert curve['iter'].tolist() == [10, 20] and curve['loss_cls'].tolist() == [1.0, 0.8]
+    assert read_val_curve(tmp_path / 'none', 1500, 500) == []
+
+
+def test_interrupted_run_resumes_from_its_checkpoint(smoke, tmp_path):
+    from benchmarks.harness.matrix import execute_runs, prepare_run
+    from benchmarks.harness.runs import RunSpec
+    _, work = smoke
+    done = json.loads((work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0'
+                       / 'result.json').read_text())
+    profile = PROFILES['smoke'].with_overrides(iters=20, val_interval=10)
+    spec = dataclasses.replace(RunSpec(**done['spec']), profile=profile.name)
+    run_dir = prepare_run(spec, profile, tmp_path / 'runs', 'test')
+    env = dict(os.environ, PYTHONPATH=str(REPO), CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1')
+    proc = subprocess.Popen([sys.executable, '-m', 'benchmarks.harness.runs',
+                             str(run_dir)], cwd=str(REPO), env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Stop it once the evaluation at iteration 10 is logged (its checkpoint is saved before).
+    deadline = time.monotonic() + 300
+    while not read_val_curve(run_dir, 20, 10):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    assert not (run_dir / 'result.json').is_file()
+    assert (run_dir / 'last_checkpoint').read_text().strip().endswith('iter_10.pth')
+
+    other = dataclasses.replace(profile, lr=profile.lr * 2)  # same name, other settings
+    with pytest.raises(ValueError, match='holds a checkpoint of other settings'):
+        prepare_run(spec, other, tmp_path / 'runs', 'again')
+    assert prepare_run(spec, profile, tmp_path / 'runs', 'again') == run_dir
+    assert execute_runs([run_dir], threads=1, log=lambda m: None) == {run_dir.name: 0}
+    result = json.loads((run_dir / 'result.json').read_text())
+    assert result['resumed_from'] == 'iter_10.pth'
+    log = (run_dir / 'run.log').read_text()
+    assert f'resuming {run_dir.name} from iter_10.pth' in log
+    second = sorted(run_dir.glob('*/vis_data/scalars.json'))[-1]
+    first_iter = json.loads(second.read_text().splitlines()[0])['iter']
+    assert first_iter == 11  # the resumed attempt trains iterations 11..20 only
+    assert [it for it, _ in read_val_curve(run_dir, 20, 10)] == [10, 20]
+    assert read_loss_curve(run_dir)['iter'].tolist() == list(range(1, 21))
+
+
+def test_gradient_at_prior_matches_closed_forms():
+    from benchmarks.harness.grad_histogram import gradient_at_prior
+    p = 0.01
+    ce = gradient_at_prior(dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0), p)
+    assert ce == pytest.approx((1 - p, p), rel=1e-5)
+    # SCE (eq. 8, A = -4): alpha * |p - t| + beta * 4 * p * (1 - p) for either label.
+    sce = gradient_at_prior(dict(type='SymmetricCELoss', alpha=0.01, beta=1.0), p)
+    assert sce == pytest.approx((0.01 * (1 - p) + 4 * p * (1 - p), 0.01 * p + 4 * p * (1 - p)),
+                                rel=1e-5)
+    # Focal (gamma 2, alpha 0.25): d/dx of -alpha_t (1 - p_t)^2 log p_t, x2 for loss_weight.
+    focal = gradient_at_prior(dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
+                                   loss_weight=2.0), p)
+    pos = 0.25 * ((1 - p) ** 3 - 2 * p * (1 - p) ** 2 * np.log(p))
+    neg = 0.75 * (p ** 3 - 2 * p ** 2 * (1 - p) * np.log(1 - p))
+    assert focal == pytest.approx((2 * pos, 2 * neg), rel=1e-4)
+
+
+def test_ablation_runs_get_no_gradient_histogram(smoke, tmp_path):
+    """An ablation's run (here the DGHM-C smoke run relabelled as ``--density normalized``)
+    shows in the ablation section beside its reference and gets no histogram of its own."""
+    benchmark, work = smoke
+    src = work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_dghmc_seed0'
+    ablation = PROFILES['smoke'].with_overrides(iters=2, density='normalized')
+    dst = tmp_path / 'work' / 'runs' / src.name.replace('smoke-iters2', ablation.name)
+    shutil.copytree(src, dst)
+    result = json.loads((dst / 'result.json').read_text())
+    result['profile'] = ablation.to_dict()
+    result['spec']['profile'] = ablation.name
+    (dst / 'result.json').write_text(json.dumps(result))
+    report_dir = tmp_path / 'report'
+    assert benchmark.main(['--report-only', '--grad-hist', '--work-dir', str(tmp_path / 'work'),
+                           '--extra-results', str(work), '--report-dir',
+                           str(report_dir)]) == 0
+    assert sorted(p.name for p in report_dir.glob('grad_hist_*.png')) == [
+        'grad_hist_smoke-iters2_synthetic_ce.png', 'grad_hist_smoke-iters2_synthetic_dghmc.png']
+    text = (report_dir / 'RESULTS.md').read_text()
+    assert '## Ablations' in text
+    row = next(line for line in text.splitlines() if 'density: paper -> normalized' in line)
+    # Compared with the recipe it changes (smoke with 2 iterations), nothing else held fixed;
+    # the same model under both names: identical metrics, a zero paired difference.
+    assert '`smoke-iters2` | density: paper -> normalized | - | 1 |' in row
+    assert '+0.000 [+0.000, +0.000], 0/1 higher' in row
+    assert f'profile `{ablation.name}`' not in text  # no table section of its own
+
+
+def test_truncated_froc_is_flagged_in_the_verdict():
+    def table3(loss, froc, complete):
+        result = _result(loss, 0.0, 0, froc)
+        result['spec']['protocol'] = 'table3'
+        if complete is not None:
+            result['metrics']['digestpath/froc_complete'] = complete
+        return result
+
+    def claim(runs):
+        groups = {('p', 'table3', 'real', 0.0, r['spec']['loss']): [r] for r in runs}
+        return verdict_table(groups)[2].split(' | ')[0]
+
+    assert claim([table3('dghmc', 0.5, 1.0), table3('ce', 0.4, 1.0)]) == \
+        '| FROC, natural annotation'
+    # One curve stopped early, one run predates the flag (evaluated with score_thr 0.05).
+    assert claim([table3('dghmc', 0.5, 0.0), table3('ce', 0.4, None)]) == \
+        '| FROC, natural annotation (FROC truncated in 2 of 2 runs)'
+    assert claim([table3('dghmc', 0.5, 1.0), table3('ce', 0.4, None)]) == \
+        '| FROC, natural annotation (FROC truncated in 1 of 2 runs)'
+
+
+def test_claims_of_a_metric_older_records_lack_are_left_out():
+    # Records written before the threshold-free R-recall existed: only the thresholded claim.
+    groups = {('p', 'table4', 'synthetic', 0.7, loss): [_result(loss, 0.7, 0, 0.5, r)]
+              for loss, r in (('dghmc', 0.3), ('ce', 0.1))}
+    assert [row.split(' | ')[0] for row in verdict_table(groups)[2:]] == [
+        '| R-recall at missing rate 0.7']
+    groups[('p', 'table4', 'synthetic', 0.7, 'dghmc')][0]['train_metrics'][
+        'digestpath/r_recall@8fp'] = 0.6
+    rows = verdict_table(groups)[2:]
+    assert rows[0].startswith('| R-recall @8 FP/img at missing rate 0.7 | `p` | synthetic | '
+                              'no pairs |')  # CE lacks it: nothing to pair
+    # A claim no other loss measured is not ranked.
+    checks = claim_check(groups)
+    assert len(checks) == 2 and not any('R-recall @8 FP/img' in line for line in checks)
