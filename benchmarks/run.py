@@ -35,7 +35,7 @@ from typing import Dict, List, Optional
 
 from .harness.ablations import is_ablation
 from .harness.matrix import execute_runs, plan_runs, prepare_run
-from .harness.profiles import LOSSES, MISSING_RATES, PROFILES, Profile, get_profile
+from .harness.profiles import ALL_LOSSES, LOSSES, MISSING_RATES, PROFILES, Profile, get_profile
 from .harness.report import write_report
 from .harness.runs import REPO, RESULT_FILE
 
@@ -48,6 +48,7 @@ DEFAULT_DATASETS: Dict[str, Dict[str, List[str]]] = {
     'smoke': {'table3': ['synthetic'], 'table4': ['synthetic']},
     'cpu': {'table3': ['real'], 'table4': ['synthetic']},
     'cpu-real': {'table3': ['real'], 'table4': ['real']},
+    'converge': {'table3': ['real'], 'table4': ['synthetic']},
     'gpu-real': {'table3': ['real'], 'table4': ['real']},
     'paper': {'table3': ['real'], 'table4': ['real']},
 }
@@ -64,7 +65,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--datasets', nargs='+', choices=('synthetic', 'real'),
                    help='datasets for every protocol (default: per profile, see '
                    'DEFAULT_DATASETS)')
-    p.add_argument('--losses', nargs='+', choices=LOSSES, default=list(LOSSES))
+    p.add_argument('--losses', nargs='+', choices=ALL_LOSSES, default=list(LOSSES))
     p.add_argument('--seeds', nargs='+', type=int, default=[0])
     p.add_argument('--folds', nargs='+', type=int, default=[0],
                    help='held-out folds; several give mean ± std over folds (paper Tables 1, '

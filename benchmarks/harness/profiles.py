@@ -18,7 +18,7 @@ The ablation switches (``cls_loss_mode``, ``density``, ``mu_noisy``, ``mu_clean`
 the committed configs' settings; set through :meth:`Profile.with_overrides` they rename the
 profile, so ablation runs never share run ids or report rows with the default recipe.
 """
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
@@ -26,9 +26,14 @@ from mmengine.config import Config
 
 #: Loss name -> config stem; ``retinanet_<variant>_fpn_<stem>_digestpath.py``.
 LOSSES: Tuple[str, ...] = ('ce', 'focal', 'ghmc', 'sce', 'dghmc', 'dghmc-star')
+#: The other partial-annotation methods (``--losses`` takes them; not run by default): noisy
+#: negatives without loss, PU learning (a PNU risk), BRL on the noisy negatives.
+METHODS: Tuple[str, ...] = ('cleanonly', 'pu', 'brl')
+#: Every loss the benchmark runs, in the report's order.
+ALL_LOSSES: Tuple[str, ...] = LOSSES + METHODS
 LOSS_LABELS: Dict[str, str] = {
     'ce': 'CE', 'focal': 'Focal', 'ghmc': 'GHM-C', 'sce': 'SCE', 'dghmc': 'DGHM-C',
-    'dghmc-star': 'DGHM-C*'}
+    'dghmc-star': 'DGHM-C*', 'cleanonly': 'Clean-only', 'pu': 'PU (PNU)', 'brl': 'BRL'}
 #: Paper section 4.6: controlled missing rates of Table 4.
 MISSING_RATES: Tuple[float, ...] = (0.3, 0.5, 0.7)
 
@@ -72,6 +77,9 @@ class Profile:
             reference is the recipe's batch of crops, in anchors).
         mu_noisy (float, optional): ``DGHMCLoss`` mu_n override (None: the config's, 2.0).
         mu_clean (float, optional): ``DGHMCLoss`` mu_c override (None: the config's, 0.5).
+        model_options (dict): ``--cfg-options``-style overrides of the variant's model config,
+            keys relative to ``model`` (e.g. ``{'neck.out_channels': 32}``): how a recipe sizes
+            the network without a config file per loss. Empty: the variant as committed.
     """
 
     name: str
@@ -103,6 +111,7 @@ class Profile:
     density: str = 'paper'
     mu_noisy: Optional[float] = None
     mu_clean: Optional[float] = None
+    model_options: Dict[str, object] = field(default_factory=dict)
 
     @property
     def dghmc_overrides(self) -> Dict[str, object]:

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from .ablations import ablation_table, split_ablations
 from .paired_stats import by_pair, metric_values, paired_summary
-from .profiles import LOSS_LABELS, LOSSES, canonical_name
+from .profiles import ALL_LOSSES, LOSS_LABELS, canonical_name
 from .runs import RESULT_FILE, loss_config_path
 
 #: (column title, metric source, key); source 'val': held-out complete boxes, 'train': the
@@ -77,7 +77,7 @@ def group_results(results: Iterable[dict]) -> Dict[tuple, List[dict]]:
     for result in results:
         groups[group_key(result)].append(result)
     return OrderedDict(sorted(groups.items(), key=lambda kv: (
-        kv[0][:4], LOSSES.index(kv[0][4]) if kv[0][4] in LOSSES else 99)))
+        kv[0][:4], ALL_LOSSES.index(kv[0][4]) if kv[0][4] in ALL_LOSSES else 99)))
 
 
 def froc_truncated(result: dict) -> bool:
@@ -219,7 +219,7 @@ def plot_vs_missing_rate(groups: Dict[tuple, List[dict]], source: str, key: str,
         mean, std, n = mean_std(metric_values(runs, source, key))
         if n:
             by_loss[group[4]].append((group[3], mean, std))
-    for loss in sorted(by_loss, key=lambda s: LOSSES.index(s) if s in LOSSES else 99):
+    for loss in sorted(by_loss, key=lambda s: ALL_LOSSES.index(s) if s in ALL_LOSSES else 99):
         rate, mean, std = np.asarray(sorted(by_loss[loss])).T
         ax.errorbar(rate, mean, yerr=std, marker='o', capsize=3, label=_loss_label(loss))
     ax.set_xlabel('missing rate (share of training boxes removed)')
@@ -258,7 +258,7 @@ def plot_learning_curves(groups: Dict[tuple, List[dict]], run_dirs: Dict[str, Pa
     """Loss vs iteration, one panel per loss, one line per missing rate (first run of each
     group); classification (solid) and box regression (dashed) losses. Returns whether
     anything was drawn."""
-    losses = [loss for loss in LOSSES if any(g[4] == loss for g in groups)]
+    losses = [loss for loss in ALL_LOSSES if any(g[4] == loss for g in groups)]
     if not losses:
         return False
     cols = 3

@@ -188,6 +188,7 @@ def build_run_config(spec: RunSpec, profile: Profile, run_dir: Path) -> Config:
         raise FileNotFoundError(f'benchmark: config {config_path} of loss {spec.loss!r} '
                                 f'and variant {profile.variant!r} does not exist')
     cfg = Config.fromfile(str(config_path))
+    cfg.merge_from_dict({f'model.{key}': value for key, value in profile.model_options.items()})
     cfg.work_dir = str(run_dir)
     cfg.randomness = dict(seed=spec.seed, deterministic=False)
     scale = profile.syn_scale if spec.dataset == 'synthetic' else profile.real_scale

@@ -38,3 +38,30 @@ def test_bad_recipes_name_the_file(tmp_path):
     with pytest.raises(ValueError, match=r'short\.py: incomplete recipe'):
         load_recipe(missing, Profile)
     assert load_recipe(RECIPES_DIR / 'smoke.py') == PROFILES['smoke']
+
+
+def test_converge_recipe_sizes_the_network_through_model_options(tmp_path):
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+
+    from benchmarks.harness.runs import RunSpec, build_run_config
+    register_all_modules()
+    profile = PROFILES['converge']
+    spec = RunSpec(protocol='table4', dataset='synthetic', data_root=str(tmp_path), loss='ce',
+                   drop_rate=0.7, fold=0, num_folds=5, seed=0, profile=profile.name)
+    cfg = build_run_config(spec, profile, tmp_path / 'run')
+    assert cfg.model.backbone.base_channels == 8
+    assert cfg.model.neck.in_channels == [8, 16, 32, 64]
+    model = MODELS.build(cfg.model)
+    # ResNet-18 stages of 8/16/32/64 channels, 32-channel FPN outputs and head convs.
+    assert [layer[-1].conv2.out_channels for layer in
+            (model.backbone.layer1, model.backbone.layer2, model.backbone.layer3,
+             model.backbone.layer4)] == [8, 16, 32, 64]
+    assert model.neck.fpn_convs[0].conv.out_channels == 32
+    assert model.bbox_head.retina_cls.in_channels == 32
+    # Everything else is the light model's: the same loss line and 4,000 steps.
+    assert cfg.model.bbox_head.loss_cls.type == 'CrossEntropyLoss'
+    assert cfg.train_cfg.max_iters == 4000
+    # A recipe without model options leaves the committed config as it is.
+    light = build_run_config(spec, PROFILES['cpu'], tmp_path / 'light')
+    assert light.model.neck.out_channels == 64 and 'base_channels' not in light.model.backbone

@@ -1,0 +1,30 @@
+# Benchmark recipe `converge`: a compact RetinaNet that reaches its plateau on one CPU thread.
+# The light model's ResNet-18 narrowed to 8 base channels (stages 8/16/32/64: cells of 14-30 px
+# need the receptive field of the stages more than their width), neck and head 32 channels;
+# measured 8.5x faster a step than the light model (benchmarks/step_time_recipes.md);
+# 4,000 steps of 4 x 256 px crops, Adam 1e-3, x0.1 at 80%, held-out FROC every 250 steps for
+# the learning curves. Fields: benchmarks/harness/profiles.py::Profile.
+variant = 'r18-light'
+model_options = {
+    'backbone.base_channels': 8,
+    'neck.in_channels': [8, 16, 32, 64],
+    'neck.out_channels': 32,
+    'bbox_head.in_channels': 32,
+    'bbox_head.feat_channels': 32,
+}
+iters = 4000
+batch_size = 4
+pos_fraction = 0.25
+crop_size = 256
+train_tile = 512
+train_stride = 512
+val_tile = 512
+val_stride = 512
+lr = 1e-3
+warmup_iters = 50
+lr_step = 0.8
+grad_clip = 35.0
+num_workers = 0
+log_interval = 20
+val_interval = 250
+train_eval_max_images = 16
