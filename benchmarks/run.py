@@ -102,6 +102,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='ablation: DGHMCLoss mu_n (DGHM-C losses only)')
     p.add_argument('--mu-clean', type=float, default=None,
                    help='ablation: DGHMCLoss mu_c (DGHM-C losses only)')
+    p.add_argument('--pu-missing-rate', type=float, default=None,
+                   help="ablation: PULoss missing_rate, which sets its class prior (the "
+                   "config's 0.7 is the Table 4 rate; PU runs only)")
     p.add_argument('--reevaluate', action='store_true',
                    help='re-evaluate every finished run under --work-dir whose result was '
                    "evaluated under another test_cfg than the committed config's or lacks a "
@@ -161,18 +164,24 @@ def synthetic_root(args: argparse.Namespace, profile: Profile) -> str:
     if args.synthetic_root:
         return args.synthetic_root
     root = Path(args.work_dir) / f'synthetic_{args.profile}'
-    if not (root / SYNTHETIC_DONE).is_file():
+    settings = dict(num_pos=profile.syn_num_pos, num_neg=profile.syn_num_neg,
+                    image_size=profile.syn_image_size, scale=profile.syn_scale,
+                    images_per_slide=profile.syn_images_per_slide, seed=0)
+    if profile.syn_lookalike_density != 1.0:
+        settings['lookalike_density'] = profile.syn_lookalike_density
+    if profile.syn_mimic_coverage > 0:
+        settings['mimic_coverage'] = (profile.syn_mimic_coverage / 2, profile.syn_mimic_coverage)
+    done = root / SYNTHETIC_DONE
+    if done.is_file():
+        written = json.loads(done.read_text())
+        if written != json.loads(json.dumps(settings)):
+            raise ValueError(f'benchmark: {root} holds synthetic data made with {written}, '
+                             f'but profile {profile.name} asks for {settings}; use another '
+                             '--work-dir (its runs were trained on the data there)')
+    else:
         print(f'generating synthetic data in {root}', flush=True)
-        generate_synthetic_digestpath(root, num_pos=profile.syn_num_pos,
-                                      num_neg=profile.syn_num_neg,
-                                      image_size=profile.syn_image_size, seed=0,
-                                      scale=profile.syn_scale,
-                                      images_per_slide=profile.syn_images_per_slide,
-                                      overwrite=True)
-        (root / SYNTHETIC_DONE).write_text(json.dumps(dict(
-            num_pos=profile.syn_num_pos, num_neg=profile.syn_num_neg,
-            image_size=profile.syn_image_size, scale=profile.syn_scale,
-            images_per_slide=profile.syn_images_per_slide, seed=0)))
+        generate_synthetic_digestpath(root, overwrite=True, progress=True, **settings)
+        done.write_text(json.dumps(settings))
     return str(root)
 
 
@@ -245,7 +254,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                               warmup_iters=args.warmup_iters, pretrained=args.pretrained,
                               pos_fraction=args.pos_fraction,
                               cls_loss_mode=args.cls_loss_mode, density=args.density,
-                              mu_noisy=args.mu_noisy, mu_clean=args.mu_clean)
+                              mu_noisy=args.mu_noisy, mu_clean=args.mu_clean,
+                              pu_missing_rate=args.pu_missing_rate)
         protocols = ['table3', 'table4'] if args.protocol == 'all' else [args.protocol]
         datasets = {p: list(args.datasets or DEFAULT_DATASETS[args.profile][p])
                     for p in protocols}

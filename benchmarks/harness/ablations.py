@@ -1,7 +1,8 @@
 """The ablation section of the report: each ablation beside the run it changes one thing of.
 
 An ablation record is a run whose profile changes one or more of :data:`ABLATION_FIELDS`
-(``--cls-loss-mode``, ``--density``, ``--mu-noisy``, ``--mu-clean``, ``--batch-size``) of a
+(``--cls-loss-mode``, ``--density``, ``--mu-noisy``, ``--mu-clean``, ``--pu-missing-rate``,
+``--batch-size``) of a
 recipe (its named profile with any other overrides). Each of its changed fields is compared
 with the runs that differ from it in that field alone (the recipe itself when it is the only
 change), on the same protocol, data, missing rate and loss, paired by seed and fold. So
@@ -19,7 +20,7 @@ from .profiles import Profile, base_profile
 
 #: Profile fields a record may change and still be an ablation of its named profile.
 ABLATION_FIELDS: Tuple[str, ...] = ('cls_loss_mode', 'density', 'mu_noisy', 'mu_clean',
-                                    'batch_size')
+                                    'pu_missing_rate', 'batch_size')
 #: (column, metric source, key) of the ablation table.
 ABLATION_METRICS = (('FROC', 'val', 'froc'), ('R-recall', 'train', 'r_recall'),
                     ('R-recall @8 FP/img', 'train', 'r_recall@8fp'))

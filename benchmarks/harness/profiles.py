@@ -67,6 +67,10 @@ class Profile:
         syn_image_size (int): Synthetic image side at ``syn_scale``.
         syn_scale (float): Synthetic magnification relative to 40x (0.5: 28 px boxes).
         syn_images_per_slide (int): Synthetic images sharing a slide (folds split slides).
+        syn_lookalike_density (float): Multiplier on the synthetic look-alikes (normal cells,
+            lymphocytes, vacuoles).
+        syn_mimic_coverage (float): Largest share of a synthetic image covered by unannotated
+            SRC mimics (drawn per image from half of it to it; 0: none).
         real_scale (float): Resize of the real half-scale images (1.0 keeps 20x).
         train_eval_max_images (int): Positive training images evaluated for R-/T-recall
             (0: all of them).
@@ -77,6 +81,8 @@ class Profile:
             reference is the recipe's batch of crops, in anchors).
         mu_noisy (float, optional): ``DGHMCLoss`` mu_n override (None: the config's, 2.0).
         mu_clean (float, optional): ``DGHMCLoss`` mu_c override (None: the config's, 0.5).
+        pu_missing_rate (float, optional): ``PULoss`` missing_rate override (None: the
+            config's), from which the loss sets its class prior.
         model_options (dict): ``--cfg-options``-style overrides of the variant's model config,
             keys relative to ``model`` (e.g. ``{'neck.out_channels': 32}``): how a recipe sizes
             the network without a config file per loss. Empty: the variant as committed.
@@ -105,12 +111,15 @@ class Profile:
     syn_image_size: int = 512
     syn_scale: float = 0.5
     syn_images_per_slide: int = 4
+    syn_lookalike_density: float = 1.0
+    syn_mimic_coverage: float = 0.0
     real_scale: float = 1.0
     train_eval_max_images: int = 0
     cls_loss_mode: str = 'all_levels'
     density: str = 'paper'
     mu_noisy: Optional[float] = None
     mu_clean: Optional[float] = None
+    pu_missing_rate: Optional[float] = None
     model_options: Dict[str, object] = field(default_factory=dict)
 
     @property

@@ -7,7 +7,7 @@ import json
 import math
 from collections import OrderedDict, defaultdict
 from pathlib import Path
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -313,6 +313,41 @@ def read_val_curve(run_dir: Path, iters: int, val_interval: int) -> List[Tuple[i
     return sorted(dict((step, froc) for log in logs for step, froc in log if step > 0).items())
 
 
+#: A run is at its plateau once held-out FROC moves by less than this over the last
+#: ``PLATEAU_WINDOW`` evaluations.
+PLATEAU_TOL = 0.01
+PLATEAU_WINDOW = 3
+
+
+def plateau_iteration(val: Sequence[Tuple[int, float]], tol: float = PLATEAU_TOL,
+                      window: int = PLATEAU_WINDOW) -> Optional[int]:
+    """The iteration from which a held-out curve stays on its plateau, or None.
+
+    A window of ``window`` consecutive evaluations is flat when its FROC range is below
+    ``tol``. The plateau is reached when the last window is flat; it starts at the last
+    evaluation of the earliest window from which every later window is flat too.
+
+    Args:
+        val: ``(iteration, FROC)`` in iteration order (:func:`read_val_curve`).
+        tol: Largest FROC range of a flat window.
+        window: Evaluations per window.
+
+    Returns:
+        int or None: The iteration, None when the curve is shorter than a window or its end
+        still moves.
+    """
+    values = np.array([froc for _, froc in val], dtype=float)
+    if len(values) < window:
+        return None
+    windows = np.lib.stride_tricks.sliding_window_view(values, window)
+    flat = np.ptp(windows, axis=1) < tol
+    if not flat[-1]:
+        return None
+    moving = np.flatnonzero(~flat)
+    first = int(moving[-1]) + 1 if len(moving) else 0
+    return int(val[first + window - 1][0])
+
+
 def _val_curve_text(val: Sequence[Tuple[int, float]]) -> str:
     """``'500: 0.022, 1000: 0.178'``: held-out FROC by iteration."""
     return ', '.join(f'{it}: {froc:.3f}' for it, froc in val)
@@ -333,7 +368,9 @@ def val_curve_section(groups: Dict[tuple, List[dict]], run_dirs: Dict[str, Path]
             continue
         label = _loss_label(group[4]) + (f', missing {group[3]:.1f}' if group[3] else '')
         curves.append((label, val))
-        rows.append(f'| {label} | {_val_curve_text(val)} |')
+        plateau = plateau_iteration(val)
+        rows.append(f'| {label} | {_val_curve_text(val)} | '
+                    f'{plateau if plateau is not None else "not reached"} |')
     if not rows:
         return []
     fig = _figure()
@@ -349,7 +386,10 @@ def val_curve_section(groups: Dict[tuple, List[dict]], run_dirs: Dict[str, Path]
     fig.tight_layout()
     fig.savefig(path)
     return (['Held-out FROC during training (evaluations every `val_interval` iterations, '
-             'first seed):', '', '| Loss | Held-out FROC at iteration |', '|---|---|'] + rows
+             f'first seed). Plateau: from the iteration where FROC stays within '
+             f'{PLATEAU_TOL} over every {PLATEAU_WINDOW} consecutive evaluations to the end.',
+             '', '| Loss | Held-out FROC at iteration | Plateau from |', '|---|---|---|']
+            + rows
             + ['', f'![held-out FROC during training]({path.name})', ''])
 
 

@@ -103,8 +103,8 @@ def set_iter_schedule(cfg: Config, *, iters: int, lr: float, warmup_iters: int,
     inside the loop), Adam without weight decay, linear warm-up from ``warmup_start * lr`` over
     ``warmup_iters``, x0.1 at each of ``milestones``, gradient clipping (``grad_clip`` > 0),
     a checkpoint at every held-out evaluation (else at the end; the latest is kept, so an
-    interrupted run resumes from it), a log line every ``log_interval`` iterations, and
-    evaluations logged at the iteration they ran.
+    interrupted run resumes from it), a log line every ``log_interval`` iterations,
+    evaluations logged at the iteration they ran, and a ``PosNegBatchSampler`` made infinite.
     """
     # mmengine's loop also evaluates after its last iteration whenever ``val_begin`` has been
     # reached; without in-loop evaluations it is set past the end, so the caller's evaluation
@@ -112,6 +112,10 @@ def set_iter_schedule(cfg: Config, *, iters: int, lr: float, warmup_iters: int,
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters,
                          val_interval=val_interval or iters + 1,
                          val_begin=1 if val_interval else iters + 1)
+    batch_sampler = cfg.train_dataloader.get('batch_sampler') or {}
+    if batch_sampler.get('type') == 'PosNegBatchSampler':
+        # One endless stream of the same batches: no 2 s pause of the loop at each epoch end.
+        batch_sampler['infinite'] = True
     cfg.optim_wrapper = dict(type='OptimWrapper',
                              optimizer=dict(type='Adam', lr=lr, weight_decay=0))
     if grad_clip > 0:
@@ -150,6 +154,11 @@ def apply_ablations(cfg: Config, profile: Profile) -> None:
         overrides['reference_size'] = float(
             recipe.batch_size * anchors_per_image(head, profile.crop_size) * head.num_classes)
     head.loss_cls.update(overrides)
+    if profile.pu_missing_rate is not None:
+        if head.loss_cls.type != 'PULoss':
+            raise ValueError(f'benchmark: profile {profile.name} sets the PULoss missing rate, '
+                             f'but the loss is {head.loss_cls.type}; run it with --losses pu')
+        head.loss_cls.missing_rate = profile.pu_missing_rate
 
 
 def anchors_per_image(head: dict, size: int) -> int:

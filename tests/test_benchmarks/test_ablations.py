@@ -1,4 +1,6 @@
 """The report's ablation section: which runs are ablations, and what each is compared with."""
+import pytest
+
 from benchmarks.harness.ablations import ablation_of, ablation_rows, ablation_table, split_ablations
 from benchmarks.harness.profiles import PROFILES
 from benchmarks.harness.report import group_results
@@ -84,3 +86,20 @@ def test_rescaled_density_keeps_the_recipes_batch_as_reference(repo_root):
     cfg = Config.fromfile(config)
     apply_ablations(cfg, BATCH8)
     assert 'reference_size' not in cfg.model.bbox_head.loss_cls
+
+
+def test_pu_missing_rate_reaches_only_the_pu_loss(repo_root):
+    from mmengine.config import Config
+
+    from benchmarks.harness.runs import apply_ablations
+    folder = repo_root / 'configs' / 'digestpath'
+    profile = CPU.with_overrides(pu_missing_rate=0.54)
+    assert profile.name == 'cpu-pumissingrate0.54'
+    cfg = Config.fromfile(folder / 'retinanet_r18-light_fpn_pu_digestpath.py')
+    assert cfg.model.bbox_head.loss_cls.missing_rate == 0.7
+    apply_ablations(cfg, profile)
+    assert cfg.model.bbox_head.loss_cls.missing_rate == 0.54
+    ce = Config.fromfile(folder / 'retinanet_r18-light_fpn_ce_digestpath.py')
+    with pytest.raises(ValueError, match='sets the PULoss missing rate, but the loss is '
+                       'CrossEntropyLoss'):
+        apply_ablations(ce, profile)

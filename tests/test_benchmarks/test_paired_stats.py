@@ -56,3 +56,17 @@ def test_paired_summary_text_with_and_without_the_sign_test():
         '+0.100 [+0.100, +0.100], 5/5 higher, sign p 0.06, 5 pairs: higher')
     assert paired_summary(a, b, sign_test_p=False) == '+0.100 [+0.100, +0.100], 5/5 higher, higher'
     assert paired_summary(a, {(9, 0): 0.1}) == 'no pairs'
+
+
+def test_plateau_iteration_on_hand_made_curves():
+    from benchmarks.harness.report import plateau_iteration
+    curve = [(250, 0.5), (500, 0.9), (750, 0.95), (1000, 0.955), (1250, 0.951), (1500, 0.958)]
+    # 750-1250 is the earliest flat window (range 0.005) and every later one is flat too.
+    assert plateau_iteration(curve) == 1250
+    # A late swing: the plateau starts after it.
+    swing = curve + [(1750, 0.90), (2000, 0.901), (2250, 0.905), (2500, 0.903)]
+    assert plateau_iteration(swing) == 2250
+    # Still moving at the end, or too short to tell.
+    assert plateau_iteration(curve + [(1750, 0.99)]) is None
+    assert plateau_iteration(curve[:2]) is None
+    assert plateau_iteration(curve, tol=0.001) is None

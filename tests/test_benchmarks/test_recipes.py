@@ -1,4 +1,5 @@
 """Benchmark and demo recipes are config files, loaded into their profile records."""
+import dataclasses
 from dataclasses import fields
 
 import pytest
@@ -59,9 +60,26 @@ def test_converge_recipe_sizes_the_network_through_model_options(tmp_path):
              model.backbone.layer4)] == [8, 16, 32, 64]
     assert model.neck.fpn_convs[0].conv.out_channels == 32
     assert model.bbox_head.retina_cls.in_channels == 32
-    # Everything else is the light model's: the same loss line and 4,000 steps.
+    # Everything else is the light model's: the same loss line; 5,000 steps.
     assert cfg.model.bbox_head.loss_cls.type == 'CrossEntropyLoss'
-    assert cfg.train_cfg.max_iters == 4000
+    assert cfg.train_cfg.max_iters == 5000
     # A recipe without model options leaves the committed config as it is.
     light = build_run_config(spec, PROFILES['cpu'], tmp_path / 'light')
     assert light.model.neck.out_channels == 64 and 'base_channels' not in light.model.backbone
+
+
+def test_synthetic_data_of_other_settings_is_not_reused(tmp_path):
+    import argparse
+    import json
+
+    from benchmarks.run import SYNTHETIC_DONE, synthetic_root
+    args = argparse.Namespace(work_dir=str(tmp_path), profile='smoke', synthetic_root=None)
+    root = tmp_path / 'synthetic_smoke'
+    root.mkdir()
+    made = dict(num_pos=4, num_neg=4, image_size=128, scale=0.5, images_per_slide=1, seed=0)
+    (root / SYNTHETIC_DONE).write_text(json.dumps(made))
+    assert synthetic_root(args, PROFILES['smoke']) == str(root)  # the same settings: reused
+    harder = dataclasses.replace(PROFILES['smoke'], syn_mimic_coverage=0.1)
+    with pytest.raises(ValueError, match=r"synthetic_smoke holds synthetic data made with .*"
+                       r"asks for .*'mimic_coverage': \(0\.05, 0\.1\)"):
+        synthetic_root(args, harder)

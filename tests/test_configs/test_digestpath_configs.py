@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 CONFIG_DIR = 'configs/digestpath'
-LOSSES = ['ce', 'focal', 'ghmc', 'sce', 'dghmc', 'dghmc-star']
+LOSSES = ['ce', 'focal', 'ghmc', 'sce', 'dghmc', 'dghmc-star', 'cleanonly', 'pu', 'brl']
 VARIANTS = ['r18', 'r18-light']
 EXPECTED_LOSS = {
     'ce': dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
@@ -20,6 +20,11 @@ EXPECTED_LOSS = {
                   outlier_thr=0.9, loss_weight=1.0),
     'dghmc-star': dict(type='DGHMCLoss', use_sigmoid=True, bins=10, mu_noisy=2.0, mu_clean=0.5,
                        outlier_thr=0.9, decouple='full', loss_weight=1.0),
+    'cleanonly': dict(type='CleanOnlyLoss', use_sigmoid=True, base='ce', loss_weight=1.0),
+    'pu': dict(type='PULoss', use_sigmoid=True, mode='pnu', missing_rate=0.7, base='ce',
+               loss_weight=1.0),
+    'brl': dict(type='BackgroundRecalibrationLoss', use_sigmoid=True, mode='partial', gamma=2.0,
+                alpha=0.25, thresh=0.5, beta=1.0, candidate_weight=0.1, loss_weight=1.0),
 }
 
 
@@ -96,7 +101,8 @@ def test_full_config_builds(repo_root, loss):
     with DefaultScope.overwrite_default_scope('mmdet'):
         model = MODELS.build(cfg.model)
     assert type(model.bbox_head.loss_cls).__name__ == EXPECTED_LOSS[loss]['type']
-    assert model.bbox_head.loss_cls_takes_partial == loss.startswith('dghmc')
+    assert model.bbox_head.loss_cls_takes_partial == (loss.startswith('dghmc')
+                                                      or loss in ('cleanonly', 'pu', 'brl'))
     assert model.bbox_head.retina_cls.out_channels == 9  # 9 anchors x 1 sigmoid class
 
 

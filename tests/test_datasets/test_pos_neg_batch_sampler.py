@@ -113,3 +113,18 @@ def test_helpers():
     stream = cycled_stream(np.array([4, 5, 6]), 7, rng)
     assert sorted(stream[:3].tolist()) == [4, 5, 6] and sorted(stream[3:6].tolist()) == [4, 5, 6]
     assert len(stream) == 7 and cycled_stream(np.array([1]), 0, rng).shape == (0,)
+
+
+def test_infinite_sampler_yields_the_finite_epochs_back_to_back():
+    import itertools
+    dataset = FakeTiles(200, POSITIVES)
+    finite = make(dataset, batch_size=8)
+    per_epoch = len(finite)
+    expected = []
+    for epoch in range(3):  # what the loop gets restarting the finite one with set_epoch
+        finite.set_epoch(epoch)
+        expected += list(finite)
+    endless = make(dataset, batch_size=8, infinite=True)
+    # Past any number of epochs without a StopIteration, in the same order.
+    assert list(itertools.islice(iter(endless), 3 * per_epoch)) == expected
+    assert len(list(itertools.islice(iter(endless), 10 * per_epoch + 1))) == 10 * per_epoch + 1

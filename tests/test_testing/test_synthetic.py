@@ -152,6 +152,39 @@ def test_negatives_have_lookalikes_not_empty_tissue():
     assert (gray > 215).mean() > 0.02
 
 
+def test_mimics_are_unannotated_and_change_the_image():
+    def render(mimic_coverage):
+        rng = np.random.default_rng(5)
+        return render_image(rng, (400, 400), sample_stain(rng), positive=True,
+                            box_median=40.0, mimic_coverage=mimic_coverage)
+
+    plain_rgb, plain_boxes = render(None)
+    rgb, boxes = render((0.08, 0.08))
+    # SRCs are placed before the mimics: the same cells, the same boxes, no box for a mimic.
+    np.testing.assert_array_equal(boxes, plain_boxes)
+    assert not np.array_equal(rgb, plain_rgb)
+
+
+def test_mimic_crescent_scales_the_nucleus_density():
+    from mmdet_dghm.testing.synthetic.geometry import CellGeometry
+    from mmdet_dghm.testing.synthetic.painting import paint_src
+    from mmdet_dghm.testing.synthetic.rendering import MIMIC_NUCLEUS_SCALE
+    geo = CellGeometry(np.array([30.0]), np.array([30.0]), np.array([15.0]),
+                       np.array([12.0]), np.array([20.0]))
+    painted = {}
+    for scale in (1.0, MIMIC_NUCLEUS_SCALE):
+        od = np.zeros((60, 60, 3), np.float32)
+        paint_src(od, np.random.default_rng(0), geo, nucleus_scale=scale)
+        painted[scale] = od
+    src, mimic = painted[1.0], painted[MIMIC_NUCLEUS_SCALE]
+    assert MIMIC_NUCLEUS_SCALE == 0.8
+    nucleus = src[..., 0] > 1.0  # only the nucleus has a haematoxylin density above 1
+    assert nucleus.sum() > 20
+    np.testing.assert_allclose(mimic[nucleus], src[nucleus] * 0.8, rtol=1e-5)
+    # Mucin and rim are painted as for an SRC.
+    np.testing.assert_array_equal(mimic[~nucleus], src[~nucleus])
+
+
 def test_render_speed_1000px():
     rng = np.random.default_rng(0)
     stain = sample_stain(rng)
@@ -166,6 +199,7 @@ def test_render_speed_1000px():
     (dict(scale=0.0), 'scale'),
     (dict(src_coverage=(0.3, 0.1)), 'src_coverage'),
     (dict(images_per_slide=0), 'images_per_slide'),
+    (dict(mimic_coverage=(0.2, 0.1)), 'mimic_coverage'),
 ])
 def test_bad_arguments(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -51,12 +51,20 @@ class PosNegBatchSampler(BatchSampler):
 
     Batches are always full (``drop_last`` does not apply).
 
+    With ``infinite=True`` the sampler never ends: it yields epoch after epoch (the wrapped
+    sampler's epoch first, then its successors), the batches a finite sampler gives when the
+    loop restarts it with the next epoch each time. Use it under an ``IterBasedTrainLoop``:
+    mmengine's loop pauses 2 s every time a finite data loader runs out, which on a small
+    data set costs more than the training steps. Never with an ``EpochBasedTrainLoop``, whose
+    epochs end when the loader does.
+
     Args:
         sampler (Sampler): The built sampler; ``sampler.dataset`` is used.
         batch_size (int): Tiles per batch on each rank.
         pos_fraction (float): Share of positive tiles in ``[0, 1]``. Defaults to 0.25 (1:3).
         seed (int, optional): Shuffle seed; defaults to the sampler's ``seed`` or a seed
             synchronised across ranks.
+        infinite (bool): Yield epochs back to back without end. Defaults to False.
 
     Raises:
         ValueError: If a pool needed by the ratio is empty on some rank.
@@ -66,7 +74,8 @@ class PosNegBatchSampler(BatchSampler):
                  sampler: Sampler,
                  batch_size: int,
                  pos_fraction: float = 0.25,
-                 seed: Optional[int] = None) -> None:
+                 seed: Optional[int] = None,
+                 infinite: bool = False) -> None:
         if not isinstance(batch_size, int) or batch_size <= 0:
             raise ValueError(f'batch_size={batch_size} must be a positive int')
         if not 0.0 <= pos_fraction <= 1.0:
@@ -79,6 +88,7 @@ class PosNegBatchSampler(BatchSampler):
         self.sampler = sampler
         self.batch_size = batch_size
         self.pos_fraction = pos_fraction
+        self.infinite = infinite
         self.num_pos = positives_per_batch(batch_size, pos_fraction)
         self.rank, self.world_size = get_dist_info()
         if seed is None:
@@ -116,11 +126,19 @@ class PosNegBatchSampler(BatchSampler):
 
     def __iter__(self) -> Iterator[List[int]]:
         epoch = self.epoch
+        if self.infinite:
+            while True:
+                yield from self.epoch_batches(epoch)
+                epoch += 1
         if not hasattr(self.sampler, 'epoch'):
             # mmengine's InfiniteSampler keeps no epoch and ignores set_epoch, and the
             # iteration loop restarts this sampler on exhaustion: count the passes so each
             # restart draws new batches.
             self._epoch += 1
+        yield from self.epoch_batches(epoch)
+
+    def epoch_batches(self, epoch: int) -> Iterator[List[int]]:
+        """The batches of one epoch on this rank (``len(self)`` of them)."""
         shared = np.random.default_rng([self.seed, epoch])
         local = np.random.default_rng([self.seed, epoch, self.rank, self.world_size])
         num_batches = len(self)

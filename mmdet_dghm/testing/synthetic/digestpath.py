@@ -1,7 +1,7 @@
 """Synthetic DigestPath2019-like sets in the challenge layout that the dataset reads."""
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 from mmengine.utils import ProgressBar
@@ -68,6 +68,7 @@ def generate_synthetic_digestpath(
         src_coverage: tuple = (0.04, 0.2),
         cluster_share: tuple = (0.3, 0.8),
         lookalike_density: float = 1.0,
+        mimic_coverage: Optional[tuple] = None,
         jpeg_quality: int = 90,
         overwrite: bool = False,
         progress: bool = False) -> SyntheticSummary:
@@ -96,6 +97,10 @@ def generate_synthetic_digestpath(
         cluster_share: Range of the share of SRCs in crowded clusters. Defaults to
             (0.3, 0.8).
         lookalike_density: Multiplier on the number of look-alikes. Defaults to 1.0.
+        mimic_coverage: Range of the share of every image's area covered by unannotated
+            SRC mimics (mucin cells with a faint crescent, :func:`render_cell_types`),
+            positive and negative images alike. Defaults to None (none; every other draw, so
+            the image, unchanged).
         jpeg_quality: JPEG quality 1-100. Defaults to 90.
         overwrite: Replace .jpeg/.xml files already in the two folders; without it a
             non-empty folder raises. Defaults to False.
@@ -119,6 +124,8 @@ def generate_synthetic_digestpath(
         raise ValueError(f'jpeg_quality must be in [1, 100], got {jpeg_quality}')
     _check_range('src_coverage', src_coverage, 0.0, 1.0)
     _check_range('cluster_share', cluster_share, 0.0, 1.0)
+    if mimic_coverage is not None:
+        _check_range('mimic_coverage', mimic_coverage, 0.0, 1.0)
     out_dir = Path(out_dir)
     prepare_dirs(out_dir, overwrite)
 
@@ -134,7 +141,8 @@ def generate_synthetic_digestpath(
                                   box_median=box_median_40x * scale,
                                   box_log_sigma=box_log_sigma, src_coverage=src_coverage,
                                   cluster_share=cluster_share,
-                                  lookalike_density=lookalike_density)
+                                  lookalike_density=lookalike_density,
+                                  mimic_coverage=mimic_coverage)
         name = tile_name(positive, i, hw, scale, images_per_slide, origin)
         jpeg = out_dir / (POS_DIR if positive else NEG_DIR) / f'{name}.jpeg'
         write_jpeg(jpeg, rgb, jpeg_quality)

@@ -114,8 +114,13 @@ def paint_vacuoles(od: np.ndarray, rng: np.random.Generator, geo: CellGeometry) 
                      (0.2, rng.uniform(0.4, 0.7), 0.2), rim)
 
 
-def paint_src(od: np.ndarray, rng: np.random.Generator, geo: CellGeometry) -> None:
+def paint_src(od: np.ndarray, rng: np.random.Generator, geo: CellGeometry,
+              nucleus_scale: float = 1.0) -> None:
     """Signet ring cells: pale mucin vacuole, dark crescent nucleus pressed to the rim.
+
+    ``nucleus_scale`` multiplies the nucleus' optical density: below 1 it paints SRC mimics,
+    mucin cells whose crescent is faint (the nucleus out of the section's plane), which only
+    the crescent's strength tells from an SRC.
 
     In the cell's unit-circle frame the interior (radius ``1 - rim``) is filled with the
     nucleus, then a larger vacuole disc shifted away from the nucleus covers all of it but
@@ -143,7 +148,8 @@ def paint_src(od: np.ndarray, rng: np.random.Generator, geo: CellGeometry) -> No
         half_arc = np.deg2rad(rng.uniform(50, 80))
         shift = thick / (1 - np.cos(half_arc))
         phi = rng.uniform(0, 2 * np.pi)
-        nucleus_od = (rng.uniform(1.4, 2.0), rng.uniform(0.2, 0.35), 0.1)
+        nucleus_od = tuple(nucleus_scale * v for v in (
+            rng.uniform(1.4, 2.0), rng.uniform(0.2, 0.35), 0.1))
         draw_ellipse(patch, px, py, a * inner, b * inner, ang, nucleus_od)
 
         t = np.deg2rad(ang)

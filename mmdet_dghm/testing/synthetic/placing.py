@@ -184,6 +184,14 @@ def place_eosinophils(rng: np.random.Generator, tissue: np.ndarray, u: float,
                             occupied)
 
 
+def place_mimics(rng: np.random.Generator, tissue: np.ndarray, u: float, log_sigma: float,
+                 coverage: tuple, occupied: np.ndarray) -> CellGeometry:
+    """SRC mimics over ``tissue``, boxes of the SRC size, covering ``coverage`` of it."""
+    h, w = tissue.shape
+    n = max(1, int(round(rng.uniform(*coverage) * (h * w / u ** 2))))
+    return place_lookalikes(rng, tissue, lognormal_box_sizes(rng, n, u, log_sigma), occupied)
+
+
 def place_vacuoles(rng: np.random.Generator, tissue: np.ndarray, u: float, density: float,
                    occupied: np.ndarray) -> CellGeometry:
     """Empty vacuoles / fat, ``0.02-0.06 area_u`` of them times ``density``."""

@@ -23,6 +23,7 @@ from .placing import (
     place_eosinophils,
     place_glands,
     place_lymphocytes,
+    place_mimics,
     place_normal_cells,
     place_src,
     place_vacuoles,
@@ -30,12 +31,16 @@ from .placing import (
 )
 from .stain import StainStyle, od_to_rgb
 
+#: Nucleus density of an SRC mimic relative to an SRC's: a fainter crescent.
+MIMIC_NUCLEUS_SCALE = 0.8
+
 
 def render_cell_types(rng: np.random.Generator, image_size: tuple, stain: StainStyle,
                       positive: bool, box_median: float = 28.0, box_log_sigma: float = 0.27,
                       src_coverage: tuple = (0.04, 0.2), cluster_share: tuple = (0.3, 0.8),
                       lookalike_density: float = 1.0,
-                      eosinophil_coverage: Optional[tuple] = None) -> tuple:
+                      eosinophil_coverage: Optional[tuple] = None,
+                      mimic_coverage: Optional[tuple] = None) -> tuple:
     """Paints one H&E-like image; SRCs (positive only) and eosinophils get tight boxes.
 
     Args:
@@ -54,6 +59,10 @@ def render_cell_types(rng: np.random.Generator, image_size: tuple, stain: StainS
         eosinophil_coverage: Range of the share of the image area covered by eosinophil
             boxes (drawn per image, positive or not; boxes 0.8 x the SRC size). None draws
             none and leaves every other draw, so the image, unchanged.
+        mimic_coverage: Range of the share of the image area covered by unannotated SRC
+            mimics (drawn per image, positive or not): SRC-sized mucin cells with a fainter
+            crescent (:func:`paint_src` at :data:`MIMIC_NUCLEUS_SCALE` of the nucleus
+            density). None draws none and leaves the image unchanged.
 
     Returns:
         tuple[np.ndarray, np.ndarray, np.ndarray]: RGB image (h, w, 3) uint8, boxes (N, 4)
@@ -77,6 +86,10 @@ def render_cell_types(rng: np.random.Generator, image_size: tuple, stain: StainS
     if eosinophil_coverage is not None:
         eos = place_eosinophils(rng, tissue, u, box_log_sigma, eosinophil_coverage, occupied)
         occupied = np.concatenate([occupied, eos.discs()])
+    mimics = CellGeometry.empty()
+    if mimic_coverage is not None:
+        mimics = place_mimics(rng, tissue, u, box_log_sigma, mimic_coverage, occupied)
+        occupied = np.concatenate([occupied, mimics.discs()])
     vacuoles = place_vacuoles(rng, tissue, u, lookalike_density, occupied)
     occupied = np.concatenate([occupied, vacuoles.discs()])
     cells = place_normal_cells(rng, cellular, tissue, u, lookalike_density, occupied)
@@ -86,6 +99,8 @@ def render_cell_types(rng: np.random.Generator, image_size: tuple, stain: StainS
     paint_lymphocytes(od, rng, lymphocytes)
     paint_vacuoles(od, rng, vacuoles)
     paint_src(od, rng, src)
+    if mimic_coverage is not None:
+        paint_src(od, rng, mimics, nucleus_scale=MIMIC_NUCLEUS_SCALE)
     if eosinophil_coverage is not None:
         paint_eosinophils(od, rng, eos)
 
@@ -100,7 +115,8 @@ def render_cell_types(rng: np.random.Generator, image_size: tuple, stain: StainS
 def render_image(rng: np.random.Generator, image_size: tuple, stain: StainStyle,
                  positive: bool, box_median: float = 28.0, box_log_sigma: float = 0.27,
                  src_coverage: tuple = (0.04, 0.2), cluster_share: tuple = (0.3, 0.8),
-                 lookalike_density: float = 1.0) -> tuple:
+                 lookalike_density: float = 1.0,
+                 mimic_coverage: Optional[tuple] = None) -> tuple:
     """Paints one H&E-like image; SRCs (positive only) come with tight boxes.
 
     :func:`render_cell_types` without eosinophils; see it for the arguments.
@@ -111,5 +127,5 @@ def render_image(rng: np.random.Generator, image_size: tuple, stain: StainStyle,
     """
     rgb, boxes, _ = render_cell_types(rng, image_size, stain, positive, box_median,
                                       box_log_sigma, src_coverage, cluster_share,
-                                      lookalike_density)
+                                      lookalike_density, mimic_coverage=mimic_coverage)
     return rgb, boxes
