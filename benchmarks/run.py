@@ -53,8 +53,8 @@ DEFAULT_DATASETS: Dict[str, Dict[str, List[str]]] = {
     'paper': {'table3': ['real'], 'table4': ['real']},
 }
 # Included verbatim when present: earlier issues' figures and the written analysis.
-EXTRA_SECTIONS = ('analysis.md', 'density_scaling.md', 'loss_benchmark.md',
-                  'inference_overhead.md')
+EXTRA_SECTIONS = ('analysis.md', 'step_time_recipes.md', 'step_time_losses.md',
+                  'density_scaling.md', 'loss_benchmark.md', 'inference_overhead.md')
 SYNTHETIC_DONE = '.complete'
 
 
@@ -105,6 +105,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--pu-missing-rate', type=float, default=None,
                    help="ablation: PULoss missing_rate, which sets its class prior (the "
                    "config's 0.7 is the Table 4 rate; PU runs only)")
+    p.add_argument('--momentum', type=float, default=None,
+                   help='ablation: moving-average momentum of the gradient-density counts '
+                   "(GHM-C and DGHM-C losses only; mmdet's GHM config uses 0.75)")
     p.add_argument('--reevaluate', action='store_true',
                    help='re-evaluate every finished run under --work-dir whose result was '
                    "evaluated under another test_cfg than the committed config's or lacks a "
@@ -255,7 +258,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                               pos_fraction=args.pos_fraction,
                               cls_loss_mode=args.cls_loss_mode, density=args.density,
                               mu_noisy=args.mu_noisy, mu_clean=args.mu_clean,
-                              pu_missing_rate=args.pu_missing_rate)
+                              pu_missing_rate=args.pu_missing_rate,
+                              momentum=args.momentum)
         protocols = ['table3', 'table4'] if args.protocol == 'all' else [args.protocol]
         datasets = {p: list(args.datasets or DEFAULT_DATASETS[args.profile][p])
                     for p in protocols}

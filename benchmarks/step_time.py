@@ -96,8 +96,13 @@ def train_steps(rows: List[Row]) -> Dict[Row, Callable[[], None]]:
         with DefaultScope.overwrite_default_scope('mmdet'):
             model = MODELS.build(copy.deepcopy(cfg.model))
             model.init_weights()
-            state = states.setdefault(profile_name, copy.deepcopy(model.state_dict()))
-            model.load_state_dict(state)
+            # The network's weights, not the losses' own buffers (GHM-C's bin edges).
+            state = states.setdefault(profile_name, copy.deepcopy(
+                {k: v for k, v in model.state_dict().items() if '.loss_' not in k}))
+            missing, unexpected = model.load_state_dict(state, strict=False)
+            if unexpected or any('.loss_' not in k for k in missing):
+                raise RuntimeError(f'step_time: {loss} on {profile_name} does not share the '
+                                   f'network of the profile ({missing + unexpected})')
             model.train()
             optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
         data = profile_batch(profile)

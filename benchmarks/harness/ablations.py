@@ -2,7 +2,7 @@
 
 An ablation record is a run whose profile changes one or more of :data:`ABLATION_FIELDS`
 (``--cls-loss-mode``, ``--density``, ``--mu-noisy``, ``--mu-clean``, ``--pu-missing-rate``,
-``--batch-size``) of a
+``--momentum``, ``--batch-size``) of a
 recipe (its named profile with any other overrides). Each of its changed fields is compared
 with the runs that differ from it in that field alone (the recipe itself when it is the only
 change), on the same protocol, data, missing rate and loss, paired by seed and fold. So
@@ -20,7 +20,7 @@ from .profiles import Profile, base_profile
 
 #: Profile fields a record may change and still be an ablation of its named profile.
 ABLATION_FIELDS: Tuple[str, ...] = ('cls_loss_mode', 'density', 'mu_noisy', 'mu_clean',
-                                    'pu_missing_rate', 'batch_size')
+                                    'pu_missing_rate', 'momentum', 'batch_size')
 #: (column, metric source, key) of the ablation table.
 ABLATION_METRICS = (('FROC', 'val', 'froc'), ('R-recall', 'train', 'r_recall'),
                     ('R-recall @8 FP/img', 'train', 'r_recall@8fp'))
@@ -57,7 +57,7 @@ def _loss_defaults() -> Dict[str, object]:
     here, when a report is written, so that the benchmark tool starts without torch)."""
     from mmdet_dghm.models.losses import DGHMCLoss
     return {name: p.default for name, p in inspect.signature(DGHMCLoss.__init__).parameters
-            .items() if name in ('mu_noisy', 'mu_clean')}
+            .items() if name in ('mu_noisy', 'mu_clean', 'momentum')}
 
 
 def _value(field: str, value: object) -> str:

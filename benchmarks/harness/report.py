@@ -7,13 +7,22 @@ import json
 import math
 from collections import OrderedDict, defaultdict
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Sequence, Tuple
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .ablations import ablation_table, split_ablations
+from .ablations import ablation_of, ablation_table, split_ablations
+from .convergence import convergence_section
+from .curves import (
+    PLATEAU_TOL,
+    PLATEAU_WINDOW,
+    plateau_iteration,
+    read_eval_curves,
+    read_loss_curve,
+    read_val_curve,
+)
 from .paired_stats import by_pair, metric_values, paired_summary
 from .profiles import ALL_LOSSES, LOSS_LABELS, canonical_name
 from .runs import RESULT_FILE, loss_config_path
@@ -32,7 +41,7 @@ TABLE4_COLUMNS = TABLE3_COLUMNS + (('R-recall', 'train', 'r_recall'),
 CLAIM_METRICS = (('FROC', 'val', 'froc'), ('R-recall', 'train', 'r_recall'),
                  R_RECALL_AT_FP[1])
 #: The losses each claim of the paper is checked against.
-VERDICT_OPPONENTS = ('ce', 'focal', 'ghmc')
+VERDICT_OPPONENTS = ('ce', 'focal', 'ghmc', 'ghmc-mmdet')
 #: Columns measured at the metric's operating threshold (its ``score_thr``).
 OPERATING_POINT_COLUMNS = ('Precision', 'NFPs', 'Recall')
 
@@ -231,28 +240,6 @@ def plot_vs_missing_rate(groups: Dict[tuple, List[dict]], source: str, key: str,
     fig.savefig(path)
 
 
-def _scalar_logs(run_dir: Path) -> List[List[dict]]:
-    """The records of each of a run's mmengine ``vis_data/scalars.json`` logs, oldest log
-    first (a resumed or restarted run has one log per attempt)."""
-    return [[json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-            for log in sorted(Path(run_dir).glob('*/vis_data/scalars.json'))]
-
-
-def read_loss_curve(run_dir: Path) -> Dict[str, np.ndarray]:
-    """Training loss records of a run's mmengine ``vis_data/scalars.json`` logs.
-
-    An iteration logged by several attempts (a run resumed from an earlier checkpoint) keeps
-    its last record.
-
-    Returns:
-        dict: ``iter``, ``loss_cls``, ``loss_bbox`` arrays (empty when there is no log).
-    """
-    by_iter = {r['iter']: r for log in _scalar_logs(run_dir) for r in log if 'loss_cls' in r}
-    records = [by_iter[i] for i in sorted(by_iter)]
-    return {name: np.asarray([r[name] for r in records], float)
-            for name in ('iter', 'loss_cls', 'loss_bbox')}
-
-
 def plot_learning_curves(groups: Dict[tuple, List[dict]], run_dirs: Dict[str, Path],
                          path: Path, title: str) -> bool:
     """Loss vs iteration, one panel per loss, one line per missing rate (first run of each
@@ -288,64 +275,6 @@ def plot_learning_curves(groups: Dict[tuple, List[dict]], run_dirs: Dict[str, Pa
     if drawn:
         fig.savefig(path)
     return drawn
-
-
-def read_val_curve(run_dir: Path, iters: int, val_interval: int) -> List[Tuple[int, float]]:
-    """(iteration, held-out FROC) of every evaluation in a run's mmengine scalars logs.
-
-    The benchmark's logger records an evaluation at the iteration it ran
-    (``log_metric_by_epoch=False``); an iteration evaluated twice (the loop's own last
-    evaluation and the caller's after training, or again by a resumed run) keeps its last
-    value. Runs made before that logged every evaluation at ``step`` 0 (mmengine's default
-    logs the epoch, always 0 in an ``IterBasedTrainLoop``) and never resumed: their latest
-    log alone counts, its iterations recovered from the order (every ``val_interval``
-    iterations, then the one after training).
-    """
-    logs = [[(r.get('step', 0), r['digestpath/froc']) for r in log
-             if r.get('digestpath/froc') is not None] for log in _scalar_logs(run_dir)]
-    if not logs:
-        return []
-    if any(step == 0 for step, _ in logs[-1]):
-        during = [val_interval * (k + 1)
-                  for k in range(iters // val_interval if val_interval else 0)]
-        steps = during[:len(logs[-1])] + [iters] * max(len(logs[-1]) - len(during), 0)
-        return sorted(dict(zip(steps, (froc for _, froc in logs[-1]))).items())
-    return sorted(dict((step, froc) for log in logs for step, froc in log if step > 0).items())
-
-
-#: A run is at its plateau once held-out FROC moves by less than this over the last
-#: ``PLATEAU_WINDOW`` evaluations.
-PLATEAU_TOL = 0.01
-PLATEAU_WINDOW = 3
-
-
-def plateau_iteration(val: Sequence[Tuple[int, float]], tol: float = PLATEAU_TOL,
-                      window: int = PLATEAU_WINDOW) -> Optional[int]:
-    """The iteration from which a held-out curve stays on its plateau, or None.
-
-    A window of ``window`` consecutive evaluations is flat when its FROC range is below
-    ``tol``. The plateau is reached when the last window is flat; it starts at the last
-    evaluation of the earliest window from which every later window is flat too.
-
-    Args:
-        val: ``(iteration, FROC)`` in iteration order (:func:`read_val_curve`).
-        tol: Largest FROC range of a flat window.
-        window: Evaluations per window.
-
-    Returns:
-        int or None: The iteration, None when the curve is shorter than a window or its end
-        still moves.
-    """
-    values = np.array([froc for _, froc in val], dtype=float)
-    if len(values) < window:
-        return None
-    windows = np.lib.stride_tricks.sliding_window_view(values, window)
-    flat = np.ptp(windows, axis=1) < tol
-    if not flat[-1]:
-        return None
-    moving = np.flatnonzero(~flat)
-    first = int(moving[-1]) + 1 if len(moving) else 0
-    return int(val[first + window - 1][0])
 
 
 def _val_curve_text(val: Sequence[Tuple[int, float]]) -> str:
@@ -564,6 +493,27 @@ def _profile_table(results: Sequence[dict]) -> List[str]:
     return lines
 
 
+def _convergence_inputs(table_groups: Dict[tuple, List[dict]],
+                        ablation_groups: Dict[tuple, List[dict]],
+                        run_dirs: Dict[str, Path]) -> Tuple[dict, dict]:
+    """``(by_rate, curves)`` of :func:`convergence_section`: the table's runs by missing rate
+    and loss, with the ablations of the table's profile as rows of their own (``DGHM-C,
+    momentum 0.75``), and the evaluation curves of each run."""
+    by_rate: Dict[float, Dict[str, List[dict]]] = defaultdict(OrderedDict)
+    profile = next(iter(table_groups))[0]
+    for (_, _, _, rate, loss), runs in table_groups.items():
+        by_rate[rate][loss] = runs
+    for key, runs in ablation_groups.items():
+        recipe, changes = ablation_of(runs[0]['profile'])
+        if recipe.name == profile and key[1:3] == next(iter(table_groups))[1:3]:
+            label = ', '.join([_loss_label(key[4])] + [f'{k.replace("_", " ")} {v}'
+                                                       for k, v in changes.items()])
+            by_rate[key[3]][label] = runs
+    curves = {r['run_id']: read_eval_curves(run_dirs[r['run_id']])
+              for by_loss in by_rate.values() for runs in by_loss.values() for r in runs}
+    return by_rate, curves
+
+
 def write_report(work_dirs: Sequence[Path], out_dir: Path, report_command: str,
                  extra_sections: Sequence[Path] = (),
                  grad_histograms: Sequence[Path] = (),
@@ -652,8 +602,12 @@ def write_report(work_dirs: Sequence[Path], out_dir: Path, report_command: str,
         if plot_learning_curves(table_groups, run_dirs, png,
                                 f'training losses ({protocol}, {dataset}, {profile})'):
             lines += [f'![learning curves]({png.name})', '']
-        lines += val_curve_section(table_groups, run_dirs, out_dir / f'{stem}_val_froc.png',
-                                   f'held-out FROC ({protocol}, {dataset}, {profile})')
+        converged = convergence_section(
+            *_convergence_inputs(table_groups, ablation_groups, run_dirs), out_dir, stem,
+            f'{protocol}, {dataset}, {profile}')
+        lines += converged or val_curve_section(
+            table_groups, run_dirs, out_dir / f'{stem}_val_froc.png',
+            f'held-out FROC ({protocol}, {dataset}, {profile})')
     checks = claim_check(main_groups)
     if checks:
         lines += ["## The paper's claim, checked", '',
@@ -673,8 +627,9 @@ def write_report(work_dirs: Sequence[Path], out_dir: Path, report_command: str,
         lines += ['## Ablations', '',
                   f'{sum(map(len, ablation_groups.values()))} runs that change one setting of '
                   'a profile (`--cls-loss-mode`, `--density`, `--mu-noisy`, `--mu-clean`, '
-                  '`--batch-size`), each beside the runs that differ from it in that setting '
-                  'alone: means over the pairs (same seed and fold) both ran, and the paired '
+                  '`--pu-missing-rate`, `--momentum`, `--batch-size`), each beside the runs '
+                  'that differ from it in that setting alone: means over the pairs (same '
+                  'seed and fold) both ran, and the paired '
                   'difference changed minus reference [95 % bootstrap interval], wins, and '
                   '"not distinguishable" when the interval holds 0 or fewer than 5 pairs '
                   'exist.', ''] + ablations + ['']

@@ -27,6 +27,9 @@ from mmengine.config import Config
 from .ablations import ablation_of
 from .profiles import Profile
 
+#: ``Profile.cls_loss_mode``'s default: one histogram over every FPN level.
+CLS_LOSS_MODE_DEFAULT = Profile.__dataclass_fields__['cls_loss_mode'].default
+
 REPO = Path(__file__).resolve().parents[2]
 RESULT_FILE = 'result.json'
 SPEC_FILE = 'spec.json'
@@ -141,7 +144,10 @@ def apply_ablations(cfg: Config, profile: Profile) -> None:
             would repeat the default recipe under an ablation's name).
     """
     head = cfg.model.bbox_head
-    head.cls_loss_mode = profile.cls_loss_mode
+    # A config that fixes its own histogram population (GHM-C as mmdet's) keeps it unless
+    # the profile changes it.
+    if 'cls_loss_mode' not in head or profile.cls_loss_mode != CLS_LOSS_MODE_DEFAULT:
+        head.cls_loss_mode = profile.cls_loss_mode
     overrides = profile.dghmc_overrides
     if overrides and head.loss_cls.type != 'DGHMCLoss':
         raise ValueError(f'benchmark: profile {profile.name} sets DGHMCLoss options '
@@ -159,6 +165,12 @@ def apply_ablations(cfg: Config, profile: Profile) -> None:
             raise ValueError(f'benchmark: profile {profile.name} sets the PULoss missing rate, '
                              f'but the loss is {head.loss_cls.type}; run it with --losses pu')
         head.loss_cls.missing_rate = profile.pu_missing_rate
+    if profile.momentum is not None:
+        if head.loss_cls.type not in ('DGHMCLoss', 'GHMC'):
+            raise ValueError(f'benchmark: profile {profile.name} sets the moving-average '
+                             f'momentum of the gradient density, but the loss is '
+                             f'{head.loss_cls.type}; run it with GHM-C or DGHM-C losses')
+        head.loss_cls.momentum = profile.momentum
 
 
 def anchors_per_image(head: dict, size: int) -> int:
@@ -311,11 +323,33 @@ def needs_reevaluation(run_dir: Path) -> bool:
     return result.get('test_cfg') != test_cfg_of(spec, profile) or bool(missing_metrics(result))
 
 
+def add_extra_evaluations(cfg: Config, spec: RunSpec) -> None:
+    """Curves of the training images and of a partially annotated held-out fold.
+
+    With held-out evaluations during training and boxes removed, every evaluation also
+    scores (``ExtraEvaluationHook``) the training images as ``test`` does (``train/``: R- and
+    T-recall) and the held-out fold with the run's share of boxes removed by the run's seed
+    (``partial/``: the validation a practitioner with partially annotated data has, on which
+    they would pick a checkpoint).
+    """
+    if not spec.drop_rate or cfg.train_cfg.val_interval > cfg.train_cfg.max_iters:
+        return
+    partial = copy.deepcopy(cfg.val_dataloader)
+    partial.dataset.update(drop_rate=spec.drop_rate, drop_seed=spec.seed)
+    metric = dict(type='DigestPathMetric')
+    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(
+        type='ExtraEvaluationHook',
+        evaluations=dict(train=dict(dataloader=copy.deepcopy(cfg.test_dataloader),
+                                    evaluator=metric),
+                         partial=dict(dataloader=partial, evaluator=metric)))]
+
+
 def _run_config(run_dir: Path, spec: RunSpec, profile: Profile) -> Config:
     cfg = build_run_config(spec, profile, run_dir)
     if profile.train_eval_max_images:
         cfg.test_dataloader.dataset['indices'] = _first_source_images(
             cfg.test_dataloader.dataset, profile.train_eval_max_images)
+    add_extra_evaluations(cfg, spec)
     return cfg
 
 
@@ -363,6 +397,7 @@ def execute(run_dir: Path) -> dict:
 
     import mmdet_dghm  # noqa: F401  registration
 
+    from . import extra_evaluation  # noqa: F401  registration
     record = json.loads((run_dir / SPEC_FILE).read_text())
     spec = RunSpec(**record['spec'])
     profile = Profile(**record['profile'])
@@ -409,6 +444,7 @@ def reevaluate(run_dir: Path) -> dict:
 
     import mmdet_dghm  # noqa: F401  registration
 
+    from . import extra_evaluation  # noqa: F401  registration
     checkpoint = _checkpoint(run_dir)
     if checkpoint is None:
         print(f'benchmark: {run_dir.name} has no checkpoint; re-training it', flush=True)

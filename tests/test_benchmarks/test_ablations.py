@@ -103,3 +103,41 @@ def test_pu_missing_rate_reaches_only_the_pu_loss(repo_root):
     with pytest.raises(ValueError, match='sets the PULoss missing rate, but the loss is '
                        'CrossEntropyLoss'):
         apply_ablations(ce, profile)
+
+
+def test_momentum_reaches_the_histogram_losses_only(repo_root):
+    from mmengine.config import Config
+
+    from benchmarks.harness.runs import apply_ablations
+    folder = repo_root / 'configs' / 'digestpath'
+    profile = CPU.with_overrides(momentum=0.75)
+    assert profile.name == 'cpu-momentum0.75'
+    for loss in ('dghmc', 'ghmc'):
+        cfg = Config.fromfile(folder / f'retinanet_r18-light_fpn_{loss}_digestpath.py')
+        assert cfg.model.bbox_head.loss_cls.get('momentum', 0) == 0
+        apply_ablations(cfg, profile)
+        assert cfg.model.bbox_head.loss_cls.momentum == 0.75
+    ce = Config.fromfile(folder / 'retinanet_r18-light_fpn_ce_digestpath.py')
+    with pytest.raises(ValueError, match='sets the moving-average momentum of the gradient '
+                       'density, but the loss is CrossEntropyLoss'):
+        apply_ablations(ce, profile)
+
+
+def test_ghmc_in_mmdets_form_keeps_its_per_level_histograms(repo_root):
+    """The config's own histogram population survives the recipe unless an ablation sets
+    another; the other configs take the profile's."""
+    from mmengine.config import Config
+
+    from benchmarks.harness.runs import apply_ablations
+    folder = repo_root / 'configs' / 'digestpath'
+    cfg = Config.fromfile(folder / 'retinanet_r18-light_fpn_ghmc-mmdet_digestpath.py')
+    loss = cfg.model.bbox_head.loss_cls
+    assert (loss.type, loss.bins, loss.momentum) == ('GHMC', 30, 0.75)
+    apply_ablations(cfg, CPU)
+    assert cfg.model.bbox_head.cls_loss_mode == 'per_level'
+    cfg = Config.fromfile(folder / 'retinanet_r18-light_fpn_ghmc_digestpath.py')
+    apply_ablations(cfg, CPU.with_overrides(cls_loss_mode='per_level'))
+    assert cfg.model.bbox_head.cls_loss_mode == 'per_level'
+    cfg = Config.fromfile(folder / 'retinanet_r18-light_fpn_ghmc_digestpath.py')
+    apply_ablations(cfg, CPU)
+    assert cfg.model.bbox_head.cls_loss_mode == 'all_levels'

@@ -59,7 +59,7 @@ def test_paired_summary_text_with_and_without_the_sign_test():
 
 
 def test_plateau_iteration_on_hand_made_curves():
-    from benchmarks.harness.report import plateau_iteration
+    from benchmarks.harness.curves import plateau_iteration
     curve = [(250, 0.5), (500, 0.9), (750, 0.95), (1000, 0.955), (1250, 0.951), (1500, 0.958)]
     # 750-1250 is the earliest flat window (range 0.005) and every later one is flat too.
     assert plateau_iteration(curve) == 1250

@@ -14,6 +14,7 @@ import torch
 
 from benchmarks import grad_histogram
 from benchmarks import run as benchmark_run
+from benchmarks.harness.curves import read_loss_curve, read_val_curve
 from benchmarks.harness.grad_histogram import (
     GROUPS,
     element_groups,
@@ -27,8 +28,6 @@ from benchmarks.harness.report import (
     grad_histogram_summary,
     paired_text,
     pivot_table,
-    read_loss_curve,
-    read_val_curve,
     verdict_table,
 )
 

@@ -1,0 +1,116 @@
+"""Learning curves of a run from its mmengine scalars logs, and where they reach a plateau.
+
+The benchmark's logger writes one record per logged training iteration and one per held-out
+evaluation, at the iteration it ran (``log_metric_by_epoch=False``); evaluations beside the
+validation (``ExtraEvaluationHook``) join the validation's record under ``<name>/``. A run
+resumed after an interruption has one log per attempt.
+"""
+import json
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+__all__ = ['scalar_logs', 'read_loss_curve', 'read_val_curve', 'read_eval_curves',
+           'plateau_iteration', 'PLATEAU_TOL', 'PLATEAU_WINDOW']
+
+
+def scalar_logs(run_dir: Path) -> List[List[dict]]:
+    """The records of each of a run's mmengine ``vis_data/scalars.json`` logs, oldest log
+    first (a resumed or restarted run has one log per attempt)."""
+    return [[json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+            for log in sorted(Path(run_dir).glob('*/vis_data/scalars.json'))]
+
+
+def read_loss_curve(run_dir: Path) -> Dict[str, np.ndarray]:
+    """Training loss records of a run's mmengine ``vis_data/scalars.json`` logs.
+
+    An iteration logged by several attempts (a run resumed from an earlier checkpoint) keeps
+    its last record.
+
+    Returns:
+        dict: ``iter``, ``loss_cls``, ``loss_bbox`` arrays (empty when there is no log).
+    """
+    by_iter = {r['iter']: r for log in scalar_logs(run_dir) for r in log if 'loss_cls' in r}
+    records = [by_iter[i] for i in sorted(by_iter)]
+    return {name: np.asarray([r[name] for r in records], float)
+            for name in ('iter', 'loss_cls', 'loss_bbox')}
+
+
+def read_val_curve(run_dir: Path, iters: int, val_interval: int) -> List[Tuple[int, float]]:
+    """(iteration, held-out FROC) of every evaluation in a run's mmengine scalars logs.
+
+    The benchmark's logger records an evaluation at the iteration it ran
+    (``log_metric_by_epoch=False``); an iteration evaluated twice (the loop's own last
+    evaluation and the caller's after training, or again by a resumed run) keeps its last
+    value. Runs made before that logged every evaluation at ``step`` 0 (mmengine's default
+    logs the epoch, always 0 in an ``IterBasedTrainLoop``) and never resumed: their latest
+    log alone counts, its iterations recovered from the order (every ``val_interval``
+    iterations, then the one after training).
+    """
+    logs = [[(r.get('step', 0), r['digestpath/froc']) for r in log
+             if r.get('digestpath/froc') is not None] for log in scalar_logs(run_dir)]
+    if not logs:
+        return []
+    if any(step == 0 for step, _ in logs[-1]):
+        during = [val_interval * (k + 1)
+                  for k in range(iters // val_interval if val_interval else 0)]
+        steps = during[:len(logs[-1])] + [iters] * max(len(logs[-1]) - len(during), 0)
+        return sorted(dict(zip(steps, (froc for _, froc in logs[-1]))).items())
+    return sorted(dict((step, froc) for log in logs for step, froc in log if step > 0).items())
+
+
+#: A run is at its plateau once held-out FROC moves by less than this over the last
+#: ``PLATEAU_WINDOW`` evaluations.
+PLATEAU_TOL = 0.01
+PLATEAU_WINDOW = 3
+
+
+def plateau_iteration(val: Sequence[Tuple[int, float]], tol: float = PLATEAU_TOL,
+                      window: int = PLATEAU_WINDOW) -> Optional[int]:
+    """The iteration from which a held-out curve stays on its plateau, or None.
+
+    A window of ``window`` consecutive evaluations is flat when its FROC range is below
+    ``tol``. The plateau is reached when the last window is flat; it starts at the last
+    evaluation of the earliest window from which every later window is flat too.
+
+    Args:
+        val: ``(iteration, FROC)`` in iteration order (:func:`read_val_curve`).
+        tol: Largest FROC range of a flat window.
+        window: Evaluations per window.
+
+    Returns:
+        int or None: The iteration, None when the curve is shorter than a window or its end
+        still moves.
+    """
+    values = np.array([froc for _, froc in val], dtype=float)
+    if len(values) < window:
+        return None
+    windows = np.lib.stride_tricks.sliding_window_view(values, window)
+    flat = np.ptp(windows, axis=1) < tol
+    if not flat[-1]:
+        return None
+    moving = np.flatnonzero(~flat)
+    first = int(moving[-1]) + 1 if len(moving) else 0
+    return int(val[first + window - 1][0])
+
+
+def read_eval_curves(run_dir: Path) -> Dict[str, List[Tuple[int, float]]]:
+    """Every scalar of the run's held-out evaluations as ``{key: [(iteration, value), ...]}``
+    (``digestpath/froc``, ``train/digestpath/r_recall@8fp``, ...), iterations ascending.
+
+    An evaluation record is one with ``digestpath/froc``; an iteration evaluated twice (the
+    loop's last evaluation and the one after training, or a resumed attempt) keeps its last
+    record. Logs of runs that recorded evaluations at step 0 (no iteration) give nothing.
+    """
+    by_iter: Dict[int, dict] = {}
+    for log in scalar_logs(run_dir):
+        for record in log:
+            if 'digestpath/froc' in record and record.get('step', 0) > 0:
+                by_iter[record['step']] = record
+    curves: Dict[str, List[Tuple[int, float]]] = {}
+    for step in sorted(by_iter):
+        for key, value in by_iter[step].items():
+            if key != 'step' and isinstance(value, (int, float)):
+                curves.setdefault(key, []).append((step, float(value)))
+    return curves
