@@ -25,7 +25,7 @@ Curves = Dict[str, List[Tuple[int, float]]]
 #: (panel title, scalars key) of the learning-curve figure: held-out complete and partial
 #: annotation, the training images' removed (R) and kept (T) boxes.
 CURVE_PANELS = (('held-out FROC (complete boxes)', 'digestpath/froc'),
-                ('held-out FROC (partial boxes)', 'partial/digestpath/froc'),
+                ('held-out FROC (partial boxes)', 'annotated/digestpath/froc'),
                 ('R-recall @8 FP/img (training images)', 'train/digestpath/r_recall@8fp'),
                 ('T-recall @0.5 (training images)', 'train/digestpath/t_recall'),
                 ('held-out recall @0.5', 'digestpath/recall'))
@@ -33,7 +33,7 @@ CURVE_PANELS = (('held-out FROC (complete boxes)', 'digestpath/froc'),
 PAIRED_METRICS = (('FROC', 'val', 'froc'), ('Recall @0.5', 'val', 'recall'),
                   ('R-recall @8 FP/img', 'train', 'r_recall@8fp'))
 #: The checkpoint a practitioner would pick: best FROC on the partially annotated fold.
-SELECTION_KEY = 'partial/digestpath/froc'
+SELECTION_KEY = 'annotated/digestpath/froc'
 
 
 def _label(loss: str) -> str:

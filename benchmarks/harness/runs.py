@@ -328,20 +328,25 @@ def add_extra_evaluations(cfg: Config, spec: RunSpec) -> None:
 
     With held-out evaluations during training and boxes removed, every evaluation also
     scores (``ExtraEvaluationHook``) the training images as ``test`` does (``train/``: R- and
-    T-recall) and the held-out fold with the run's share of boxes removed by the run's seed
-    (``partial/``: the validation a practitioner with partially annotated data has, on which
-    they would pick a checkpoint).
+    T-recall) and the held-out fold with the run's share of boxes removed by the run's seed and
+    the removed boxes unknown (``annotated/``: the validation a practitioner with partially
+    annotated data has, on which they would pick a checkpoint).
     """
     if not spec.drop_rate or cfg.train_cfg.val_interval > cfg.train_cfg.max_iters:
         return
-    partial = copy.deepcopy(cfg.val_dataloader)
-    partial.dataset.update(drop_rate=spec.drop_rate, drop_seed=spec.seed)
+    annotated = copy.deepcopy(cfg.val_dataloader)
+    annotated.dataset.update(drop_rate=spec.drop_rate, drop_seed=spec.seed)
+    # A practitioner knows the kept boxes only: without ``src_removed_bboxes`` the metric
+    # counts a detection of a removed cell as a false positive, as their validation would.
+    for step in annotated.dataset.pipeline:
+        if step['type'] == 'PackDetInputs':
+            step['meta_keys'] = tuple(k for k in step['meta_keys'] if k != 'src_removed_bboxes')
     metric = dict(type='DigestPathMetric')
     cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(
         type='ExtraEvaluationHook',
         evaluations=dict(train=dict(dataloader=copy.deepcopy(cfg.test_dataloader),
                                     evaluator=metric),
-                         partial=dict(dataloader=partial, evaluator=metric)))]
+                         annotated=dict(dataloader=annotated, evaluator=metric)))]
 
 
 def _run_config(run_dir: Path, spec: RunSpec, profile: Profile) -> Config:

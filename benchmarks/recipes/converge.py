@@ -1,8 +1,7 @@
 # Benchmark recipe `converge`: a compact RetinaNet that reaches its plateau on one CPU thread.
 # The light model's ResNet-18 narrowed to 8 base channels (stages 8/16/32/64: cells of 14-30 px
-# need the receptive field of the stages more than their width), neck and head 32 channels;
-# measured 8.5x faster a step than the light model (python -m benchmarks.step_time --profiles
-# cpu converge, one run on a loaded machine);
+# need the receptive field of the stages more than their width), neck and head 32 channels: a
+# step 7.7x faster than the light model's (benchmarks/step_time_recipes.md, one thread);
 # 5,000 steps of 4 x 256 px crops, Adam 1e-3, x0.1 at 80%, held-out FROC every 250 steps for
 # the learning curves. The synthetic set adds unannotated SRC mimics (faint-crescent mucin
 # cells at 0.8 of the SRC nucleus density, on up to 16% of each image), calibrated so that CE

@@ -65,9 +65,9 @@ def test_mechanism_reads_peak_and_end_of_the_training_curves():
 
 def test_selection_picks_the_best_partial_evaluation():
     by_loss = {'ce': [record('ce', 0, 0.7), record('ce', 1, 0.9)]}
-    curves = {'ce_0': {'partial/digestpath/froc': [(500, 0.3), (1000, 0.6), (1500, 0.5)],
+    curves = {'ce_0': {'annotated/digestpath/froc': [(500, 0.3), (1000, 0.6), (1500, 0.5)],
                        'digestpath/froc': [(500, 0.4), (1000, 0.8), (1500, 0.7)]},
-              'ce_1': {'partial/digestpath/froc': [(500, 0.3), (1000, 0.4), (1500, 0.5)],
+              'ce_1': {'annotated/digestpath/froc': [(500, 0.3), (1000, 0.4), (1500, 0.5)],
                        'digestpath/froc': [(500, 0.4), (1000, 0.8), (1500, 0.9)]}}
     (row, ) = selection_rows(by_loss, curves)[2:]
     assert row == '| CE | 2 | 1000, 1500 | 0.850 | 0.800 | +0.050, 1/2 higher |'

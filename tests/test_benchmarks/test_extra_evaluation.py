@@ -54,8 +54,8 @@ def test_extra_evaluations_log_curves_and_leave_training_alone(smoke, tmp_path):
         # Training images as trained on: the removed boxes give R-recall.
         assert 0 <= record['train/digestpath/r_recall'] <= 1
         assert 0 <= record['train/digestpath/t_recall'] <= 1
-        assert 0 <= record['partial/digestpath/froc'] <= 1
-    assert not any('partial/digestpath/froc' in r for r in _scalars(tmp_path / 'plain'))
+        assert 0 <= record['annotated/digestpath/froc'] <= 1
+    assert not any('annotated/digestpath/froc' in r for r in _scalars(tmp_path / 'plain'))
 
 
 def test_partial_fold_is_the_held_out_fold_with_the_runs_removal(smoke, tmp_path):
@@ -66,10 +66,14 @@ def test_partial_fold_is_the_held_out_fold_with_the_runs_removal(smoke, tmp_path
     spec = dataclasses.replace(RunSpec(**done['spec']), profile=profile.name, seed=3)
     cfg = _run_config(tmp_path, spec, profile)
     (hook, ) = [h for h in cfg.custom_hooks if h['type'] == 'ExtraEvaluationHook']
-    partial = hook['evaluations']['partial']['dataloader']['dataset']
+    partial = hook['evaluations']['annotated']['dataloader']['dataset']
     val = cfg.val_dataloader.dataset
     assert (partial.split, partial.fold, val.drop_rate) == ('val', val.fold, 0.0)
     assert (partial.drop_rate, partial.drop_seed) == (0.5, 3)
+    (pack, ) = [t for t in partial.pipeline if t['type'] == 'PackDetInputs']
+    (val_pack, ) = [t for t in val.pipeline if t['type'] == 'PackDetInputs']
+    # The removed boxes stay unknown to the metric: detections of them are false positives.
+    assert set(val_pack['meta_keys']) - set(pack['meta_keys']) == {'src_removed_bboxes'}
     assert hook['evaluations']['train']['dataloader'] == cfg.test_dataloader
     # Without evaluations during training there is nothing to add.
     cfg = _run_config(tmp_path, spec, PROFILES['smoke'])
