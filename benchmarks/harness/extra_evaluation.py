@@ -5,8 +5,8 @@ mechanism also needs the training images as the model saw their annotation (R-re
 removed boxes, T-recall on the kept ones), and a practitioner's model selection needs a
 validation split annotated like the training data (the held-out fold with the same share of
 boxes removed, the removed ones unknown). :class:`ExtraEvaluationHook` evaluates such data sets
-after each validation and logs their metrics under ``<name>/`` in the same scalars record as the validation's, so
-every curve has one point per evaluation and one iteration.
+after each validation and logs their metrics under ``<name>/`` in the same scalars record as
+the validation's, so every curve has one point per evaluation and one iteration.
 
 The hook restores Python's, numpy's and torch's random states afterwards: building and
 iterating its loaders draws from them, and a run with the hook must train exactly as one
