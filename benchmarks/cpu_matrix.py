@@ -1,4 +1,5 @@
-"""Every CPU run behind ``benchmarks/RESULTS.md``, in two queues of one thread each (two cores).
+"""Every CPU run of the early-stopped report (``benchmarks/archive/early_stopped/``), in two
+queues of one thread each (two cores).
 
 One queue trains the real half-scale folds (needs ``DIGESTPATH_ROOT``), the other the synthetic
 matrix with the DGHM-C ablations; both run at once, each invocation of ``python -m benchmarks``
@@ -10,7 +11,7 @@ batch-size measurement)::
     DIGESTPATH_ROOT=/data/digestpath nohup python -m benchmarks.cpu_matrix \\
         --work-dir work_dirs/full-ranking &
     python -m benchmarks --report-only --grad-hist --work-dir work_dirs/full-ranking \\
-        --extra-results benchmarks/gpu_runs
+        --extra-results benchmarks/archive/early_stopped/gpu_runs
     RUN=work_dirs/full-ranking/runs/cpu_table4_synthetic_drop0.70_fold0_dghmc_seed0
     python -m benchmarks.density_scaling $RUN/config.py $RUN/iter_300.pth
 
