@@ -1,7 +1,9 @@
 """Fixtures of the tool tests: two smoke benchmark runs shared by every module that needs a
 trained model (training them takes most of their cost)."""
+import dataclasses
+import json
 from pathlib import Path
-from typing import List, Tuple
+from typing import Callable, List, Tuple
 
 import pytest
 
@@ -32,3 +34,19 @@ def smoke_dghmc_run(smoke) -> Path:
     """Folder of the DGHM-C smoke run (its config.py and checkpoint)."""
     _, work = smoke
     return work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_dghmc_seed0'
+
+
+@pytest.fixture(scope='session')
+def smoke_ce_spec(smoke) -> Callable[..., tuple]:
+    """``make(**overrides)``: the CE smoke run's spec under the smoke profile with
+    ``overrides`` (iters, val_interval, ...), as ``(spec, profile)``."""
+    from benchmarks.harness.profiles import PROFILES
+    from benchmarks.harness.runs import RunSpec
+    _, work = smoke
+    done = json.loads((work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0'
+                       / 'result.json').read_text())
+
+    def make(**overrides):
+        profile = PROFILES['smoke'].with_overrides(**overrides)
+        return dataclasses.replace(RunSpec(**done['spec']), profile=profile.name), profile
+    return make

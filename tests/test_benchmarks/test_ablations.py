@@ -88,38 +88,26 @@ def test_rescaled_density_keeps_the_recipes_batch_as_reference(repo_root):
     assert 'reference_size' not in cfg.model.bbox_head.loss_cls
 
 
-def test_pu_missing_rate_reaches_only_the_pu_loss(repo_root):
+@pytest.mark.parametrize('field, value, key, default, losses, what', [
+    ('pu_missing_rate', 0.54, 'missing_rate', 0.7, ('pu', ), 'the PULoss missing rate'),
+    ('momentum', 0.75, 'momentum', 0, ('dghmc', 'ghmc'),
+     'the moving-average momentum of the gradient density'),
+])
+def test_loss_ablations_reach_only_the_losses_that_have_them(repo_root, field, value, key,
+                                                             default, losses, what):
     from mmengine.config import Config
 
     from benchmarks.harness.runs import apply_ablations
     folder = repo_root / 'configs' / 'digestpath'
-    profile = CPU.with_overrides(pu_missing_rate=0.54)
-    assert profile.name == 'cpu-pumissingrate0.54'
-    cfg = Config.fromfile(folder / 'retinanet_r18-light_fpn_pu_digestpath.py')
-    assert cfg.model.bbox_head.loss_cls.missing_rate == 0.7
-    apply_ablations(cfg, profile)
-    assert cfg.model.bbox_head.loss_cls.missing_rate == 0.54
-    ce = Config.fromfile(folder / 'retinanet_r18-light_fpn_ce_digestpath.py')
-    with pytest.raises(ValueError, match='sets the PULoss missing rate, but the loss is '
-                       'CrossEntropyLoss'):
-        apply_ablations(ce, profile)
-
-
-def test_momentum_reaches_the_histogram_losses_only(repo_root):
-    from mmengine.config import Config
-
-    from benchmarks.harness.runs import apply_ablations
-    folder = repo_root / 'configs' / 'digestpath'
-    profile = CPU.with_overrides(momentum=0.75)
-    assert profile.name == 'cpu-momentum0.75'
-    for loss in ('dghmc', 'ghmc'):
+    profile = CPU.with_overrides(**{field: value})
+    assert profile.name == f'cpu-{field.replace("_", "")}{value}'
+    for loss in losses:
         cfg = Config.fromfile(folder / f'retinanet_r18-light_fpn_{loss}_digestpath.py')
-        assert cfg.model.bbox_head.loss_cls.get('momentum', 0) == 0
+        assert cfg.model.bbox_head.loss_cls.get(key, 0) == default
         apply_ablations(cfg, profile)
-        assert cfg.model.bbox_head.loss_cls.momentum == 0.75
+        assert cfg.model.bbox_head.loss_cls[key] == value
     ce = Config.fromfile(folder / 'retinanet_r18-light_fpn_ce_digestpath.py')
-    with pytest.raises(ValueError, match='sets the moving-average momentum of the gradient '
-                       'density, but the loss is CrossEntropyLoss'):
+    with pytest.raises(ValueError, match=f'sets {what}, but the loss is CrossEntropyLoss'):
         apply_ablations(ce, profile)
 
 

@@ -1,24 +1,17 @@
 """A benchmark run interrupted at a checkpoint and resumed ends with the weights of the same run
 trained without a stop: long runs may be stopped any time."""
-import dataclasses
-import json
 
 import pytest
 import torch
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from benchmarks.harness.profiles import PROFILES
-from benchmarks.harness.runs import RunSpec, build_run_config
+from benchmarks.harness.runs import build_run_config
 
 
 @pytest.mark.slow
-def test_resumed_run_matches_an_uninterrupted_one(smoke, tmp_path):
-    _, work = smoke
-    done = json.loads((work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0'
-                       / 'result.json').read_text())
-    profile = PROFILES['smoke'].with_overrides(iters=6, val_interval=3)
-    spec = dataclasses.replace(RunSpec(**done['spec']), profile=profile.name)
+def test_resumed_run_matches_an_uninterrupted_one(smoke_ce_spec, tmp_path):
+    spec, profile = smoke_ce_spec(iters=6, val_interval=3)
 
     trained = []
 

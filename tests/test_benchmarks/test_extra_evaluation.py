@@ -11,7 +11,7 @@ from mmengine.runner import Runner
 
 from benchmarks.harness.extra_evaluation import random_states, restore_random_states
 from benchmarks.harness.profiles import PROFILES
-from benchmarks.harness.runs import RunSpec, _run_config, build_run_config
+from benchmarks.harness.runs import _run_config, build_run_config
 
 
 def test_random_states_round_trip():
@@ -27,12 +27,8 @@ def _scalars(run_dir):
 
 
 @pytest.mark.slow
-def test_extra_evaluations_log_curves_and_leave_training_alone(smoke, tmp_path):
-    _, work = smoke
-    done = json.loads((work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0'
-                       / 'result.json').read_text())
-    profile = PROFILES['smoke'].with_overrides(iters=4, val_interval=2)
-    spec = dataclasses.replace(RunSpec(**done['spec']), profile=profile.name)
+def test_extra_evaluations_log_curves_and_leave_training_alone(smoke_ce_spec, tmp_path):
+    spec, profile = smoke_ce_spec(iters=4, val_interval=2)
 
     def train(run_dir, hooked):
         cfg = (_run_config(run_dir, spec, profile) if hooked
@@ -58,12 +54,9 @@ def test_extra_evaluations_log_curves_and_leave_training_alone(smoke, tmp_path):
     assert not any('annotated/digestpath/froc' in r for r in _scalars(tmp_path / 'plain'))
 
 
-def test_partial_fold_is_the_held_out_fold_with_the_runs_removal(smoke, tmp_path):
-    _, work = smoke
-    done = json.loads((work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0'
-                       / 'result.json').read_text())
-    profile = PROFILES['smoke'].with_overrides(iters=4, val_interval=2)
-    spec = dataclasses.replace(RunSpec(**done['spec']), profile=profile.name, seed=3)
+def test_partial_fold_is_the_held_out_fold_with_the_runs_removal(smoke_ce_spec, tmp_path):
+    spec, profile = smoke_ce_spec(iters=4, val_interval=2)
+    spec = dataclasses.replace(spec, seed=3)
     cfg = _run_config(tmp_path, spec, profile)
     (hook, ) = [h for h in cfg.custom_hooks if h['type'] == 'ExtraEvaluationHook']
     partial = hook['evaluations']['annotated']['dataloader']['dataset']

@@ -340,14 +340,9 @@ def test_val_curve_from_steps_order_and_resumed_logs(tmp_path):
     assert read_val_curve(tmp_path / 'none', 1500, 500) == []
 
 
-def test_interrupted_run_resumes_from_its_checkpoint(smoke, tmp_path):
+def test_interrupted_run_resumes_from_its_checkpoint(smoke_ce_spec, tmp_path):
     from benchmarks.harness.matrix import execute_runs, prepare_run
-    from benchmarks.harness.runs import RunSpec
-    _, work = smoke
-    done = json.loads((work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0'
-                       / 'result.json').read_text())
-    profile = PROFILES['smoke'].with_overrides(iters=20, val_interval=10)
-    spec = dataclasses.replace(RunSpec(**done['spec']), profile=profile.name)
+    spec, profile = smoke_ce_spec(iters=20, val_interval=10)
     run_dir = prepare_run(spec, profile, tmp_path / 'runs', 'test')
     env = dict(os.environ, PYTHONPATH=str(REPO), CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1')
     proc = subprocess.Popen([sys.executable, '-m', 'benchmarks.harness.runs',
