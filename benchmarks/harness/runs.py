@@ -306,10 +306,10 @@ def _checkpoint(run_dir: Path) -> Optional[Path]:
 def missing_metrics(result: dict) -> list:
     """Training-image measures the evaluation reports today that ``result`` predates (the
     threshold-free R-recall, ``r_recall@<f>fp``)."""
-    from mmdet_dghm.evaluation.metrics import RECALL_FPS
+    from mmdet_dghm.evaluation.metrics import RECALL_FPS, removed_recall_key
     if result['spec']['drop_rate'] <= 0:
         return []
-    return [key for key in (f'digestpath/r_recall@{f:g}fp' for f in RECALL_FPS)
+    return [key for key in (f'digestpath/{removed_recall_key(f)}' for f in RECALL_FPS)
             if key not in result['train_metrics']]
 
 

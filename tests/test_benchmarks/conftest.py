@@ -6,13 +6,9 @@ from pathlib import Path
 from typing import Callable, List, Tuple
 
 import pytest
+from smoke_runs import SMOKE_ARGS, smoke_run_id
 
 from benchmarks import run as benchmark_run
-
-#: Two runs (CE, DGHM-C) of two iterations at missing rate 0.5 on a tiny synthetic set.
-SMOKE_ARGS = ['--profile', 'smoke', '--protocol', 'table4', '--losses', 'ce', 'dghmc',
-              '--drop-rates', '0.5', '--seeds', '0', '--iters', '2', '--threads', '1',
-              '--no-report']
 
 
 @pytest.fixture(scope='session')
@@ -33,7 +29,7 @@ def smoke(tmp_path_factory) -> Tuple[object, Path]:
 def smoke_dghmc_run(smoke) -> Path:
     """Folder of the DGHM-C smoke run (its config.py and checkpoint)."""
     _, work = smoke
-    return work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_dghmc_seed0'
+    return work / 'runs' / smoke_run_id('dghmc')
 
 
 @pytest.fixture(scope='session')
@@ -43,8 +39,7 @@ def smoke_ce_spec(smoke) -> Callable[..., tuple]:
     from benchmarks.harness.profiles import PROFILES
     from benchmarks.harness.runs import RunSpec
     _, work = smoke
-    done = json.loads((work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0'
-                       / 'result.json').read_text())
+    done = json.loads((work / 'runs' / smoke_run_id('ce') / 'result.json').read_text())
 
     def make(**overrides):
         profile = PROFILES['smoke'].with_overrides(**overrides)

@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 import pytest
+from smoke_runs import smoke_run_id
 
 from benchmarks import run as benchmark_run
 from benchmarks.harness.profiles import PROFILES, canonical_name
@@ -10,7 +11,7 @@ from benchmarks.harness.runs import RunSpec, build_run_config, missing_metrics
 
 ARGS = ['--profile', 'smoke', '--protocol', 'table4', '--losses', 'ce', '--drop-rates', '0.5',
         '--seeds', '0', '--iters', '2', '--threads', '1', '--no-report']
-RUN = 'smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0'
+RUN = smoke_run_id('ce')
 OLD_TEST_CFG = dict(nms_pre=1000, min_bbox_size=0, score_thr=0.05,
                     nms=dict(type='nms', iou_threshold=0.5), max_per_img=500)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from smoke_runs import smoke_run_id
 
 from benchmarks import grad_histogram
 from benchmarks import run as benchmark_run
@@ -82,7 +83,7 @@ def test_second_invocation_skips_finished_runs(smoke, smoke_args, capsys):
 def test_report_only_aggregates_result_files(smoke, tmp_path):
     benchmark, work = smoke
     # A second seed of CE with other metric values: the table must show their mean ± std.
-    seed0 = work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0'
+    seed0 = work / 'runs' / smoke_run_id('ce')
     seed1 = tmp_path / 'more' / 'runs' / seed0.name.replace('seed0', 'seed1')
     shutil.copytree(seed0, seed1)
     result = json.loads((seed1 / 'result.json').read_text())
@@ -182,7 +183,7 @@ def test_histogram_groups_are_the_losses_groups():
 
 def test_grad_histogram_on_tiny_checkpoint(smoke, tmp_path):
     _, work = smoke
-    run_dir = work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_dghmc_seed0'
+    run_dir = work / 'runs' / smoke_run_id('dghmc')
     tool = grad_histogram
     out = tmp_path / 'hist.png'
     assert tool.main([str(run_dir / 'config.py'), str(run_dir / 'iter_2.pth'), '--out',
@@ -256,7 +257,7 @@ def test_finished_run_under_other_settings_is_refused(smoke, tmp_path):
     from benchmarks.harness.matrix import prepare_run
     from benchmarks.harness.runs import RunSpec
     _, work = smoke
-    run_dir = work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_ce_seed0'
+    run_dir = work / 'runs' / smoke_run_id('ce')
     done = json.loads((run_dir / 'result.json').read_text())
     spec, profile = RunSpec(**done['spec']), PROFILES['smoke'].with_overrides(iters=2)
     spec_before = (run_dir / 'spec.json').read_text()
@@ -292,7 +293,7 @@ def test_grad_histograms_skip_records_without_checkpoint(smoke, tmp_path):
     shows their rows and makes no gradient histogram of them."""
     benchmark, work = smoke
     for loss in ('ce', 'dghmc'):
-        src = work / 'runs' / f'smoke-iters2_table4_synthetic_drop0.50_fold0_{loss}_seed0'
+        src = work / 'runs' / smoke_run_id(loss)
         dst = tmp_path / 'gpu' / src.name.replace('smoke-iters2', 'gpu-x')
         dst.mkdir(parents=True)
         result = json.loads((src / 'result.json').read_text())
@@ -395,7 +396,7 @@ def test_ablation_runs_get_no_gradient_histogram(smoke, tmp_path):
     """An ablation's run (here the DGHM-C smoke run relabelled as ``--density normalized``)
     shows in the ablation section beside its reference and gets no histogram of its own."""
     benchmark, work = smoke
-    src = work / 'runs' / 'smoke-iters2_table4_synthetic_drop0.50_fold0_dghmc_seed0'
+    src = work / 'runs' / smoke_run_id('dghmc')
     ablation = PROFILES['smoke'].with_overrides(iters=2, density='normalized')
     dst = tmp_path / 'work' / 'runs' / src.name.replace('smoke-iters2', ablation.name)
     shutil.copytree(src, dst)

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tifffile
 from digestpath_layout import make_layout, write_image, write_voc
 
 from mmdet_dghm.datasets import DigestPathDataset, LoadDigestPathTile
@@ -32,6 +33,22 @@ def test_truncated_png_fails_on_load_naming_file(tmp_path):
     path.write_bytes(path.read_bytes()[:300])
     results = dict(img_path=str(path), tile_origin=(0, 0), width=8, height=8, scale=1.0)
     with pytest.raises(ValueError, match=r't\.png.*truncated'):
+        LoadDigestPathTile()(results)
+
+
+def test_image_shrunk_after_building_fails_naming_file(tmp_path):
+    path = write_image(tmp_path / 'small.png', 32, 24)
+    results = dict(img_path=str(path), tile_origin=(16, 0), width=32, height=24, scale=1.0)
+    with pytest.raises(ValueError, match=r'small\.png: tile at \(16, 0\) of 32 x 24 leaves '
+                       r'the decoded image of 32 x 24'):
+        LoadDigestPathTile()(results)
+
+
+def test_tiff_region_outside_the_image_fails_naming_file(tmp_path):
+    path = tmp_path / 'slide.tif'
+    tifffile.imwrite(path, np.zeros((32, 32, 3), np.uint8), photometric='rgb', tile=(16, 16))
+    results = dict(img_path=str(path), tile_origin=(16, 16), width=32, height=32, scale=1.0)
+    with pytest.raises(ValueError, match=r'slide\.tif'):
         LoadDigestPathTile()(results)
 
 
@@ -114,7 +131,7 @@ def test_empty_split_names_the_folder_and_the_fold(tmp_path):
 
 
 def test_training_pipeline_dropping_partially_annotated_is_refused(layout):
-    pack = dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'img_shape'))
+    pack = dict(type='mmdet.PackDetInputs', meta_keys=('img_id', 'img_path', 'img_shape'))
     with pytest.raises(ValueError, match=r"DigestPathDataset\(.*dp\).*"
                                          r"\('partially_annotated',\) out of its meta_keys"):
         build(layout, pipeline=[pack])

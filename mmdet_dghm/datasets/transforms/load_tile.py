@@ -90,31 +90,36 @@ class LoadDigestPathTile(BaseTransform):
                 evicted.close()
         return image
 
+    @staticmethod
+    def _array_tile(image: np.ndarray, region: Optional[tuple], path: str) -> np.ndarray:
+        """``region`` (x, y, width, height) of a decoded image, the whole image for None."""
+        if region is None:
+            return image
+        x, y, width, height = region
+        tile = image[y:y + height, x:x + width]
+        if tile.shape[:2] != (height, width):
+            raise ValueError(
+                f'{path}: tile at {(x, y)} of {width} x {height} leaves the decoded image of '
+                f'{image.shape[1]} x {image.shape[0]} (file changed since the dataset was '
+                'built?)')
+        return tile
+
     def transform(self, results: dict) -> dict:
         scale = results.get('scale', 1.0)
         source = self._source(results['img_path'], scale)
-        if not isinstance(source, np.ndarray) and scale != 1.0:
-            # A region reader in the dataset's scaled pixels (scaled_size, as its coordinates).
-            source = ResampledReader(source, 0, scale)
-        if 'tile_origin' in results:
-            x, y = results['tile_origin']
-            height, width = results['height'], results['width']
-        else:
-            # A whole image: what mmdet's inference_detector asks for (only ``img_path``).
-            x, y = 0, 0
-            if isinstance(source, np.ndarray):
-                height, width = source.shape[:2]
-            else:
-                height, width = source.height, source.width
+        # Without ``tile_origin`` a whole image: what mmdet's inference_detector asks for.
+        region = ((*results['tile_origin'], results['width'], results['height'])
+                  if 'tile_origin' in results else None)
         if isinstance(source, np.ndarray):
-            tile = source[y:y + height, x:x + width]
+            tile = self._array_tile(source, region, results['img_path'])
         else:
-            tile = source.read_region(x, y, width, height)
-        if tile.shape[:2] != (height, width):
-            raise ValueError(
-                f"{results['img_path']}: tile at {(x, y)} of {width} x {height} leaves the "
-                f"decoded image of {source.shape[1]} x {source.shape[0]} (file changed since "
-                "the dataset was built?)")
+            if scale != 1.0:
+                # A region reader in the dataset's scaled pixels (scaled_size, as its
+                # coordinates).
+                source = ResampledReader(source, 0, scale)
+            # The reader refuses a region outside its image itself, naming the file.
+            tile = source.read_region(*(region or (0, 0, source.width, source.height)))
+        height, width = tile.shape[:2]
         # A copy: later in-place transforms must not write into the cached source image, and
         # for a memory map this is the read of just the tile's bytes.
         results['img'] = np.array(tile)

@@ -14,6 +14,7 @@ from .digestpath_eval import (
                               recall_at,
                               recall_at_fps,
                               removed_recall_at_fps,
+                              removed_recall_key,
                               summarize_matches,
 )
 from .digestpath_metric import DigestPathMetric
@@ -22,5 +23,5 @@ __all__ = [
     'FROC_FPS', 'RECALL_FPS', 'ImageDetections', 'MatchedDetections', 'bbox_iou_matrix',
     'froc_complete', 'froc_curve', 'froc_score', 'greedy_match', 'match_images', 'normal_fps',
     'precision_at', 'recall_at', 'recall_at_fps', 'removed_recall_at_fps',
-    'summarize_matches', 'DigestPathMetric'
+    'removed_recall_key', 'summarize_matches', 'DigestPathMetric'
 ]

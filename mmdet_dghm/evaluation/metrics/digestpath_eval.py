@@ -18,6 +18,13 @@ FROC_FPS: Tuple[float, ...] = (1, 2, 4, 8, 16, 32)
 #: False-positive rates of the threshold-free recalls reported beside FROC.
 RECALL_FPS: Tuple[float, ...] = (1, 8)
 
+
+def removed_recall_key(fp: float) -> str:
+    """Name of the removed boxes' recall at ``fp`` false positives per image in the results
+    of :func:`summarize_matches` (``r_recall@8fp`` for 8)."""
+    return f'r_recall@{fp:g}fp'
+
+
 # Labels of ``ImageMatches.kinds``: what each prediction of a positive image was matched to.
 FALSE_POSITIVE, TP_KEPT, TP_REMOVED = 0, 1, 2
 
@@ -409,7 +416,7 @@ def summarize_matches(matched: MatchedDetections, score_thr: float = 0.5,
         results['r_recall'] = recall_at(scores, kinds == TP_REMOVED, matched.num_removed,
                                         score_thr)
         results['t_recall'] = recall_at(scores, kinds == TP_KEPT, matched.num_kept, score_thr)
-        results.update({f'r_recall@{f:g}fp': float(r) for f, r in
+        results.update({removed_recall_key(f): float(r) for f, r in
                         zip(recall_fps, removed_recall_at_fps(matched, recall_fps))})
     results['num_pos_images'] = matched.num_pos_images
     results['num_normal_images'] = matched.num_normal_images
