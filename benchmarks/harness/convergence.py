@@ -47,7 +47,7 @@ def paired_with_reference(by_loss: Dict[str, List[dict]],
     the reference."""
     if reference not in by_loss:
         return []
-    header = ['Loss', 'Seeds']
+    header = ['Loss', 'Runs (seeds x folds)']
     for label, _, _ in PAIRED_METRICS:
         header += [f'{label} (mean)', f'{label} ratio', f'Δ {label} vs {_label(reference)}']
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
@@ -79,8 +79,8 @@ def plateau_rows(by_loss: Dict[str, List[dict]], curves: Dict[str, Curves]) -> L
     """Markdown table: per loss, how many runs reached the plateau of held-out FROC
     (:func:`plateau_iteration`), from which iterations, and the FROC range of the last
     ``PLATEAU_WINDOW`` evaluations."""
-    lines = ["| Loss | Runs at plateau | Plateau from (per seed) | Last evaluations' FROC "
-             'range (per seed) |', '|---|---|---|---|']
+    lines = ["| Loss | Runs at plateau | Plateau from (per run) | Last evaluations' FROC "
+             'range (per run) |', '|---|---|---|---|']
     for loss, runs in by_loss.items():
         vals = [(r['spec']['seed'], curves[r['run_id']].get('digestpath/froc', []))
                 for r in sorted(runs, key=pair_key)]
@@ -176,7 +176,7 @@ def selection_rows(by_loss: Dict[str, List[dict]], curves: Dict[str, Curves]) ->
     """Markdown table: the held-out FROC on complete boxes at the evaluation a practitioner
     would pick (best FROC on the partially annotated fold) and at the end of training, mean
     over runs, with the paired difference; [] without partial-fold curves."""
-    lines = ['| Loss | Runs | Picked at (per seed) | FROC at the pick | FROC at the end | '
+    lines = ['| Loss | Runs | Picked at (per run) | FROC at the pick | FROC at the end | '
              'Δ pick - end |', '|---|---|---|---|---|---|']
     for loss, runs in by_loss.items():
         picks, at_pick, at_end = [], {}, {}

@@ -69,4 +69,4 @@ def test_converge_protocol_resumes_and_reports(tmp_path):
     ratio = pu['metrics']['digestpath/froc'] / ce['metrics']['digestpath/froc']
     assert f'| PU (PNU) | 1 | {pu["metrics"]["digestpath/froc"]:.3f} | {ratio:.2f} |' in text
     assert '- CE (1 runs): R-recall @8 FP/img peaks at' in text
-    assert '| Loss | Runs | Picked at (per seed) |' in text
+    assert '| Loss | Runs | Picked at (per run) |' in text
