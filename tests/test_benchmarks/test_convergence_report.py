@@ -21,7 +21,8 @@ def test_paired_with_reference_gives_ratio_and_sign_test():
     by_loss = {'ce': [record('ce', s, f) for s, f in enumerate([0.5, 0.6, 0.7])],
                'pu': [record('pu', s, f) for s, f in enumerate([0.6, 0.7, 0.9])]}
     lines = paired_with_reference(by_loss)
-    assert lines[0].startswith('| Loss | Runs (seeds x folds) | FROC (mean) | FROC ratio | Δ FROC vs CE |')
+    assert lines[0].startswith(
+        '| Loss | Runs (seeds x folds) | FROC (mean) | FROC ratio | Δ FROC vs CE |')
     ce_row, pu_row = lines[2], lines[3]
     assert ce_row.startswith('| CE | 3 | 0.600 | 1 | - |')
     # (0.6 + 0.7 + 0.9) / 3 / 0.6 = 1.22; every pair higher, sign p = 2 / 2^3 = 0.25.
