@@ -106,6 +106,22 @@ def _loss_label(loss: str) -> str:
     return LOSS_LABELS.get(loss, loss)
 
 
+def train_time_text(runs: Sequence[dict]) -> str:
+    """Mean training seconds per run for each CPU the runs trained on, with the count where
+    more than one ran there (times compare only within one machine), e.g.
+    ``'398 (Intel Xeon x4), 579 (AMD EPYC x2)'``."""
+    by_cpu: Dict[str, List[float]] = defaultdict(list)
+    for result in runs:
+        cpu = ' '.join(result['machine']['cpu'].replace('(R)', '').replace('Processor', '')
+                       .split())
+        by_cpu[cpu].append(result['train_time_s'])
+    if len(by_cpu) == 1:
+        (cpu, times), = by_cpu.items()
+        return f'{np.mean(times):.0f} ({cpu})'
+    return ', '.join(f'{np.mean(times):.0f} ({cpu} x{len(times)})'
+                     for cpu, times in sorted(by_cpu.items()))
+
+
 def results_table(groups: Dict[tuple, List[dict]], protocol: str) -> List[str]:
     """Markdown rows of one protocol: loss (and missing rate) x metric, mean ± std."""
     columns = TABLE3_COLUMNS if protocol == 'table3' else TABLE4_COLUMNS
@@ -114,12 +130,12 @@ def results_table(groups: Dict[tuple, List[dict]], protocol: str) -> List[str]:
     at = ' / '.join(f'{t:g}' for t in thresholds)
     header = ['Loss'] + (['Missing rate'] if protocol == 'table4' else [])
     header += [f'{c[0]} (score >= {at})' if c[0] in OPERATING_POINT_COLUMNS else c[0]
-               for c in columns] + ['Runs (seeds x folds)', 'Train s/run']
+               for c in columns] + ['Runs (seeds x folds)', 'Train s/run (CPU)']
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for key, runs in groups.items():
         row = [_loss_label(key[4])] + ([f'{key[3]:.1f}'] if protocol == 'table4' else [])
         row += [format_mean_std(metric_values(runs, src, k)) for _, src, k in columns]
-        row += [str(len(runs)), f'{np.mean([r["train_time_s"] for r in runs]):.0f}']
+        row += [str(len(runs)), train_time_text(runs)]
         lines.append('| ' + ' | '.join(row) + ' |')
     return lines
 

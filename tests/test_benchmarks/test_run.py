@@ -29,6 +29,7 @@ from benchmarks.harness.report import (
     grad_histogram_summary,
     paired_text,
     pivot_table,
+    train_time_text,
     verdict_table,
 )
 
@@ -233,6 +234,16 @@ def test_pivot_table_and_paired_text():
     assert paired_text(dghmc, ce, 'val', 'froc') == (
         '-0.025 [-0.100, +0.050], 1/2 higher, sign p 1.00, 2 pairs: not distinguishable')
     assert paired_text(dghmc, ce, 'train', 'r_recall') == 'no pairs'  # NaN pairs not counted
+
+
+def test_train_time_per_cpu():
+    def timed(cpu, seconds):
+        return dict(machine=dict(cpu=cpu), train_time_s=seconds)
+    assert train_time_text([timed('AMD EPYC', 570.0), timed('AMD EPYC', 590.0)]) == \
+        '580 (AMD EPYC)'
+    xeon = 'Intel(R) Xeon(R) Processor'
+    assert train_time_text([timed(xeon, 400.0), timed('AMD EPYC', 579.4), timed(xeon, 396.0)]) \
+        == '579 (AMD EPYC x1), 398 (Intel Xeon x2)'
 
 
 def test_grad_histogram_summary():
