@@ -109,7 +109,7 @@ def _loss_label(loss: str) -> str:
 def train_time_text(runs: Sequence[dict]) -> str:
     """Mean training seconds per run for each CPU the runs trained on, with the count where
     more than one ran there (times compare only within one machine), e.g.
-    ``'398 (Intel Xeon x4), 579 (AMD EPYC x2)'``."""
+    ``'579 (AMD EPYC x2), 398 (Intel Xeon x4)'`` (CPUs in name order)."""
     by_cpu: Dict[str, List[float]] = defaultdict(list)
     for result in runs:
         cpu = ' '.join(result['machine']['cpu'].replace('(R)', '').replace('Processor', '')
