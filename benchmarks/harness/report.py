@@ -40,8 +40,8 @@ TABLE4_COLUMNS = TABLE3_COLUMNS + (('R-recall', 'train', 'r_recall'),
 #: The metrics of the paper's claim: plotted and pivoted against the missing rate, checked.
 CLAIM_METRICS = (('FROC', 'val', 'froc'), ('R-recall', 'train', 'r_recall'),
                  R_RECALL_AT_FP[1])
-#: The losses each claim of the paper is checked against.
-VERDICT_OPPONENTS = ('ce', 'focal', 'ghmc', 'ghmc-mmdet')
+#: The losses each claim of the paper is checked against (its Table 4 also names SCE).
+VERDICT_OPPONENTS = ('ce', 'focal', 'ghmc', 'ghmc-mmdet', 'sce')
 #: Columns measured at the metric's operating threshold (its ``score_thr``).
 OPERATING_POINT_COLUMNS = ('Precision', 'NFPs', 'Recall')
 
@@ -174,7 +174,7 @@ def paired_text(runs_a: Sequence[dict], runs_b: Sequence[dict], source: str, key
 
 
 def verdict_table(groups: Dict[tuple, List[dict]]) -> List[str]:
-    """The paper's two claims against CE, focal and GHM-C separately, paired by seed and fold:
+    """The paper's two claims against each of :data:`VERDICT_OPPONENTS`, paired by seed and fold:
     R-recall at each profile's highest missing rate (Table 4) and held-out FROC under natural
     annotation (Table 3)."""
     settings: Dict[tuple, Dict[str, List[dict]]] = defaultdict(dict)

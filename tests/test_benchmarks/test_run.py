@@ -466,3 +466,16 @@ def test_claims_of_a_metric_older_records_lack_are_left_out():
     # A claim no other loss measured is not ranked.
     checks = claim_check(groups)
     assert len(checks) == 2 and not any('R-recall @8 FP/img' in line for line in checks)
+
+
+def test_verdict_checks_every_loss_of_the_paper_claim():
+    # DGHM-C against CE, focal, both GHM-C forms and SCE: one column each, unrun ones marked.
+    groups = {('p', 'table4', 'synthetic', 0.7, loss): [_result(loss, 0.7, 0, 0.5, r)]
+              for loss, r in (('dghmc', 0.3), ('ce', 0.1), ('sce', 0.4))}
+    header, _, row = verdict_table(groups)
+    assert header == ('| Claim | Profile | Data | DGHM-C - CE | DGHM-C - Focal | DGHM-C - GHM-C | '
+                      'DGHM-C - GHM-C (mmdet) | DGHM-C - SCE |')
+    cells = row.split(' | ')
+    assert cells[3].startswith('+0.200 [+0.200, +0.200], 1/1 higher')
+    assert cells[4:6] == ['not run', 'not run']
+    assert cells[7].startswith('-0.100 [-0.100, -0.100], 0/1 higher')
