@@ -137,7 +137,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         f'`{p}`: {PROFILES[p].variant}, model options {PROFILES[p].model_options or "none"}, '
         f'batch {PROFILES[p].batch_size} x {PROFILES[p].crop_size} px' for p in args.profiles)
     text = '\n'.join([
-        '# Training-step time (CPU)', '',
+        f'# Training-step time (CPU): {", ".join(args.profiles)} x {", ".join(args.losses)}',
+        '',
         f'Command: `{command.strip()}`', '',
         f'- Profiles: {profiles}',
         f'- `model.train_step` on one fixed batch (1 partially annotated positive, the rest '
