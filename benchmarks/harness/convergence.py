@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from matplotlib.figure import Figure
 
-from .curves import PLATEAU_TOL, PLATEAU_WINDOW, plateau_iteration
+from .curves import PLATEAU_TOL, PLATEAU_WINDOW, TREND_SHARE, final_trend, plateau_iteration
 from .paired_stats import by_pair, compare, pair_key, paired_differences
 from .profiles import LOSS_LABELS
 
@@ -77,21 +77,27 @@ def paired_with_reference(by_loss: Dict[str, List[dict]],
 
 def plateau_rows(by_loss: Dict[str, List[dict]], curves: Dict[str, Curves]) -> List[str]:
     """Markdown table: per loss, how many runs reached the plateau of held-out FROC
-    (:func:`plateau_iteration`), from which iterations, and the FROC range of the last
-    ``PLATEAU_WINDOW`` evaluations."""
+    (:func:`plateau_iteration`), from which iterations, the FROC range of the last
+    ``PLATEAU_WINDOW`` evaluations, and the slope of the last fifth of the curve
+    (:func:`final_trend`) over the runs: mean [95 % bootstrap interval], runs still rising."""
     lines = ["| Loss | Runs at plateau | Plateau from (per run) | Last evaluations' FROC "
-             'range (per run) |', '|---|---|---|---|']
+             'range (per run) | FROC slope, last fifth (per 1,000 steps) |',
+             '|---|---|---|---|---|']
     for loss, runs in by_loss.items():
-        vals = [(r['spec']['seed'], curves[r['run_id']].get('digestpath/froc', []))
+        vals = [curves[r['run_id']].get('digestpath/froc', [])
                 for r in sorted(runs, key=pair_key)]
-        vals = [(seed, val) for seed, val in vals if len(val) >= PLATEAU_WINDOW]
+        vals = [val for val in vals if len(val) >= PLATEAU_WINDOW]
         if not vals:
             continue
-        starts = [plateau_iteration(val) for _, val in vals]
-        ranges = [np.ptp([v for _, v in val[-PLATEAU_WINDOW:]]) for _, val in vals]
+        starts = [plateau_iteration(val) for val in vals]
+        ranges = [np.ptp([v for _, v in val[-PLATEAU_WINDOW:]]) for val in vals]
+        slopes = np.array([s for s in map(final_trend, vals) if s is not None])
+        trend = compare(slopes)
         lines.append(f'| {_label(loss)} | {sum(s is not None for s in starts)}/{len(vals)} | '
                      + ', '.join('not reached' if s is None else str(s) for s in starts)
-                     + ' | ' + ', '.join(f'{r:.3f}' for r in ranges) + ' |')
+                     + ' | ' + ', '.join(f'{r:.3f}' for r in ranges) + ' | '
+                     + (f'{trend.mean:+.3f} [{trend.ci[0]:+.3f}, {trend.ci[1]:+.3f}], '
+                        f'{trend.wins}/{trend.n} rising' if trend.n else 'n/a') + ' |')
     return lines if len(lines) > 2 else []
 
 
@@ -227,7 +233,11 @@ def convergence_section(by_rate: Dict[float, Dict[str, List[dict]]],
         if plateau:
             lines += [f'Plateau of held-out FROC: reached when FROC stays within '
                       f'{PLATEAU_TOL} over every {PLATEAU_WINDOW} consecutive evaluations '
-                      'to the end; from the last evaluation of the first such window.', ''] \
+                      'to the end; from the last evaluation of the first such window. The '
+                      'slope is the least-squares fit of held-out FROC over the evaluations '
+                      f'of the last {TREND_SHARE:.0%} of the run (after the learning-rate '
+                      'drop), per 1,000 steps; its interval is over the runs, and an interval '
+                      'above 0 says the curves are still rising.', ''] \
                 + plateau + ['']
         png = out_dir / f'{stem}_curves_{rate:.1f}.png'
         if plot_curve_bands(by_loss, curves, png, f'{title}, {where}: mean over seeds, '

@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 __all__ = ['scalar_logs', 'read_loss_curve', 'read_val_curve', 'read_eval_curves',
-           'plateau_iteration', 'PLATEAU_TOL', 'PLATEAU_WINDOW']
+           'plateau_iteration', 'final_trend', 'PLATEAU_TOL', 'PLATEAU_WINDOW', 'TREND_SHARE']
 
 
 def scalar_logs(run_dir: Path) -> List[List[dict]]:
@@ -93,6 +93,41 @@ def plateau_iteration(val: Sequence[Tuple[int, float]], tol: float = PLATEAU_TOL
     moving = np.flatnonzero(~flat)
     first = int(moving[-1]) + 1 if len(moving) else 0
     return int(val[first + window - 1][0])
+
+
+#: Share of a run, counted back from its last evaluation, over which :func:`final_trend`
+#: fits its slope: the last fifth, the evaluations after the recipes' learning-rate drop.
+TREND_SHARE = 0.2
+
+
+def final_trend(val: Sequence[Tuple[int, float]], share: float = TREND_SHARE
+                ) -> Optional[float]:
+    r"""Least-squares slope of a held-out curve over its last ``share`` of iterations, per
+    1,000 iterations.
+
+    With the evaluations :math:`(t_i, y_i)` at :math:`t_i > (1 - s)\,t_{last}`, the slope is
+    :math:`1000 \sum (t_i - \bar t)(y_i - \bar y) / \sum (t_i - \bar t)^2`. Unlike the
+    plateau test it averages over evaluation noise: a curve that swings by 0.05 around a
+    flat level has a slope near 0, one still rising has a positive slope. The evaluation at
+    the start of the span is left out: with the learning rate dropped there, the jump after
+    it is the drop's, not the trend's.
+
+    Args:
+        val: ``(iteration, value)`` in iteration order.
+        share: Share of the last iteration the fit covers.
+
+    Returns:
+        float or None: The slope, None with fewer than two evaluations in the span.
+    """
+    if not val:
+        return None
+    steps = np.array([step for step, _ in val], dtype=float)
+    values = np.array([v for _, v in val], dtype=float)
+    keep = steps > (1 - share) * steps[-1]
+    if keep.sum() < 2:
+        return None
+    t, y = steps[keep] - steps[keep].mean(), values[keep]
+    return float(1000 * (t * (y - y.mean())).sum() / (t * t).sum())
 
 
 def read_eval_curves(run_dir: Path) -> Dict[str, List[Tuple[int, float]]]:

@@ -33,10 +33,14 @@ def test_paired_with_reference_gives_ratio_and_sign_test():
 
 def test_plateau_rows_per_seed():
     by_loss = {'ce': [record('ce', 0, 0.9), record('ce', 1, 0.9)]}
-    curves = {'ce_0': {'digestpath/froc': [(250, 0.5), (500, 0.9), (750, 0.905), (1000, 0.9)]},
-              'ce_1': {'digestpath/froc': [(250, 0.5), (500, 0.7), (750, 0.9), (1000, 0.8)]}}
+    curves = {'ce_0': {'digestpath/froc': [(1000, 0.5), (2000, 0.9), (3000, 0.905),
+                                           (4000, 0.9), (4500, 0.903), (5000, 0.904)]},
+              'ce_1': {'digestpath/froc': [(1000, 0.5), (2000, 0.7), (3000, 0.9),
+                                           (4000, 0.8), (4500, 0.85), (5000, 0.9)]}}
     lines = plateau_rows(by_loss, curves)
-    assert lines[2] == '| CE | 1/2 | 1000, not reached | 0.005, 0.200 |'
+    # Slopes after 4,000 (4,500-5,000): +0.002 and +0.100 per 1,000 steps.
+    assert lines[2] == ('| CE | 1/2 | 4000, not reached | 0.004, 0.100 | '
+                        '+0.051 [+0.002, +0.100], 2/2 rising |')
     assert plateau_rows(by_loss, {'ce_0': {}, 'ce_1': {}}) == []
 
 

@@ -70,3 +70,18 @@ def test_plateau_iteration_on_hand_made_curves():
     assert plateau_iteration(curve + [(1750, 0.99)]) is None
     assert plateau_iteration(curve[:2]) is None
     assert plateau_iteration(curve, tol=0.001) is None
+
+
+def test_final_trend_is_the_least_squares_slope_of_the_last_fifth():
+    from benchmarks.harness.curves import final_trend
+    # A line rising by 0.02 per 1,000 steps; the early jump and the evaluation at 4,000 (the
+    # start of the last fifth) are outside the fit.
+    line = [(250, 0.1), (4000, 0.9)] + [(t, 0.5 + 0.02 * t / 1000) for t in range(4250, 5001, 250)]
+    assert final_trend(line) == pytest.approx(0.02)
+    # A symmetric swing around a flat level has slope 0.
+    swing = [(1000, 0.2), (4250, 0.8), (4500, 0.9), (4750, 0.9), (5000, 0.8)]
+    assert final_trend(swing) == pytest.approx(0.0, abs=1e-12)
+    # Closed form for two points: their difference per 1,000 steps.
+    assert final_trend([(4500, 0.6), (5000, 0.5)]) == pytest.approx(-0.2)
+    assert final_trend([(4000, 0.6), (5000, 0.5)]) is None
+    assert final_trend([]) is None
