@@ -126,5 +126,5 @@ def paired_summary(a: Dict[tuple, float], b: Dict[tuple, float], sign_test_p: bo
         return 'no pairs'
     text = f'{c.mean:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}], {c.wins}/{c.n} higher'
     if sign_test_p:
-        return f'{text}, sign p {c.sign_p:.2f}, {c.n} pairs: {c.verdict}'
+        return f'{text}, sign p {c.sign_p:.2f}, {c.n} pair{"s" if c.n != 1 else ""}: {c.verdict}'
     return f'{text}, {c.verdict}'

@@ -56,6 +56,8 @@ def test_paired_summary_text_with_and_without_the_sign_test():
         '+0.100 [+0.100, +0.100], 5/5 higher, sign p 0.06, 5 pairs: higher')
     assert paired_summary(a, b, sign_test_p=False) == '+0.100 [+0.100, +0.100], 5/5 higher, higher'
     assert paired_summary(a, {(9, 0): 0.1}) == 'no pairs'
+    assert paired_summary(a, {(0, 0): 0.45}) == (
+        '+0.050 [+0.050, +0.050], 1/1 higher, sign p 1.00, 1 pair: not distinguishable')
 
 
 def test_plateau_iteration_on_hand_made_curves():

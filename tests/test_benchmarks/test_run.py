@@ -125,7 +125,7 @@ def test_report_only_aggregates_result_files(smoke, tmp_path):
     diff = dghmc['metrics']['digestpath/froc'] - ce[0]['metrics']['digestpath/froc']
     wins = int(diff > 0)
     assert '- synthetic, table4, `smoke-iters2`, missing rate 0.5, FROC: DGHM-C' in text
-    assert (f'CE {diff:+.3f} [{diff:+.3f}, {diff:+.3f}], {wins}/1 higher, sign p 1.00, 1 pairs: '
+    assert (f'CE {diff:+.3f} [{diff:+.3f}, {diff:+.3f}], {wins}/1 higher, sign p 1.00, 1 pair: '
             'not distinguishable') in text
     assert '| Precision (score >= 0.5) | NFPs (score >= 0.5) | Recall (score >= 0.5) |' in text
     assert '## Verdict per claim of the paper' in text
