@@ -109,10 +109,43 @@ def _launch(run_dir: Path, device: str, threads: Optional[int],
         stderr=subprocess.STDOUT)
 
 
+def time_left(durations: Sequence[float], pending: int, elapsed: Sequence[float],
+              parallel: int) -> Optional[float]:
+    r"""Seconds until a matrix finishes, from the runs that finished so far.
+
+    Every pending run is taken to last the mean duration :math:`d` of the finished ones and
+    every running one :math:`\max(d - e, 0)` more after its elapsed :math:`e`; the work is
+    shared by as many workers as can be busy: :math:`(P d + \sum_i \max(d - e_i, 0)) /
+    \min(parallel, P + R)` with :math:`P` pending and :math:`R` running runs.
+
+    Args:
+        durations: Seconds each finished run took.
+        pending: Runs not started.
+        elapsed: Seconds each running run has run.
+        parallel: Runs at a time.
+
+    Returns:
+        float or None: The estimate; None before a run finished, 0 when nothing is left.
+    """
+    if not pending and not elapsed:
+        return 0.0
+    if not durations:
+        return None
+    d = sum(durations) / len(durations)
+    work = pending * d + sum(max(d - e, 0.0) for e in elapsed)
+    return work / max(1, min(parallel, pending + len(elapsed)))
+
+
+def _duration_text(seconds: float) -> str:
+    return f'{seconds:.0f} s' if seconds < 90 else f'{seconds / 60:.0f} min'
+
+
 def execute_runs(run_dirs: Sequence[Path], parallel: int = 1, device: str = 'cpu',
                  threads: Optional[int] = None, log=print,
                  reevaluate: bool = False) -> Dict[str, int]:
-    """Execute pending runs, ``parallel`` at a time, each in its own process.
+    """Execute pending runs, ``parallel`` at a time, each in its own process, logging each
+    run's start and end with the count finished and an estimate of the time left
+    (:func:`time_left`).
 
     With ``reevaluate``, the pending runs are instead the finished ones evaluated under
     another ``test_cfg`` than the committed config's or before a measure existed
@@ -134,6 +167,8 @@ def execute_runs(run_dirs: Sequence[Path], parallel: int = 1, device: str = 'cpu
     running: Dict[Path, subprocess.Popen] = {}
     codes: Dict[str, int] = {}
     starts: Dict[Path, float] = {}
+    durations: List[float] = []
+    total = len(pending)
     while pending or running:
         while pending and len(running) < parallel:
             run_dir = pending.pop(0)
@@ -146,9 +181,17 @@ def execute_runs(run_dirs: Sequence[Path], parallel: int = 1, device: str = 'cpu
                 continue
             del running[run_dir]
             codes[run_dir.name] = code
-            took = time.perf_counter() - starts[run_dir]
-            state = 'done' if code == 0 and is_done(run_dir) else f'FAILED (exit {code})'
-            log(f'{state}: {run_dir.name} in {took:.0f} s'
-                + ('' if code == 0 else f', see {run_dir / "run.log"}'))
+            now = time.perf_counter()
+            took = now - starts[run_dir]
+            ok = code == 0 and is_done(run_dir)
+            if ok:
+                durations.append(took)
+            left = time_left(durations, len(pending),
+                             [now - starts[d] for d in running], parallel)
+            log(f'{"done" if ok else f"FAILED (exit {code})"} ({len(codes)}/{total}): '
+                f'{run_dir.name} in {took:.0f} s'
+                + ('' if ok else f', see {run_dir / "run.log"}')
+                + ('' if left is None or not (pending or running)
+                   else f'; about {_duration_text(left)} left'))
         time.sleep(0.2)
     return codes

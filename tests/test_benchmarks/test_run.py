@@ -2,6 +2,7 @@
 import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -374,7 +375,11 @@ def test_interrupted_run_resumes_from_its_checkpoint(smoke_ce_spec, tmp_path):
     with pytest.raises(ValueError, match='holds a checkpoint of other settings'):
         prepare_run(spec, other, tmp_path / 'runs', 'again')
     assert prepare_run(spec, profile, tmp_path / 'runs', 'again') == run_dir
-    assert execute_runs([run_dir], threads=1, log=lambda m: None) == {run_dir.name: 0}
+    messages = []
+    assert execute_runs([run_dir], threads=1, log=messages.append) == {run_dir.name: 0}
+    assert messages[0] == f'start: {run_dir.name}'
+    # The last run of the matrix: its count, no estimate of the time left.
+    assert re.fullmatch(rf'done \(1/1\): {run_dir.name} in \d+ s', messages[1])
     result = json.loads((run_dir / 'result.json').read_text())
     assert result['resumed_from'] == 'iter_10.pth'
     log = (run_dir / 'run.log').read_text()
