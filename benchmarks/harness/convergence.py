@@ -166,7 +166,8 @@ def mechanism_lines(by_loss: Dict[str, List[dict]], curves: Dict[str, Curves]) -
         peak = np.mean([v for _, v in peaks])
         last = np.mean([c[-1][1] for c in r_curves])
         fell = sum(c[-1][1] < p[1] - 0.02 for c, p in zip(r_curves, peaks))
-        text = (f'- {_label(loss)} ({len(r_curves)} runs): R-recall @8 FP/img peaks at '
+        n = len(r_curves)
+        text = (f'- {_label(loss)} ({n} run{"s" if n != 1 else ""}): R-recall @8 FP/img peaks at '
                 f'{peak:.3f} (median iteration {int(np.median([i for i, _ in peaks]))}) and '
                 f'ends at {last:.3f} ({last - peak:+.3f}); it ends more than 0.02 below its '
                 f'peak in {fell} of {len(r_curves)} runs')

@@ -68,5 +68,5 @@ def test_converge_protocol_resumes_and_reports(tmp_path):
     assert (report_dir / f'{stem}_curves_0.7.png').stat().st_size > 1000
     ratio = pu['metrics']['digestpath/froc'] / ce['metrics']['digestpath/froc']
     assert f'| PU (PNU) | 1 | {pu["metrics"]["digestpath/froc"]:.3f} | {ratio:.2f} |' in text
-    assert '- CE (1 runs): R-recall @8 FP/img peaks at' in text
+    assert '- CE (1 run): R-recall @8 FP/img peaks at' in text
     assert '| Loss | Runs | Picked at (per run) |' in text
