@@ -24,6 +24,9 @@ does that from anywhere). Examples::
     # ablation: per-level histograms, DGHM-C only (the profile becomes cpu-clslossmodeper_level)
     python -m benchmarks --profile cpu --protocol table4 --drop-rates 0.7 \
         --losses dghmc --cls-loss-mode per_level --seeds 0 1 2 3 ...
+    # any recipe field or model key (the profile becomes converge-iters8000-neckoutchannels64)
+    python -m benchmarks --profile converge --cfg-options iters=8000 \
+        model.neck.out_channels=64 model.bbox_head.in_channels=64 ...
 """
 import argparse
 import json
@@ -33,9 +36,19 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from mmengine.config import DictAction
+
 from .harness.ablations import is_ablation
 from .harness.matrix import execute_runs, plan_runs, prepare_run
-from .harness.profiles import ALL_LOSSES, LOSSES, MISSING_RATES, PROFILES, Profile, get_profile
+from .harness.profiles import (
+    ALL_LOSSES,
+    LOSSES,
+    MISSING_RATES,
+    PROFILES,
+    Profile,
+    cfg_option_overrides,
+    get_profile,
+)
 from .harness.report import write_report
 from .harness.runs import REPO, RESULT_FILE
 
@@ -108,6 +121,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--momentum', type=float, default=None,
                    help='ablation: moving-average momentum of the gradient-density counts '
                    "(GHM-C and DGHM-C losses only; mmdet's GHM config uses 0.75)")
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                   metavar='KEY=VALUE',
+                   help='override recipe fields (iters=8000 syn_mimic_coverage=0.3) or keys of '
+                   'the model config (model.neck.out_channels=64); like the flags above, a '
+                   'changed value renames the profile, so its runs get run ids of their own')
     p.add_argument('--reevaluate', action='store_true',
                    help='re-evaluate every finished run under --work-dir whose result was '
                    "evaluated under another test_cfg than the committed config's or lacks a "
@@ -235,6 +253,32 @@ def grad_histograms(work_dirs: List[Path], out_dir: Path) -> List[Path]:
     return pngs
 
 
+#: The command-line flags that override a profile field of the same name.
+PROFILE_FLAGS = ('iters', 'batch_size', 'crop_size', 'lr', 'num_workers', 'val_interval',
+                 'warmup_iters', 'pretrained', 'pos_fraction', 'cls_loss_mode', 'density',
+                 'mu_noisy', 'mu_clean', 'pu_missing_rate', 'momentum')
+
+
+def resolve_profile(args: argparse.Namespace) -> Profile:
+    """The profile of ``args.profile`` with the override flags and ``--cfg-options`` applied.
+
+    Raises:
+        SystemExit: Naming the key, for an invalid ``--cfg-options`` entry or one that
+            contradicts a flag.
+    """
+    overrides = {name: getattr(args, name) for name in PROFILE_FLAGS}
+    try:
+        options = cfg_option_overrides(get_profile(args.profile), args.cfg_options)
+    except ValueError as err:
+        raise SystemExit(str(err)) from err
+    for key, value in options.items():
+        if overrides.get(key) not in (None, value):
+            raise SystemExit(f'--cfg-options {key}={value!r} contradicts '
+                             f'--{key.replace("_", "-")} {overrides[key]!r}')
+        overrides[key] = value
+    return get_profile(args.profile, **overrides)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
@@ -251,15 +295,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                              reevaluate=True)
         failed = sorted(name for name, code in codes.items() if code != 0)
     elif not args.report_only:
-        profile = get_profile(args.profile, iters=args.iters, batch_size=args.batch_size,
-                              crop_size=args.crop_size, lr=args.lr,
-                              num_workers=args.num_workers, val_interval=args.val_interval,
-                              warmup_iters=args.warmup_iters, pretrained=args.pretrained,
-                              pos_fraction=args.pos_fraction,
-                              cls_loss_mode=args.cls_loss_mode, density=args.density,
-                              mu_noisy=args.mu_noisy, mu_clean=args.mu_clean,
-                              pu_missing_rate=args.pu_missing_rate,
-                              momentum=args.momentum)
+        profile = resolve_profile(args)
         protocols = ['table3', 'table4'] if args.protocol == 'all' else [args.protocol]
         datasets = {p: list(args.datasets or DEFAULT_DATASETS[args.profile][p])
                     for p in protocols}

@@ -153,9 +153,64 @@ class Profile:
                    if v is not None and getattr(self, k) != v}
         if not changed:
             return self
-        suffix = '-'.join(f'{k.replace("_", "")}{v:g}' if isinstance(v, float)
-                          else f'{k.replace("_", "")}{v}' for k, v in sorted(changed.items()))
-        return replace(self, name=f'{self.name}-{suffix}', **changed)
+        parts = []
+        for key, value in sorted(changed.items()):
+            if key == 'model_options':  # only the entries that differ, by their own keys
+                parts += [_name_part(k, v) for k, v in sorted(value.items())
+                          if self.model_options.get(k) != v]
+            else:
+                parts.append(_name_part(key, value))
+        return replace(self, name=f'{self.name}-{"-".join(parts)}', **changed)
+
+
+def _name_part(key: str, value: object) -> str:
+    """``iters800``, ``lr0.0001``, ``neckoutchannels64``, ``neckinchannels8x16x32x64``."""
+    if isinstance(value, (list, tuple)):
+        text = 'x'.join(map(str, value))
+    else:
+        text = f'{value:g}' if isinstance(value, float) else str(value)
+    return key.replace('_', '').replace('.', '') + text
+
+
+def cfg_option_overrides(profile: Profile, options: Dict[str, object]) -> Dict[str, object]:
+    """``--cfg-options`` of the benchmark as :meth:`Profile.with_overrides` arguments.
+
+    A key is a field of :class:`Profile` (``iters=8000``, ``syn_mimic_coverage=0.3``) or a
+    ``model.``-prefixed key of the model config (``model.neck.out_channels=64``), which joins
+    the profile's ``model_options``.
+
+    Args:
+        profile (Profile): The profile the options change.
+        options (dict): Parsed ``KEY=VALUE`` pairs (mmengine's ``DictAction``).
+
+    Returns:
+        dict: Field overrides; ``model_options`` is the profile's merged with the new keys.
+
+    Raises:
+        ValueError: Naming the option, for an unknown key or a value of the wrong type.
+    """
+    # The fields left None by default (mu_noisy, momentum, ...) are all Optional[float].
+    kinds = {f.name: float if getattr(profile, f.name) is None else type(getattr(profile, f.name))
+             for f in fields(Profile) if f.name not in ('name', 'model_options')}
+    overrides: Dict[str, object] = {}
+    model: Dict[str, object] = {}
+    for key, value in options.items():
+        if key.startswith('model.') and len(key) > len('model.'):
+            model[key[len('model.'):]] = value
+            continue
+        if key not in kinds:
+            raise ValueError(f'--cfg-options {key}={value!r}: unknown key; use a recipe field '
+                             f'({", ".join(sorted(kinds))}) or model.<key>')
+        kind = kinds[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ValueError(f'--cfg-options {key}={value!r}: expected {kind.__name__}, got '
+                             f'{type(value).__name__}')
+        overrides[key] = value
+    if model:
+        overrides['model_options'] = {**profile.model_options, **model}
+    return overrides
 
 
 #: The recipe files: one mmengine config per profile, named after it.

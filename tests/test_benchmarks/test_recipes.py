@@ -83,3 +83,52 @@ def test_synthetic_data_of_other_settings_is_not_reused(tmp_path):
     with pytest.raises(ValueError, match=r"synthetic_smoke holds synthetic data made with .*"
                        r"asks for .*'mimic_coverage': \(0\.05, 0\.1\)"):
         synthetic_root(args, harder)
+
+
+def test_cfg_options_override_recipe_fields_and_model_keys(tmp_path):
+    from benchmarks import run as benchmark_run
+    from benchmarks.harness.runs import RunSpec, build_run_config
+    args = benchmark_run.parse_args([
+        '--profile', 'converge', '--cfg-options', 'iters=800', 'lr=1', 'syn_mimic_coverage=0.3',
+        'model.neck.out_channels=64', 'model.bbox_head.in_channels=64',
+        'model.neck.in_channels=[8,16,32,64]'])
+    profile = benchmark_run.resolve_profile(args)
+    # Changed values rename the profile (sorted keys; only the model keys that differ).
+    assert profile.name == ('converge-iters800-lr1-bboxheadinchannels64-neckoutchannels64'
+                            '-synmimiccoverage0.3')
+    assert (profile.iters, profile.syn_mimic_coverage) == (800, 0.3)
+    assert isinstance(profile.lr, float) and profile.lr == 1.0
+    assert profile.model_options == dict(PROFILES['converge'].model_options,
+                                         **{'neck.out_channels': 64,
+                                            'bbox_head.in_channels': 64})
+    spec = RunSpec(protocol='table4', dataset='synthetic', data_root=str(tmp_path), loss='ce',
+                   drop_rate=0.7, fold=0, num_folds=5, seed=0, profile=profile.name)
+    cfg = build_run_config(spec, profile, tmp_path / 'run')
+    assert (cfg.model.neck.out_channels, cfg.model.bbox_head.in_channels) == (64, 64)
+    assert cfg.model.backbone.base_channels == 8 and cfg.train_cfg.max_iters == 800
+    # The recipe's own values change nothing; a flag and an option may agree.
+    same = benchmark_run.parse_args(['--profile', 'converge', '--iters', '5000',
+                                     '--cfg-options', 'iters=5000', 'model.neck.out_channels=32'])
+    assert benchmark_run.resolve_profile(same) == PROFILES['converge']
+
+
+@pytest.mark.parametrize('options, message', [
+    (['iterations=800'], r'--cfg-options iterations=800: unknown key; use a recipe field'),
+    (['iters=0.5'], r'--cfg-options iters=0.5: expected int, got float'),
+    (['pretrained=1'], r'--cfg-options pretrained=1: expected bool, got int'),
+    (['momentum=fast'], r"--cfg-options momentum='fast': expected float, got str"),
+    (['name=other'], r'--cfg-options name=.other.: unknown key'),
+])
+def test_bad_cfg_options_name_the_option(options, message):
+    from benchmarks import run as benchmark_run
+    args = benchmark_run.parse_args(['--profile', 'converge', '--cfg-options', *options])
+    with pytest.raises(SystemExit, match=message):
+        benchmark_run.resolve_profile(args)
+
+
+def test_cfg_options_that_contradict_a_flag_are_refused():
+    from benchmarks import run as benchmark_run
+    args = benchmark_run.parse_args(['--profile', 'converge', '--iters', '900',
+                                     '--cfg-options', 'iters=800'])
+    with pytest.raises(SystemExit, match='--cfg-options iters=800 contradicts --iters 900'):
+        benchmark_run.resolve_profile(args)
