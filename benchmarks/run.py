@@ -71,6 +71,35 @@ EXTRA_SECTIONS = ('analysis.md', 'step_time_recipes.md', 'step_time_losses.md',
 SYNTHETIC_DONE = '.complete'
 
 
+#: The command-line flags that override the profile field of the same name, with their
+#: argparse settings; an unset flag (None) keeps the profile's value.
+PROFILE_FLAG_ARGS: Dict[str, dict] = {
+    **{name: dict(type=kind, default=None, help=f"override the profile's {name}")
+       for name, kind in (('iters', int), ('batch_size', int), ('crop_size', int),
+                          ('lr', float), ('num_workers', int), ('val_interval', int),
+                          ('warmup_iters', int))},
+    'pretrained': dict(action='store_true', default=None,
+                       help="start the backbone from torchvision's ImageNet ResNet-18 (needs "
+                       'the weights in the torch cache or network access)'),
+    'pos_fraction': dict(type=float, default=None,
+                         help="override the profile's share of positive tiles per batch"),
+    'cls_loss_mode': dict(choices=('all_levels', 'per_level'), default=None,
+                          help='ablation: histogram over all FPN levels or per level'),
+    'density': dict(choices=('paper', 'normalized', 'rescaled'), default=None,
+                    help='ablation: DGHMCLoss gradient density (DGHM-C losses only)'),
+    'mu_noisy': dict(type=float, default=None,
+                     help='ablation: DGHMCLoss mu_n (DGHM-C losses only)'),
+    'mu_clean': dict(type=float, default=None,
+                     help='ablation: DGHMCLoss mu_c (DGHM-C losses only)'),
+    'pu_missing_rate': dict(type=float, default=None,
+                            help="ablation: PULoss missing_rate, which sets its class prior "
+                            "(the config's 0.7 is the Table 4 rate; PU runs only)"),
+    'momentum': dict(type=float, default=None,
+                     help='ablation: moving-average momentum of the gradient-density counts '
+                     "(GHM-C and DGHM-C losses only; mmdet's GHM config uses 0.75)"),
+}
+
+
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--profile', choices=sorted(PROFILES), default='cpu')
@@ -101,26 +130,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='runs executed concurrently, each in its own process')
     p.add_argument('--threads', type=int, default=None,
                    help="OMP/MKL threads per run (default: torch's own)")
-    for name, kind in (('iters', int), ('batch_size', int), ('crop_size', int), ('lr', float),
-                       ('num_workers', int), ('val_interval', int), ('warmup_iters', int)):
-        p.add_argument('--' + name.replace('_', '-'), type=kind, default=None,
-                       help=f"override the profile's {name}")
-    p.add_argument('--pos-fraction', type=float, default=None,
-                   help="override the profile's share of positive tiles per batch")
-    p.add_argument('--cls-loss-mode', choices=('all_levels', 'per_level'), default=None,
-                   help='ablation: histogram over all FPN levels or per level')
-    p.add_argument('--density', choices=('paper', 'normalized', 'rescaled'), default=None,
-                   help='ablation: DGHMCLoss gradient density (DGHM-C losses only)')
-    p.add_argument('--mu-noisy', type=float, default=None,
-                   help='ablation: DGHMCLoss mu_n (DGHM-C losses only)')
-    p.add_argument('--mu-clean', type=float, default=None,
-                   help='ablation: DGHMCLoss mu_c (DGHM-C losses only)')
-    p.add_argument('--pu-missing-rate', type=float, default=None,
-                   help="ablation: PULoss missing_rate, which sets its class prior (the "
-                   "config's 0.7 is the Table 4 rate; PU runs only)")
-    p.add_argument('--momentum', type=float, default=None,
-                   help='ablation: moving-average momentum of the gradient-density counts '
-                   "(GHM-C and DGHM-C losses only; mmdet's GHM config uses 0.75)")
+    for name, kwargs in PROFILE_FLAG_ARGS.items():
+        p.add_argument('--' + name.replace('_', '-'), **kwargs)
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                    metavar='KEY=VALUE',
                    help='override recipe fields (iters=8000 syn_mimic_coverage=0.3) or keys of '
@@ -131,9 +142,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    "evaluated under another test_cfg than the committed config's or lacks a "
                    'measure the evaluation reports today (from its checkpoint; re-trained '
                    'without one), keeping the replaced metrics')
-    p.add_argument('--pretrained', action='store_true', default=None,
-                   help="start the backbone from torchvision's ImageNet ResNet-18 (needs the "
-                   'weights in the torch cache or network access)')
     p.add_argument('--report-only', action='store_true',
                    help='only aggregate the result files under --work-dir (and '
                    '--extra-results) into RESULTS.md')
@@ -253,12 +261,6 @@ def grad_histograms(work_dirs: List[Path], out_dir: Path) -> List[Path]:
     return pngs
 
 
-#: The command-line flags that override a profile field of the same name.
-PROFILE_FLAGS = ('iters', 'batch_size', 'crop_size', 'lr', 'num_workers', 'val_interval',
-                 'warmup_iters', 'pretrained', 'pos_fraction', 'cls_loss_mode', 'density',
-                 'mu_noisy', 'mu_clean', 'pu_missing_rate', 'momentum')
-
-
 def resolve_profile(args: argparse.Namespace) -> Profile:
     """The profile of ``args.profile`` with the override flags and ``--cfg-options`` applied.
 
@@ -266,7 +268,7 @@ def resolve_profile(args: argparse.Namespace) -> Profile:
         SystemExit: Naming the key, for an invalid ``--cfg-options`` entry or one that
             contradicts a flag.
     """
-    overrides = {name: getattr(args, name) for name in PROFILE_FLAGS}
+    overrides = {name: getattr(args, name) for name in PROFILE_FLAG_ARGS}
     try:
         options = cfg_option_overrides(get_profile(args.profile), args.cfg_options)
     except ValueError as err:

@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .curves import PLATEAU_TOL, PLATEAU_WINDOW, TREND_SHARE, final_trend, plateau_iteration
-from .paired_stats import by_pair, compare, pair_key, paired_differences
+from .paired_stats import by_pair, compare, counted, pair_key, paired_differences
 from .profiles import LOSS_LABELS
 
 __all__ = ['CURVE_PANELS', 'paired_with_reference', 'plateau_rows', 'curve_band',
@@ -167,10 +167,10 @@ def mechanism_lines(by_loss: Dict[str, List[dict]], curves: Dict[str, Curves]) -
         last = np.mean([c[-1][1] for c in r_curves])
         fell = sum(c[-1][1] < p[1] - 0.02 for c, p in zip(r_curves, peaks))
         n = len(r_curves)
-        text = (f'- {_label(loss)} ({n} run{"s" if n != 1 else ""}): R-recall @8 FP/img peaks at '
+        text = (f'- {_label(loss)} ({counted(n, "run")}): R-recall @8 FP/img peaks at '
                 f'{peak:.3f} (median iteration {int(np.median([i for i, _ in peaks]))}) and '
                 f'ends at {last:.3f} ({last - peak:+.3f}); it ends more than 0.02 below its '
-                f'peak in {fell} of {len(r_curves)} runs')
+                f'peak in {fell} of {n} runs')
         if t_curves:
             t_last = np.mean([c[-1][1] for c in t_curves])
             t_peak = np.mean([max(v for _, v in c) for c in t_curves])

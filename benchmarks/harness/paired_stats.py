@@ -18,6 +18,11 @@ MIN_PAIRS = 5
 NOT_DISTINGUISHABLE = 'not distinguishable'
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless ``n`` is 1: '1 pair', '6 pairs'."""
+    return f'{n} {noun}{"" if n == 1 else "s"}'
+
+
 def metric_values(results: Sequence[dict], source: str, key: str) -> List[float]:
     """One metric of every result; ``source`` 'val' or 'train'."""
     field = 'metrics' if source == 'val' else 'train_metrics'
@@ -126,5 +131,5 @@ def paired_summary(a: Dict[tuple, float], b: Dict[tuple, float], sign_test_p: bo
         return 'no pairs'
     text = f'{c.mean:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}], {c.wins}/{c.n} higher'
     if sign_test_p:
-        return f'{text}, sign p {c.sign_p:.2f}, {c.n} pair{"s" if c.n != 1 else ""}: {c.verdict}'
+        return f'{text}, sign p {c.sign_p:.2f}, {counted(c.n, "pair")}: {c.verdict}'
     return f'{text}, {c.verdict}'

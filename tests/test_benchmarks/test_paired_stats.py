@@ -8,6 +8,7 @@ from benchmarks.harness.paired_stats import (
     NOT_DISTINGUISHABLE,
     bootstrap_ci,
     compare,
+    counted,
     paired_differences,
     paired_summary,
     sign_test,
@@ -46,6 +47,10 @@ def test_verdicts():
     assert compare(np.array([0.1, -0.3, 0.2, 0.05, 0.4, -0.1])).verdict == NOT_DISTINGUISHABLE
     empty = compare(np.zeros(0))
     assert empty.n == 0 and math.isnan(empty.mean) and empty.verdict == NOT_DISTINGUISHABLE
+
+
+def test_counted_is_singular_for_one_only():
+    assert [counted(n, 'pair') for n in (0, 1, 2)] == ['0 pairs', '1 pair', '2 pairs']
 
 
 def test_paired_summary_text_with_and_without_the_sign_test():
