@@ -170,7 +170,7 @@ def mechanism_lines(by_loss: Dict[str, List[dict]], curves: Dict[str, Curves]) -
         text = (f'- {_label(loss)} ({counted(n, "run")}): R-recall @8 FP/img peaks at '
                 f'{peak:.3f} (median iteration {int(np.median([i for i, _ in peaks]))}) and '
                 f'ends at {last:.3f} ({last - peak:+.3f}); it ends more than 0.02 below its '
-                f'peak in {fell} of {n} runs')
+                f'peak in {fell} of {counted(n, "run")}')
         if t_curves:
             t_last = np.mean([c[-1][1] for c in t_curves])
             t_peak = np.mean([max(v for _, v in c) for c in t_curves])

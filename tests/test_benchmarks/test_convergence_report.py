@@ -62,10 +62,10 @@ def test_mechanism_reads_peak_and_end_of_the_training_curves():
     ce, dghmc = mechanism_lines(by_loss, curves)
     assert ce == ('- CE (1 run): R-recall @8 FP/img peaks at 0.600 (median iteration 2000) '
                   'and ends at 0.400 (-0.200); it ends more than 0.02 below its peak in 1 of '
-                  '1 runs; T-recall @0.5 ends at 0.700 (its peak 0.700).')
+                  '1 run; T-recall @0.5 ends at 0.700 (its peak 0.700).')
     assert dghmc.startswith('- DGHM-C (1 run): R-recall @8 FP/img peaks at 0.500 (median '
                             'iteration 2000) and ends at 0.500 (+0.000); it ends more than '
-                            '0.02 below its peak in 0 of 1 runs.')
+                            '0.02 below its peak in 0 of 1 run.')
 
 
 def test_selection_picks_the_best_partial_evaluation():
