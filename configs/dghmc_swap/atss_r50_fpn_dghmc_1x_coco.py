@@ -3,4 +3,4 @@
 # sigmoid output. DecoupledATSSHead keeps ATSS's per-level classification loss.
 _base_ = 'mmdet::atss/atss_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['mmdet_dghm'], allow_failed_imports=False)
-model = dict(bbox_head=dict(type='DecoupledATSSHead', loss_cls=dict(_delete_=True, type='DGHMCLoss', use_sigmoid=True)))  # noqa: E501
+model = dict(bbox_head=dict(type='DecoupledATSSHead', loss_cls=dict(_delete_=True, type='DGHMCLoss', use_sigmoid=True, normalize='mass')))  # noqa: E501

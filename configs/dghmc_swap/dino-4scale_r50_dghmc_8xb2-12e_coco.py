@@ -5,4 +5,4 @@
 # Hungarian matching keeps its focal cost.
 _base_ = 'mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py'
 custom_imports = dict(imports=['mmdet_dghm'], allow_failed_imports=False)
-model = dict(bbox_head=dict(type='DecoupledDINOHead', loss_cls=dict(_delete_=True, type='DGHMCLoss', use_sigmoid=True)))  # noqa: E501
+model = dict(bbox_head=dict(type='DecoupledDINOHead', loss_cls=dict(_delete_=True, type='DGHMCLoss', use_sigmoid=True, normalize='mass')))  # noqa: E501

@@ -4,4 +4,4 @@
 # `_delete_=True` replaces the inherited loss dict; `use_sigmoid=True` keeps one channel.
 _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['mmdet_dghm'], allow_failed_imports=False)
-model = dict(rpn_head=dict(type='DecoupledRPNHead', loss_cls=dict(_delete_=True, type='DGHMCLoss', use_sigmoid=True)))  # noqa: E501
+model = dict(rpn_head=dict(type='DecoupledRPNHead', loss_cls=dict(_delete_=True, type='DGHMCLoss', use_sigmoid=True, normalize='mass')))  # noqa: E501

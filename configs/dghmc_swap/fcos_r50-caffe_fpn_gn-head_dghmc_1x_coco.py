@@ -3,4 +3,4 @@
 # sigmoid output. DecoupledFCOSHead calls the loss once over all levels of the batch.
 _base_ = 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py'
 custom_imports = dict(imports=['mmdet_dghm'], allow_failed_imports=False)
-model = dict(bbox_head=dict(type='DecoupledFCOSHead', loss_cls=dict(_delete_=True, type='DGHMCLoss', use_sigmoid=True)))  # noqa: E501
+model = dict(bbox_head=dict(type='DecoupledFCOSHead', loss_cls=dict(_delete_=True, type='DGHMCLoss', use_sigmoid=True, normalize='mass')))  # noqa: E501

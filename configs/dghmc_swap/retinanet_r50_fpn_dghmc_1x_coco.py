@@ -5,4 +5,4 @@
 # with at least one box as partially annotated and box-less images as exhaustively annotated.
 _base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['mmdet_dghm'], allow_failed_imports=False)
-model = dict(bbox_head=dict(type='DecoupledRetinaHead', loss_cls=dict(_delete_=True, type='DGHMCLoss', use_sigmoid=True)))  # noqa: E501
+model = dict(bbox_head=dict(type='DecoupledRetinaHead', loss_cls=dict(_delete_=True, type='DGHMCLoss', use_sigmoid=True, normalize='mass')))  # noqa: E501

@@ -8,4 +8,4 @@ _base_ = [
     'mmdet::_base_/schedules/schedule_1x.py', 'mmdet::_base_/default_runtime.py'
 ]
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
-model = dict(bbox_head=dict(type='DecoupledRetinaHead', loss_cls=dict(_delete_=True, type='DGHMCLoss', use_sigmoid=True)))  # noqa: E501
+model = dict(bbox_head=dict(type='DecoupledRetinaHead', loss_cls=dict(_delete_=True, type='DGHMCLoss', use_sigmoid=True, normalize='mass')))  # noqa: E501

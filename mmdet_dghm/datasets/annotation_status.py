@@ -15,9 +15,6 @@ from typing import Iterable, Sequence, Tuple
 
 import numpy as np
 
-PARTIAL_IMAGE_KEY = 'partially_annotated'
-PARTIAL_LABELS_KEY = 'partial_labels'
-
 
 def id_array(value: object, field: str, where: str) -> np.ndarray:
     """A json list of integer ids as an int64 array; anything else is an error.

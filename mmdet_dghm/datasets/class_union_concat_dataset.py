@@ -6,14 +6,8 @@ from mmdet.datasets import ConcatDataset
 from mmdet.registry import DATASETS
 from mmengine.dataset import BaseDataset, Compose, force_full_init
 
-from .annotation_status import (
-    PARTIAL_IMAGE_KEY,
-    PARTIAL_LABELS_KEY,
-    remap_labels,
-    unannotated_labels,
-    union_classes,
-    union_label_map,
-)
+from ..structures.annotation_status import PARTIAL_KEY, PARTIAL_LABELS_KEY
+from .annotation_status import remap_labels, unannotated_labels, union_classes, union_label_map
 from .status_keys import STATUS_KEYS, check_status_keys
 
 #: Metainfo keys that may differ between sources: the union replaces them.
@@ -111,7 +105,7 @@ class ClassUnionConcatDataset(ConcatDataset):
                                PARTIAL_LABELS_KEY, where)
         data_info[PARTIAL_LABELS_KEY] = np.union1d(
             partial, self.unannotated[source_idx]).tolist()
-        data_info[PARTIAL_IMAGE_KEY] = data_info.get(PARTIAL_IMAGE_KEY, False)
+        data_info[PARTIAL_KEY] = data_info.get(PARTIAL_KEY, False)
         return data_info
 
     @force_full_init

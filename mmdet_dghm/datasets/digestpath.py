@@ -11,7 +11,7 @@ from mmdet.registry import DATASETS
 
 from ..fileio import FILE_EXTENSIONS, read_image_size, scaled_size
 from ..structures import clip_boxes_to_windows, sliding_windows, split_visible
-from .annotation_status import PARTIAL_IMAGE_KEY
+from ..structures.annotation_status import PARTIAL_KEY
 from .digestpath_layout import NEG_DIR, POS_DIR, SRC_CLASS
 from .folds import assign_slide_folds, slide_id
 from .missing import drop_mask
@@ -131,7 +131,7 @@ class DigestPathDataset(BaseDetDataset):
         self.scale = scale
         self._positive_indices: Optional[np.ndarray] = None
         super().__init__(*args, **kwargs)
-        check_status_keys(self.pipeline, (PARTIAL_IMAGE_KEY, ), self.test_mode,
+        check_status_keys(self.pipeline, (PARTIAL_KEY, ), self.test_mode,
                           f'DigestPathDataset({self.data_root})')
 
     # ------------------------------------------------------------------ discovery

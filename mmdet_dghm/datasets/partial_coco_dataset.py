@@ -4,13 +4,8 @@ from typing import List, Union
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 
-from .annotation_status import (
-    PARTIAL_IMAGE_KEY,
-    PARTIAL_LABELS_KEY,
-    check_known_ids,
-    id_array,
-    ids_to_labels,
-)
+from ..structures.annotation_status import PARTIAL_KEY, PARTIAL_LABELS_KEY
+from .annotation_status import check_known_ids, id_array, ids_to_labels
 from .status_keys import STATUS_KEYS, check_status_keys
 
 PARTIAL_CATEGORIES_FIELD = 'partial_category_ids'
@@ -58,13 +53,13 @@ class PartialCocoDataset(CocoDataset):
         data_info = super().parse_data_info(raw_data_info)
         img_info = raw_data_info['raw_img_info']
         where = f'{self.ann_file}: image {img_info["img_id"]}'
-        partial = img_info.get(PARTIAL_IMAGE_KEY, False)
+        partial = img_info.get(PARTIAL_KEY, False)
         if not isinstance(partial, bool):
-            raise ValueError(f'{where}: {PARTIAL_IMAGE_KEY} must be true or false, '
+            raise ValueError(f'{where}: {PARTIAL_KEY} must be true or false, '
                              f'got {partial!r}')
         ids = id_array(img_info.get(PARTIAL_CATEGORIES_FIELD, []), PARTIAL_CATEGORIES_FIELD,
                        where)
         check_known_ids(ids, self.coco.cats, PARTIAL_CATEGORIES_FIELD, where)
-        data_info[PARTIAL_IMAGE_KEY] = partial
+        data_info[PARTIAL_KEY] = partial
         data_info[PARTIAL_LABELS_KEY] = ids_to_labels(ids, self.cat_ids).tolist()
         return data_info

@@ -5,14 +5,8 @@ import numpy as np
 from mmdet.datasets import CocoDataset, LVISV1Dataset
 from mmdet.registry import DATASETS
 
-from .annotation_status import (
-    PARTIAL_IMAGE_KEY,
-    PARTIAL_LABELS_KEY,
-    check_known_ids,
-    id_array,
-    ids_to_labels,
-    lvis_partial_labels,
-)
+from ..structures.annotation_status import PARTIAL_KEY, PARTIAL_LABELS_KEY
+from .annotation_status import check_known_ids, id_array, ids_to_labels, lvis_partial_labels
 from .status_keys import STATUS_KEYS, check_status_keys
 
 NEG_FIELD = 'neg_category_ids'
@@ -84,7 +78,7 @@ class PartialLVISV1Dataset(LVISV1Dataset):
             if both.size:
                 raise ValueError(f'{where}: categories {both.tolist()} are in {NEG_FIELD} '
                                  f'and {other}')
-        data_info[PARTIAL_IMAGE_KEY] = False
+        data_info[PARTIAL_KEY] = False
         data_info[PARTIAL_LABELS_KEY] = lvis_partial_labels(
             len(self.cat_ids), ids_to_labels(positive, self.cat_ids),
             ids_to_labels(fields[NEG_FIELD], self.cat_ids),

@@ -11,10 +11,9 @@ from typing import Sequence, Tuple
 from mmdet.datasets.transforms import PackDetInputs
 from mmengine.dataset import Compose
 
-from .annotation_status import PARTIAL_IMAGE_KEY, PARTIAL_LABELS_KEY
+from ..structures.annotation_status import STATUS_KEYS
 
-#: Both status keys, as :class:`PartialCocoDataset` and its relatives write them.
-STATUS_KEYS = (PARTIAL_IMAGE_KEY, PARTIAL_LABELS_KEY)
+__all__ = ['STATUS_KEYS', 'check_status_keys', 'dropped_status_keys']
 
 
 def dropped_status_keys(pipeline: Compose, keys: Sequence[str]) -> Tuple[str, ...]:

@@ -27,7 +27,7 @@ FAMILIES = {
 STOCK_ROOT = Path(mmdet.__file__).parent / '.mim/configs'
 IMPORTS = "custom_imports = dict(imports=['mmdet_dghm'], allow_failed_imports=False)"
 SWAP_LINE = re.compile(r"model = dict\((\w+)=dict\(type='(\w+)', loss_cls=dict\(_delete_=True, "
-                       r"type='DGHMCLoss', use_sigmoid=True\)\)\)  # noqa: E501")
+                       r"type='DGHMCLoss', use_sigmoid=True, normalize='mass'\)\)\)  # noqa: E501")
 
 
 def without_swap(cfg: Config, head_key: str) -> dict:
@@ -62,7 +62,8 @@ def test_swap_replaces_the_loss_without_leaking_its_arguments(repo_root, family)
     name, stock, head_key, head = FAMILIES[family]
     cfg = Config.fromfile(str(repo_root / SWAP_DIR / name))
     # No gamma / alpha / loss_weight inherited: exactly the one line's dict.
-    assert cfg.model[head_key].loss_cls.to_dict() == dict(type='DGHMCLoss', use_sigmoid=True)
+    assert cfg.model[head_key].loss_cls.to_dict() == dict(type='DGHMCLoss', use_sigmoid=True,
+                                                              normalize='mass')
     assert cfg.model[head_key].type == head
     assert cfg.custom_imports.to_dict() == dict(imports=['mmdet_dghm'], allow_failed_imports=False)
     stock_cfg = Config.fromfile(str(STOCK_ROOT / stock))

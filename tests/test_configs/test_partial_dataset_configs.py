@@ -15,7 +15,7 @@ from mmengine.runner import Runner
 
 import mmdet_dghm  # noqa: F401  (registration)
 from mmdet_dghm.models.losses import DGHMCLoss
-from mmdet_dghm.models.partial_annotation import StatusFallbackWarning
+from mmdet_dghm.structures.annotation_status import StatusFallbackWarning
 
 COCO_CONFIG = 'configs/partial_coco/retinanet_r50_fpn_dghmc_1x_partial-coco.py'
 LVIS_BASE = 'configs/_base_/datasets/partial_lvis_v1_detection.py'

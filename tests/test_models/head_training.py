@@ -26,7 +26,7 @@ from test_decoupled_heads import BOXES, IMG, METAS, NUM_CLASSES
 from torch import nn
 
 import mmdet_dghm  # noqa: F401  (registration)
-from mmdet_dghm.models.partial_annotation import StatusFallbackWarning
+from mmdet_dghm.structures.annotation_status import StatusFallbackWarning
 
 SWAP_DIR = Path(__file__).resolve().parents[2] / 'configs' / 'dghmc_swap'
 #: family: swap config, the model key of its Decoupled head, the key part of its

@@ -163,7 +163,7 @@ def test_bad_settings_and_input_raise():
         CleanOnlyLoss(reduction='max')
     pred, target, partial = batch()
     loss = CleanOnlyLoss()
-    with pytest.raises(ValueError, match='`partial`.*required.*DecoupledRetinaHead'):
+    with pytest.raises(ValueError, match='`partial`.*required.*status-aware head'):
         loss(pred, target)
     with pytest.raises(ValueError, match=r'partial must have shape \(4,\) or \(4, 1\)'):
         loss(pred, target, partial=partial[:3])

@@ -15,12 +15,8 @@ from recording_losses import RecordingPartialLoss, RecordingPlainLoss
 
 import mmdet_dghm  # noqa: F401  (registration)
 from mmdet_dghm.models.dense_heads import DecoupledRetinaHead
-from mmdet_dghm.models.partial_annotation import (
-    StatusFallbackWarning,
-    broadcast_to_anchors,
-    image_partial_flags,
-    loss_accepts_partial,
-)
+from mmdet_dghm.models.partial_annotation import broadcast_to_anchors, loss_accepts_partial
+from mmdet_dghm.structures.annotation_status import StatusFallbackWarning, image_partial_flags
 
 IMG = 64
 STRIDES = [8, 16, 32, 64, 128]

@@ -53,6 +53,49 @@ def test_lone_clean_and_noisy_outliers():
     assert weights.flatten().tolist() == pytest.approx(expected, rel=1e-5)
 
 
+def test_mass_normalization_is_the_weighted_mean_of_the_lone_outlier_example():
+    # The weights of test_lone_clean_and_noisy_outliers, divided by their total.
+    probs = [0.02, 0.05, 0.06, 0.07, 0.25, 0.26, 0.95]
+    labels = [0, BG, BG, BG, BG, BG, BG]
+    pred, target, part = make_batch(probs, labels, [False] * 4 + [True] * 3)
+    paper = [1 / (2 * 10 ** 0.5)] + [1 / (2 * 30)] * 3 + [1 / (2 * 20)] * 2 + [1 / (2 * 10 ** 2)]
+    terms = [bce(p, int(t == 0)) for p, t in zip(probs, labels)]
+    loss = DGHMCLoss(normalize='mass')(pred, target, partial=part)
+    expected = sum(w * b for w, b in zip(paper, terms)) / sum(paper)
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_mass_normalization_bounds_what_clean_outliers_make_of_eq_12():
+    # n positives at p = 0.01 (outliers, mu_c = 0.5) and 1000 clean negatives at p = 0.01:
+    # one group (M = 1): eq. (12) gives the positives sqrt(n) / sqrt(10) of weight, growing
+    # with n, the negatives 1 / 10; the weighted mean stays between the two BCE terms.
+    for num_pos in (10, 1000):
+        probs = [0.01] * (num_pos + 1000)
+        labels = [0] * num_pos + [BG] * 1000
+        pred, target, part = make_batch(probs, labels, [False] * len(probs))
+        paper = DGHMCLoss()(pred, target, partial=part).item()
+        mass = DGHMCLoss(normalize='mass')(pred, target, partial=part).item()
+        pos_weight = num_pos ** 0.5 / 10 ** 0.5
+        neg_weight = 1 / 10
+        paper_expected = pos_weight * bce(0.01, 1) + neg_weight * bce(0.01, 0)
+        assert paper == pytest.approx(paper_expected, rel=1e-4)
+        assert mass == pytest.approx(paper_expected / (pos_weight + neg_weight), rel=1e-4)
+        assert bce(0.01, 0) < mass < bce(0.01, 1)
+
+
+def test_mass_normalization_keeps_the_relative_weights_and_label_weights():
+    gen = torch.Generator().manual_seed(3)
+    pred = torch.randn(40, 3, generator=gen) * 3
+    target = torch.randint(0, 4, (40, ), generator=gen)
+    partial = torch.rand(40, 3, generator=gen) > 0.5
+    weight = torch.rand(40, generator=gen)
+    paper = dghmc_loss(pred, target, partial, weight, reduction='none')
+    mass = dghmc_loss(pred, target, partial, weight, normalize='mass', reduction='none')
+    ratio = mass[paper > 0] / paper[paper > 0]
+    assert torch.allclose(ratio, ratio[0].expand_as(ratio), rtol=1e-5)
+    assert not torch.allclose(ratio[0], torch.tensor(1.0))
+
+
 def test_outlier_threshold_inside_a_bin_shares_the_bin_count():
     # lambda = 0.85 cuts bin 8: g = 0.82 and g = 0.87 share R = 2 but only 0.87 is an outlier.
     pred, target, part = make_batch([0.82, 0.87], [BG, BG], [False, False])
@@ -255,6 +298,7 @@ def test_zero_valid_elements_give_zero_loss_that_backpropagates():
     (dict(momentum=1.0), 'momentum'),
     (dict(momentum=-0.1), 'momentum'),
     (dict(decouple='ap_np'), 'decouple'),
+    (dict(normalize='avg_factor'), 'normalize'),
     (dict(reduction='avg'), 'reduction'),
 ])
 def test_bad_construction_raises(kwargs, match):
@@ -272,7 +316,7 @@ def test_bad_forward_input_raises():
     pred = torch.randn(4, 2)
     target = torch.tensor([0, 1, 2, 2])
     partial = torch.ones(4, dtype=torch.bool)
-    with pytest.raises(ValueError, match='DecoupledRetinaHead'):
+    with pytest.raises(ValueError, match='required.*status-aware head'):
         loss(pred, target)
     with pytest.raises(ValueError, match='partial'):
         loss(pred, target, partial=torch.ones(3, dtype=torch.bool))

@@ -10,11 +10,13 @@ from mmengine.structures import InstanceData
 import mmdet_dghm  # noqa: F401  (registration)
 from mmdet_dghm.models.partial_annotation import (
     PartialAnnotationMixin,
+    image_major_status,
+    partial_bound,
+)
+from mmdet_dghm.structures.annotation_status import (
     compact_status,
     image_class_status,
-    image_major_status,
     image_partial_flags,
-    partial_bound,
 )
 
 
@@ -106,12 +108,12 @@ def test_a_head_the_mechanism_does_not_cover_is_refused_naming_it():
     assert MyRetinaHead.status_layout.rows == 'image_major'
 
 
-def test_stock_head_with_dghmc_names_the_heads_that_supply_the_status():
+def test_stock_head_with_dghmc_says_a_status_aware_head_supplies_the_status():
     head = FCOSHead(num_classes=2, in_channels=4, feat_channels=4, stacked_convs=1,
                     norm_cfg=None, strides=[8], regress_ranges=((-1, 1e8), ),
                     loss_cls=dict(type='DGHMCLoss', use_sigmoid=True))
     scores = [torch.zeros(1, 2, 4, 4)]
-    with pytest.raises(ValueError, match='DecoupledFCOSHead.*DecoupledDINOHead'):
+    with pytest.raises(ValueError, match='required.*status-aware head.*partially_annotated'):
         head.loss_by_feat(scores, [torch.zeros(1, 4, 4, 4)], [torch.zeros(1, 1, 4, 4)],
                           [boxes(0)], [dict(img_shape=(32, 32))])
 

@@ -149,3 +149,16 @@ def test_datasets_holds_datasets_only():
         frontier = {p for p in modules if p not in reached and users[p] & reached}
         reached |= frontier
     assert sorted(str(p.relative_to(folder)) for p in set(modules) - reached) == []
+
+
+def test_status_keys_and_their_validation_are_defined_once():
+    """Only ``structures/annotation_status.py`` spells the metainfo keys or checks ``partial``."""
+    home = PACKAGE / 'structures' / 'annotation_status.py'
+    spelled = [p.relative_to(REPO).as_posix() for p in MODULES if p != home
+               and any(isinstance(node, ast.Constant) and node.value in (
+                   'partially_annotated', 'partial_labels')
+                   for node in ast.walk(ast.parse(p.read_text())))]
+    assert spelled == []
+    checks = [p.relative_to(REPO).as_posix() for p in MODULES if p != home
+              and 'partial must have shape' in p.read_text()]
+    assert checks == []

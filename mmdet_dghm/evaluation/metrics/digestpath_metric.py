@@ -13,6 +13,7 @@ from mmengine.logging import MMLogger
 from mmengine.utils import mkdir_or_exist
 
 from ...structures import merge_tile_predictions
+from ...structures.annotation_status import PARTIAL_KEY
 from .digestpath_eval import (
     FALSE_POSITIVE,
     FROC_FPS,
@@ -102,7 +103,7 @@ class DigestPathMetric(BaseMetric):
             if img_path is None:
                 raise KeyError('DigestPathMetric: a data sample has neither src_img_path nor '
                                'img_path in its metainfo; images cannot be grouped')
-            if 'partially_annotated' not in sample:
+            if PARTIAL_KEY not in sample:
                 raise KeyError(f'DigestPathMetric: data sample of {img_path} lacks the '
                                '`partially_annotated` metainfo; add it to PackDetInputs '
                                'meta_keys')
@@ -113,7 +114,7 @@ class DigestPathMetric(BaseMetric):
                 tile_origin=origin,
                 bboxes=_numpy(pred['bboxes']).astype(np.float32).reshape(-1, 4),
                 scores=_numpy(pred['scores']).astype(np.float32).reshape(-1),
-                partially_annotated=bool(sample['partially_annotated']))
+                partially_annotated=bool(sample[PARTIAL_KEY]))
             if 'src_gt_bboxes' in sample:
                 result['gt_bboxes'] = _numpy(sample['src_gt_bboxes']).reshape(-1, 4)
                 result['removed_bboxes'] = _numpy(
@@ -130,7 +131,7 @@ class DigestPathMetric(BaseMetric):
 
     def _merge_image(self, img_path: str, tiles: List[dict]) -> ImageDetections:
         """One whole image from its samples: tiles merged, ground truth checked."""
-        flags = {tile['partially_annotated'] for tile in tiles}
+        flags = {tile[PARTIAL_KEY] for tile in tiles}
         if len(flags) > 1:
             raise ValueError(f'DigestPathMetric: the tiles of {img_path} disagree on '
                              '`partially_annotated`')

@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from mmdet.models.losses.utils import weight_reduce_loss
 from torch import Tensor
 
-from .utils import binary_target, check_logits, check_reduction, label_weight, partial_status
+from ...structures.annotation_status import rows_status
+from .utils import binary_target, check_logits, check_reduction, label_weight
 
 #: The base losses a partial-annotation loss can be built on.
 BASES = ('ce', 'focal')
@@ -191,7 +192,7 @@ class PartialSigmoidLoss(nn.Module):
         check_reduction(reduction_override, name)
         reduction = reduction_override or self.reduction
         check_logits(pred, name)
-        status = partial_status(pred, partial, name) \
+        status = rows_status(pred, partial, name) \
             if self.needs_status() or partial is not None else None
         binary = binary_target(pred, target, name)
         lw = label_weight(pred, weight, name)

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor
 
+from ...structures.annotation_status import rows_status
 from .utils import binary_target, check_logits, check_reduction, label_weight
 
 #: Number of harmonized groups per decoupling mode; the noisy group (AP_N) is always last.
@@ -222,11 +223,39 @@ def rescaled_weight_table(density_counts: Tensor, num_present: Tensor, gammas: T
 #: Weight table of each ``density`` option of :func:`dghmc_loss`.
 DENSITY_TABLES = {'paper': harmonizing_weight_table, 'normalized': normalized_weight_table,
                   'rescaled': rescaled_weight_table}
+#: How :func:`dghmc_loss` scales the weighted sum: eq. (12) as written, or by the weights' mass.
+NORMALIZATIONS = ('paper', 'mass')
+
+
+def unit_mass_(weight: Tensor, sync: bool = False) -> Tensor:
+    """Divide the element weights by their total, in place: sum(w * l) becomes a weighted mean.
+
+    Eq. (12)'s weights sum to one over the inliers of a fully populated histogram, but an
+    outlier bin of R elements carries R ** (1 - gamma) / (M * bins ** gamma), which grows
+    without bound for gamma < 1 (mu_clean = 0.5 on the positives at initialisation, or on a
+    burst of confident mistakes). Dividing by the mass W = sum(w) keeps every element's weight
+    relative to every other one, equals eq. (12) where W = 1, and bounds the loss by the
+    largest BCE term and each element's gradient by |p - t|: what a stock optimizer without
+    gradient clipping needs.
+
+    Args:
+        weight (Tensor): Non-negative element weights (label weights applied), overwritten.
+        sync (bool): Use the mass of the global batch under DDP (as the counts are).
+            Defaults to False.
+
+    Returns:
+        Tensor: ``weight``, now summing to one (over all ranks with ``sync``); unchanged where
+        every weight is zero.
+    """
+    mass = weight.sum()
+    if sync and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        dist.all_reduce(mass)
+    return weight.div_(mass.clamp(min=torch.finfo(torch.float32).tiny))
 
 
 def check_options(name: str, bins: int, mu_noisy: float, mu_clean: float, outlier_thr: float,
                   momentum: float, decouple: str, density: str,
-                  reference_size: Optional[float]) -> None:
+                  reference_size: Optional[float], normalize: str = 'paper') -> None:
     """Refuse option values :func:`dghmc_loss` does not define.
 
     Raises:
@@ -253,20 +282,9 @@ def check_options(name: str, bins: int, mu_noisy: float, mu_clean: float, outlie
                          f'reference_size={reference_size}')
     if reference_size is not None and not reference_size > 0:
         raise ValueError(f'{name}: reference_size must be > 0, got {reference_size}')
-
-
-def check_partial(pred: Tensor, partial: Tensor, name: str) -> None:
-    """``partial`` must be a (N,) or (N, C) bool tensor for (N, C) ``pred``.
-
-    Raises:
-        ValueError: Naming ``name``, the expected and the given shape or dtype.
-    """
-    num, num_classes = pred.shape
-    if partial.shape not in ((num, ), (num, num_classes)):
-        raise ValueError(f'{name}: partial must have shape ({num},) or ({num}, '
-                         f'{num_classes}), got {tuple(partial.shape)}')
-    if partial.dtype != torch.bool:
-        raise ValueError(f'{name}: partial must be a bool tensor, got {partial.dtype}')
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f'{name}: normalize must be one of {NORMALIZATIONS}, got '
+                         f'{normalize!r}')
 
 
 def update_moving_counts_(moving_counts: Tensor, counts: Tensor, momentum: float) -> Tensor:
@@ -349,6 +367,7 @@ def dghmc_loss(pred: Tensor,
                moving_counts: Optional[Tensor] = None,
                momentum: float = 0.0,
                sync: bool = False,
+               normalize: str = 'paper',
                reduction: str = 'sum') -> Tensor:
     """DGHM-C loss, sum over elements of w * label_weight * BCE(x, t) (eq. 9-12).
 
@@ -378,6 +397,9 @@ def dghmc_loss(pred: Tensor,
             updated in place when ``momentum`` > 0. Defaults to None.
         momentum (float): Weight of the old average. Defaults to 0.0.
         sync (bool): Densities of the global batch under DDP. Defaults to False.
+        normalize (str): ``'paper'``: the weighted sum of eq. (12); ``'mass'``: that sum
+            divided by the weights' total (:func:`unit_mass_`), a weighted mean of BCE with
+            the same relative weights. Defaults to ``'paper'``.
         reduction (str): ``'none'`` returns the (N, C) weighted terms; ``'sum'`` and
             ``'mean'`` both return their sum, the weights normalising by the number of
             elements already. Defaults to ``'sum'``.
@@ -390,10 +412,10 @@ def dghmc_loss(pred: Tensor,
     """
     name = 'dghmc_loss'
     check_options(name, bins, mu_noisy, mu_clean, outlier_thr, momentum, decouple, density,
-                  reference_size)
+                  reference_size, normalize)
     check_reduction(reduction, name)
     check_logits(pred, name)
-    check_partial(pred, partial, name)
+    partial = rows_status(pred, partial, name)
     binary = binary_target(pred, target, name)
     lw = label_weight(pred, weight, name)
     logits = pred.float()
@@ -401,8 +423,11 @@ def dghmc_loss(pred: Tensor,
                                partial, bins, mu_noisy, mu_clean, outlier_thr, decouple,
                                density, reference_size, moving_counts, momentum, sync)
     # In place: ``harmonized`` is a fresh tensor and lw is usually (N, 1).
+    weight = harmonized.mul_(lw)
+    if normalize == 'mass':
+        unit_mass_(weight, sync)
     return F.binary_cross_entropy_with_logits(
-        logits, binary, weight=harmonized.mul_(lw),
+        logits, binary, weight=weight,
         reduction='none' if reduction == 'none' else 'sum')
 
 
@@ -439,6 +464,11 @@ class DGHMCLoss(nn.Module):
             (:func:`rescaled_weight_table`). Defaults to ``'paper'``.
         reference_size (float, optional): Valid elements of the reference batch; required
             by, and only used with, ``density='rescaled'``. Defaults to None.
+        normalize (str): ``'paper'``: eq. (12)'s weighted sum, which grows with the number
+            of clean outliers (mu_clean < 1) and needs gradient clipping under SGD;
+            ``'mass'``: the same weights divided by their total (:func:`unit_mass_`), a
+            weighted mean of BCE that trains under a stock detector's optimizer without
+            clipping (the ``configs/dghmc_swap`` default). Defaults to ``'paper'``.
         loss_weight (float): Scale of the loss. Defaults to 1.0.
         reduction (str): ``'none'`` returns the (N, C) weighted terms; ``'mean'`` and
             ``'sum'`` both return their sum, because the harmonizing weights already
@@ -456,6 +486,7 @@ class DGHMCLoss(nn.Module):
                  sync: bool = False,
                  density: str = 'paper',
                  reference_size: Optional[float] = None,
+                 normalize: str = 'paper',
                  loss_weight: float = 1.0,
                  reduction: str = 'mean') -> None:
         super().__init__()
@@ -464,8 +495,9 @@ class DGHMCLoss(nn.Module):
             raise NotImplementedError(f'{name}: only use_sigmoid=True is implemented; DGHM-C '
                                       f'harmonizes per-class sigmoid gradient norms')
         check_options(name, bins, mu_noisy, mu_clean, outlier_thr, momentum, decouple,
-                      density, reference_size)
+                      density, reference_size, normalize)
         check_reduction(reduction, name)
+        self.normalize = normalize
         self.use_sigmoid = use_sigmoid
         self.bins = int(bins)
         self.mu_noisy = mu_noisy
@@ -522,14 +554,11 @@ class DGHMCLoss(nn.Module):
         name = type(self).__name__
         check_reduction(reduction_override, name)
         reduction = reduction_override or self.reduction
-        if partial is None:
-            raise ValueError(f'{name}: `partial` (N,) or (N, C) bool is required to tell noisy '
-                             f'from clean elements; use a head of mmdet_dghm.models.dense_heads '
-                             f'(DecoupledRetinaHead, DecoupledFCOSHead, DecoupledATSSHead, '
-                             f'DecoupledRPNHead, DecoupledDINOHead), which builds it from each '
-                             f"image's `partially_annotated` / `partial_labels` metainfo")
+        check_logits(pred, name)  # errors name the module, not the functional form
+        rows_status(pred, partial, name)
         return self.loss_weight * dghmc_loss(pred, target, partial, weight,
-                                             reduction=reduction, **self.options())
+                                             normalize=self.normalize, reduction=reduction,
+                                             **self.options())
 
     def harmonizing_weights(self, logits: Tensor, target: Tensor, valid: Tensor,
                             partial: Tensor) -> Tensor:

@@ -92,39 +92,3 @@ def check_reduction(reduction: Optional[str], loss_name: str) -> None:
     if reduction is not None and reduction not in REDUCTIONS:
         raise ValueError(f'{loss_name}: reduction must be one of {REDUCTIONS}, got '
                          f'{reduction!r}')
-
-
-#: The heads that give a loss declaring ``partial`` each element's status.
-DECOUPLED_HEADS = ('DecoupledRetinaHead', 'DecoupledFCOSHead', 'DecoupledATSSHead',
-                   'DecoupledRPNHead', 'DecoupledDINOHead')
-
-
-def partial_status(pred: Tensor, partial: Optional[Tensor], loss_name: str) -> Tensor:
-    """The annotation status of every element, as a bool tensor broadcastable to ``pred``.
-
-    Args:
-        pred (Tensor): (N, C) logits.
-        partial (Tensor, optional): (N,) bool, True where every class of the prediction's
-            image is partially annotated, or (N, C) bool, True where class c is partially
-            annotated in the image of prediction i: the negative of such an element is
-            noisy.
-        loss_name (str): Class name used in error messages.
-
-    Returns:
-        Tensor: (N, 1) or (N, C) bool.
-
-    Raises:
-        ValueError: If ``partial`` is missing, not bool, or of another shape.
-    """
-    if partial is None:
-        raise ValueError(f'{loss_name}: `partial` (N,) or (N, C) bool is required to tell noisy '
-                         f'from clean negatives; use a head of mmdet_dghm.models.dense_heads '
-                         f'({", ".join(DECOUPLED_HEADS)}), which builds it from each '
-                         f"image's `partially_annotated` / `partial_labels` metainfo")
-    num, num_classes = pred.shape
-    if partial.shape not in ((num, ), (num, num_classes)):
-        raise ValueError(f'{loss_name}: partial must have shape ({num},) or ({num}, '
-                         f'{num_classes}), got {tuple(partial.shape)}')
-    if partial.dtype != torch.bool:
-        raise ValueError(f'{loss_name}: partial must be a bool tensor, got {partial.dtype}')
-    return partial.view(-1, 1) if partial.dim() == 1 else partial
