@@ -14,7 +14,11 @@ stock gradient clipping, the others with none), reduced only in
 - backbone depth: ResNet-18 from scratch (no weights can be loaded here), the neck fed its
   widths;
 - image size: ``--size`` px, batch ``--batch-size``;
-- schedule length: ``--iters`` iterations, the linear warm-up shortened to ``--warmup``.
+- schedule length: ``--iters`` iterations, the linear warm-up shortened to ``--warmup``;
+- the learning rate scaled to the batch by mmdet's own ``auto_scale_lr`` rule (the config's
+  rate times batch / ``base_batch_size``, as ``tools/train.py --auto-scale-lr`` does): at the
+  unscaled rate of a 16-image batch, batch 2 diverges with the stock loss as well (focal
+  RetinaNet went non-finite at iteration 236 at 256 px).
 
 The data is synthetic H&E with two cell types (:mod:`mmdet_dghm.testing.synthetic`) as a
 partial COCO json (:class:`~mmdet_dghm.datasets.PartialCocoDataset`): half the images keep
@@ -159,6 +163,7 @@ def reduced_config(family: str, loss: str, args: argparse.Namespace, data_dir: P
                                         save_last=False)
     cfg.default_hooks.visualization = dict(type='DetVisualizationHook', draw=False)
     cfg.log_processor = dict(type='LogProcessor', window_size=1, by_epoch=False)
+    cfg.auto_scale_lr = dict(enable=True, base_batch_size=cfg.auto_scale_lr.base_batch_size)
     cfg.randomness = dict(seed=args.seed)
     cfg.work_dir = str(work_dir)
     cfg.launcher = 'none'

@@ -111,7 +111,7 @@ def group_histograms(g: np.ndarray, group: np.ndarray, bins: int = 10) -> np.nda
 class RecordingLoss(nn.Module):
     """Stands in for a head's classification loss and records what each call receives.
 
-    It declares ``partial``, so a head of the partial annotation mechanism passes the status
+    It declares ``partial``, so a status-aware head passes the status
     of every element in its own layout, exactly as it would to ``DGHMCLoss``.
     """
 
@@ -126,7 +126,7 @@ class RecordingLoss(nn.Module):
             weight = pred.new_ones(pred.size(0))
         if partial is None:
             raise ValueError('RecordingLoss: the head passed no partial status; it must be a '
-                             'head of the partial annotation mechanism')
+                             'status-aware head')
         self.calls.append((pred, target, weight, partial))
         return pred.sum() * 0
 
@@ -135,13 +135,13 @@ class RecordingLoss(nn.Module):
 def recorded_classification_loss(head: nn.Module) -> Iterator[List[tuple]]:
     """Within the block, ``head``'s classification loss records its calls (see
     :class:`RecordingLoss`); the head's own loss is restored afterwards."""
-    stock_loss, stock_takes = head.loss_cls, head.loss_cls_takes_partial
+    stock_loss = head.loss_cls
     recorder = RecordingLoss()
-    head.loss_cls, head.loss_cls_takes_partial = recorder, True
+    head.loss_cls = recorder
     try:
         yield recorder.calls
     finally:
-        head.loss_cls, head.loss_cls_takes_partial = stock_loss, stock_takes
+        head.loss_cls = stock_loss
 
 
 @torch.no_grad()

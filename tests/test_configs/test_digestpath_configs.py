@@ -80,7 +80,7 @@ def test_paper_settings(repo_root):
     assert cfg.model.neck.in_channels == [64, 128, 256, 512]
     head = MODELS.build(cfg.model.bbox_head)
     assert head.num_classes == 1 and head.cls_out_channels == 1
-    assert head.cls_loss_mode == 'all_levels' and head.loss_cls_takes_partial
+    assert head.cls_loss_mode == 'all_levels' and bool(head.status_taking_losses())
     # Base anchors are ratio-major: row 3 is ratio 1, first scale. Sides 16..256 on P3-P7.
     sides = [float(a[3, 2] - a[3, 0]) for a in head.prior_generator.base_anchors]
     assert sides == [16.0, 32.0, 64.0, 128.0, 256.0]
@@ -101,7 +101,7 @@ def test_full_config_builds(repo_root, loss):
     with DefaultScope.overwrite_default_scope('mmdet'):
         model = MODELS.build(cfg.model)
     assert type(model.bbox_head.loss_cls).__name__ == EXPECTED_LOSS[loss]['type']
-    assert model.bbox_head.loss_cls_takes_partial == (loss.startswith('dghmc')
+    assert bool(model.bbox_head.status_taking_losses()) == (loss.startswith('dghmc')
                                                       or loss in ('cleanonly', 'pu', 'brl'))
     assert model.bbox_head.retina_cls.out_channels == 9  # 9 anchors x 1 sigmoid class
 

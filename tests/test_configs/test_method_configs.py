@@ -82,7 +82,7 @@ def test_config_builds_a_model_feeding_the_loss_its_status(variant, method):
     assert {key: getattr(loss, key) for key in settings} == settings
     assert loss.use_sigmoid and model.bbox_head.cls_out_channels == 1
     assert type(model.bbox_head).__name__ == 'DecoupledRetinaHead'
-    assert model.bbox_head.loss_cls_takes_partial
+    assert bool(model.bbox_head.status_taking_losses())
 
 
 @pytest.mark.parametrize('variant', VARIANTS)

@@ -249,7 +249,7 @@ def test_loss_without_partial_runs_the_stock_head(head_cfg, stock, strides, prio
     ours = build(head_cfg, FOCAL)
     torch.manual_seed(0)
     theirs = build(head_cfg, FOCAL, stock)
-    assert not ours.loss_cls_takes_partial
+    assert not bool(ours.status_taking_losses())
     gen = torch.Generator().manual_seed(1)
     inputs = dense_inputs(ours, strides, priors, centerness)
     inputs[0] = [torch.randn(s.shape, generator=gen) for s in inputs[0]]

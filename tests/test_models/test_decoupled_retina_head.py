@@ -15,7 +15,7 @@ from recording_losses import RecordingPartialLoss, RecordingPlainLoss
 
 import mmdet_dghm  # noqa: F401  (registration)
 from mmdet_dghm.models.dense_heads import DecoupledRetinaHead
-from mmdet_dghm.models.partial_annotation import broadcast_to_anchors, loss_accepts_partial
+from mmdet_dghm.models.status_aware_head import loss_accepts_partial
 from mmdet_dghm.structures.annotation_status import StatusFallbackWarning, image_partial_flags
 
 IMG = 64
@@ -148,12 +148,6 @@ def test_image_partial_flags_rejects_non_bool():
         image_partial_flags([dict(partially_annotated='yes')], [InstanceData()], 'cpu')
 
 
-def test_broadcast_to_anchors_counts():
-    levels = broadcast_to_anchors(torch.tensor([True, False]), [3, 2])
-    assert [lvl.tolist() for lvl in levels] == [[True] * 3 + [False] * 3,
-                                                [True, True, False, False]]
-
-
 def test_all_levels_calls_cls_loss_once_with_all_anchors():
     head = build_head(RECORD_PARTIAL)
     losses = head.loss(features(3), mixed_batch())
@@ -176,7 +170,7 @@ def test_per_level_mode_calls_once_per_level():
 
 def test_loss_without_partial_gets_retinahead_arguments():
     head = build_head(RECORD_PLAIN)
-    assert head.loss_cls_takes_partial is False
+    assert bool(head.status_taking_losses()) is False
     head.loss(features(3), mixed_batch())
     call = head.loss_cls.calls[0]
     assert call['partial'] is None

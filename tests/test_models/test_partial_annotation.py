@@ -1,17 +1,18 @@
-"""The partial annotation mechanism: metainfo parsing, layouts, binding and refusals."""
+"""The status mechanism: metainfo parsing, the rows' images of each loss call, refusals."""
 import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from mmdet.models.dense_heads import FCOSHead, GFLHead, RetinaHead
+from mmdet.models.dense_heads import FCOSHead, GFLHead
 from mmdet.registry import MODELS
 from mmengine.structures import InstanceData
 
 import mmdet_dghm  # noqa: F401  (registration)
-from mmdet_dghm.models.partial_annotation import (
-    PartialAnnotationMixin,
-    image_major_status,
-    partial_bound,
+from mmdet_dghm.models.status_aware_head import (
+    StatusAwareHeadMixin,
+    image_major_index,
+    level_major_index,
+    rows_status,
 )
 from mmdet_dghm.structures.annotation_status import (
     compact_status,
@@ -70,12 +71,17 @@ def test_compact_status_only_when_every_image_is_uniform():
     assert compact_status(mixed) is mixed
 
 
-def test_image_major_status_repeats_each_image_block():
-    status = torch.tensor([[True, False], [False, False]])
-    rows = image_major_status(status, 6)
-    assert rows.tolist() == [[True, False]] * 3 + [[False, False]] * 3
-    with pytest.raises(RuntimeError, match='5 rows cannot hold 2 equal image blocks'):
-        image_major_status(status, 5)
+def test_row_images_of_image_major_and_level_major_flattening():
+    assert image_major_index(2, 3, 'cpu').tolist() == [0, 0, 0, 1, 1, 1]
+    assert level_major_index(2, [3, 1], 'cpu').tolist() == [0, 0, 0, 1, 1, 1, 0, 1]
+
+
+def test_rows_status_indexes_each_rows_image_and_compacts_uniform_images():
+    mixed = torch.tensor([[True, False], [False, False], [True, True]])
+    rows = rows_status(mixed, torch.tensor([2, 0, 0, 1]))
+    assert rows.tolist() == [[True, True], [True, False], [True, False], [False, False]]
+    uniform = torch.tensor([[True, True], [False, False]])
+    assert rows_status(uniform, torch.tensor([1, 0, 1])).tolist() == [False, True, False]
 
 
 class KeywordLoss(nn.Module):
@@ -84,28 +90,63 @@ class KeywordLoss(nn.Module):
         return partial
 
 
-def test_partial_bound_passes_the_rows_status_and_restores_the_loss():
-    loss = KeywordLoss()
-    with pytest.raises(KeyError):
-        with partial_bound(loss, lambda n: torch.ones(n, dtype=torch.bool)):
-            assert loss(torch.zeros(3, 2), None).tolist() == [True] * 3
-            raise KeyError('leaves the block')
-    assert 'forward' not in vars(loss)
-    assert loss(torch.zeros(3, 2), None) is None
+class PlainLoss(nn.Module):
+
+    def forward(self, pred, target, **kwargs):
+        return kwargs
 
 
-def test_a_head_the_mechanism_does_not_cover_is_refused_naming_it():
-    with pytest.raises(TypeError, match=r"MyGFLHead: .*does not cover GFLHead's.*supported "
-                                        r'heads: RetinaHead, FCOSHead, ATSSHead, RPNHead, '
-                                        r'DINOHead'):
+class GFLWithStatus(StatusAwareHeadMixin, GFLHead):
+    """A head of a family the package does not ship: the mixin alone, no rows named."""
 
-        class MyGFLHead(PartialAnnotationMixin, GFLHead):
+
+def gfl_head(loss_cls: nn.Module) -> GFLWithStatus:
+    head = GFLWithStatus(num_classes=2, in_channels=4, feat_channels=4, stacked_convs=1,
+                         norm_cfg=None,
+                         anchor_generator=dict(type='AnchorGenerator', ratios=[1.0],
+                                               octave_base_scale=8, scales_per_octave=1,
+                                               strides=[8]))
+    head.loss_cls = loss_cls
+    return head
+
+
+def test_rows_from_images_gives_each_call_its_rows_status_and_leaves_no_hook():
+    head = gfl_head(KeywordLoss())
+    metas = [dict(partial_labels=[1]), dict(partially_annotated=True), dict()]
+    with head.batch_status(metas, [boxes(1), boxes(0), boxes(0)]):
+        with pytest.raises(KeyError):
+            with head.rows_from_images(torch.tensor([1, 0, 2, 0])):
+                got = head.loss_cls(torch.zeros(4, 2), None)
+                assert got.tolist() == [[True, True], [False, True], [False, False],
+                                        [False, True]]
+                raise KeyError('leaves the block')
+        with pytest.raises(RuntimeError, match=r'GFLWithStatus: a KeywordLoss call of 3 rows, '
+                                               r'but the head named the images of 2 rows'):
+            with head.rows_from_images(torch.tensor([0, 1])):
+                head.loss_cls(torch.zeros(3, 2), None)
+    assert not head.loss_cls._forward_pre_hooks
+    assert head.current_status is None
+    # Outside a block the loss gets no status (and a status-aware loss raises its own error).
+    assert head.loss_cls(torch.zeros(2, 2), None) is None
+    with pytest.raises(RuntimeError, match='outside batch_status'):
+        with head.rows_from_images(torch.tensor([0])):
             pass
 
-    class MyRetinaHead(PartialAnnotationMixin, RetinaHead):  # a supported stock head
-        pass
 
-    assert MyRetinaHead.status_layout.rows == 'image_major'
+def test_losses_without_partial_run_untouched_and_compute_no_status():
+    head = gfl_head(PlainLoss())
+    with head.batch_status([dict(partial_labels=[7])], [boxes(0)]):  # 7 >= C: never parsed
+        assert head.current_status is None
+        with head.rows_from_images(torch.tensor([0, 0])):
+            assert head.loss_cls(torch.zeros(2, 2), None) == {}
+    assert not head.loss_cls._forward_pre_hooks
+
+
+def test_a_head_that_names_no_rows_leaves_dghmc_without_status_and_it_says_so():
+    head = gfl_head(MODELS.build(dict(type='DGHMCLoss', use_sigmoid=True)))
+    with head.batch_status([dict(partially_annotated=True)], [boxes(0)]):
+        with pytest.raises(ValueError, match='required.*status-aware head'):
+            head.loss_cls(torch.zeros(2, 2), torch.tensor([2, 2]))
 
 
 def test_stock_head_with_dghmc_says_a_status_aware_head_supplies_the_status():
@@ -121,4 +162,4 @@ def test_stock_head_with_dghmc_says_a_status_aware_head_supplies_the_status():
 def test_registered_heads():
     for name in ('DecoupledRetinaHead', 'DecoupledFCOSHead', 'DecoupledATSSHead',
                  'DecoupledRPNHead', 'DecoupledDINOHead'):
-        assert issubclass(MODELS.get(name), PartialAnnotationMixin)
+        assert issubclass(MODELS.get(name), StatusAwareHeadMixin)

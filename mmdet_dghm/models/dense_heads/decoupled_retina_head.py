@@ -3,7 +3,7 @@
 Paper section 3.1: every anchor inherits the label status of its image (abnormal images are
 *partially* annotated, normal images *exhaustively*), so the classification loss can treat
 the negatives of partially annotated images as noisy (S_n) and everything else as clean
-(S_c); per class with ``partial_labels`` (:mod:`mmdet_dghm.models.partial_annotation`).
+(S_c); per class with ``partial_labels`` (:mod:`mmdet_dghm.structures.annotation_status`).
 """
 from typing import List
 
@@ -15,20 +15,20 @@ from mmdet.structures.bbox import cat_boxes, get_box_tensor
 from mmdet.utils import InstanceList, OptInstanceList
 from torch import Tensor
 
-from ..partial_annotation import PartialAnnotationMixin, broadcast_to_anchors
+from ..status_aware_head import StatusAwareHeadMixin, image_major_index, level_major_index
 
 CLS_LOSS_MODES = ('all_levels', 'per_level')
 
 
 @MODELS.register_module()
-class DecoupledRetinaHead(PartialAnnotationMixin, RetinaHead):
+class DecoupledRetinaHead(StatusAwareHeadMixin, RetinaHead):
     """RetinaHead whose classification loss sees each element's annotation status.
 
     Same arguments, layers, regression loss and prediction path as
     :class:`mmdet.models.dense_heads.RetinaHead`; only :meth:`loss_by_feat` differs:
 
     - each image's status (``partially_annotated`` / ``partial_labels`` metainfo, see
-      :mod:`mmdet_dghm.models.partial_annotation` for the fallback when both are absent) is
+      :mod:`mmdet_dghm.structures.annotation_status` for the fallback when both are absent) is
       broadcast to all its anchors on all levels;
     - a loss whose ``forward`` declares ``partial`` (``DGHMCLoss``) receives that mask, (N,)
       when every image is all-partial or all-exhaustive, (N, C) otherwise; every other loss
@@ -58,6 +58,15 @@ class DecoupledRetinaHead(PartialAnnotationMixin, RetinaHead):
                              f'{CLS_LOSS_MODES}, got {cls_loss_mode!r}')
         super().__init__(*args, **kwargs)
         self.cls_loss_mode = cls_loss_mode
+
+    def loss_by_feat_single(self, cls_score: Tensor, bbox_pred: Tensor, anchors: Tensor,
+                            labels: Tensor, label_weights: Tensor, bbox_targets: Tensor,
+                            bbox_weights: Tensor, avg_factor: float) -> tuple:
+        """AnchorHead's level loss (``'per_level'``), each row given its image's status."""
+        with self.rows_from_images(image_major_index(*labels.shape[:2], labels.device)):
+            return super().loss_by_feat_single(cls_score, bbox_pred, anchors, labels,
+                                               label_weights, bbox_targets, bbox_weights,
+                                               avg_factor)
 
     def _loss_bbox_single(self, bbox_pred: Tensor, anchors: Tensor, bbox_targets: Tensor,
                           bbox_weights: Tensor, avg_factor: float) -> tuple:
@@ -93,8 +102,9 @@ class DecoupledRetinaHead(PartialAnnotationMixin, RetinaHead):
             level in ``'per_level'`` mode) and ``loss_bbox`` (per-level list, as RetinaHead).
         """
         if self.cls_loss_mode == 'per_level':
-            return super().loss_by_feat(cls_scores, bbox_preds, batch_gt_instances,
-                                        batch_img_metas, batch_gt_instances_ignore)
+            with self.batch_status(batch_img_metas, batch_gt_instances):
+                return super().loss_by_feat(cls_scores, bbox_preds, batch_gt_instances,
+                                            batch_img_metas, batch_gt_instances_ignore)
         featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
         if len(featmap_sizes) != self.prior_generator.num_levels:
             raise ValueError(f'DecoupledRetinaHead: got {len(featmap_sizes)} feature levels, '
@@ -121,10 +131,9 @@ class DecoupledRetinaHead(PartialAnnotationMixin, RetinaHead):
                                  for score in cls_scores])
         flat_labels = torch.cat([labels.reshape(-1) for labels in labels_list])
         flat_weights = torch.cat([weights.reshape(-1) for weights in label_weights_list])
-        partial = {}
-        if self.loss_cls_takes_partial:
-            status = self.annotation_status(batch_img_metas, batch_gt_instances, device)
-            partial['partial'] = torch.cat(broadcast_to_anchors(status, num_level_anchors))
-        loss_cls = self.loss_cls(flat_scores, flat_labels, flat_weights, avg_factor=avg_factor,
-                                 **partial)
+        image_index = level_major_index(len(batch_img_metas), num_level_anchors, device)
+        with self.batch_status(batch_img_metas, batch_gt_instances), \
+                self.rows_from_images(image_index):
+            loss_cls = self.loss_cls(flat_scores, flat_labels, flat_weights,
+                                     avg_factor=avg_factor)
         return dict(loss_cls=[loss_cls], loss_bbox=losses_bbox)

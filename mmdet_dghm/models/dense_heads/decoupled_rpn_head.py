@@ -2,19 +2,34 @@
 from mmdet.models.dense_heads import RPNHead
 from mmdet.registry import MODELS
 
-from ..partial_annotation import PartialAnnotationMixin
+from ..status_aware_head import StatusAwareHeadMixin, image_major_index
 
 
 @MODELS.register_module()
-class DecoupledRPNHead(PartialAnnotationMixin, RPNHead):
+class DecoupledRPNHead(StatusAwareHeadMixin, RPNHead):
     """RPNHead (two-stage detectors) whose objectness loss sees each anchor's status.
 
     Same arguments, layers, targets, box loss and proposals as
     :class:`mmdet.models.dense_heads.RPNHead`. Objectness is class-agnostic: a negative
     anchor is noisy when its image has any partial label (``partially_annotated``, or a
     non-empty ``partial_labels``, whose range the RPN cannot check: it does not know the
-    dataset's classes). The loss is computed per FPN level as in ``AnchorHead``; a loss
-    declaring ``partial`` (``DGHMCLoss``) gets each row's (N,) status on every level
-    (:class:`~mmdet_dghm.models.partial_annotation.PartialAnnotationMixin`), so a
-    gradient-density loss histograms each level on its own. The RoI head is untouched.
+    dataset's classes). The loss is computed per FPN level as in ``AnchorHead``, the rows of
+    a level being its (B, A_l) per-image targets flattened image-major; a loss declaring
+    ``partial`` (``DGHMCLoss``) gets each row's (N,) status on every level
+    (:class:`~mmdet_dghm.models.status_aware_head.StatusAwareHeadMixin`), so a
+    gradient-density loss histograms each level on its own.
     """
+
+    class_agnostic = True
+
+    def loss_by_feat(self, *args, **kwargs) -> dict:
+        """RPNHead's ``loss_by_feat`` with the batch's status."""
+        return self.with_batch_status(super().loss_by_feat, *args, **kwargs)
+
+    def loss_by_feat_single(self, cls_score, bbox_pred, anchors, labels, label_weights,
+                            bbox_targets, bbox_weights, avg_factor) -> tuple:
+        """AnchorHead's level loss, each row of the level given its image's status."""
+        with self.rows_from_images(image_major_index(*labels.shape[:2], labels.device)):
+            return super().loss_by_feat_single(cls_score, bbox_pred, anchors, labels,
+                                               label_weights, bbox_targets, bbox_weights,
+                                               avg_factor)
