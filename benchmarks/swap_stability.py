@@ -12,7 +12,7 @@ other loss: the swap file, its ``loss_cls`` replaced by :data:`LOSSES`), trained
 stock gradient clipping, the others with none), reduced only in
 
 - backbone depth: ResNet-18 from scratch (no weights can be loaded here), the neck fed its
-  widths;
+  widths (YOLOX keeps its small CSPDarknet, from scratch as in its config);
 - image size: ``--size`` px, batch ``--batch-size``;
 - schedule length: ``--iters`` iterations, the linear warm-up shortened to ``--warmup``;
 - the learning rate scaled to the batch by mmdet's own ``auto_scale_lr`` rule (the config's
@@ -47,16 +47,26 @@ from mmengine.config import Config, ConfigDict
 
 SWAP_DIR = Path(__file__).resolve().parents[1] / 'configs' / 'dghmc_swap'
 STOCK_DIR = Path(mmdet.__file__).parent / '.mim' / 'configs'
-#: family: (swap config, stock config, the model key of the swapped head, the loss log key)
+#: family: (swap config, stock config, the model key of the swapped dense head, the log keys
+#: of its classification losses: summed, every stage and decoder layer included)
 FAMILIES = {
     'retinanet': ('retinanet_r50_fpn_dghmc_1x_coco.py', 'retinanet/retinanet_r50_fpn_1x_coco.py',
-                  'bbox_head', 'loss_cls'),
+                  'bbox_head', ('loss_cls', )),
     'fcos': ('fcos_r50-caffe_fpn_gn-head_dghmc_1x_coco.py',
-             'fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py', 'bbox_head', 'loss_cls'),
+             'fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py', 'bbox_head', ('loss_cls', )),
     'atss': ('atss_r50_fpn_dghmc_1x_coco.py', 'atss/atss_r50_fpn_1x_coco.py', 'bbox_head',
-             'loss_cls'),
+             ('loss_cls', )),
     'faster-rcnn': ('faster-rcnn_r50_fpn_dghmc_1x_coco.py',
-                    'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 'rpn_head', 'loss_rpn_cls'),
+                    'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 'rpn_head',
+                    ('loss_rpn_cls', 'loss_cls')),
+    'faster-rcnn-rpn': ('faster-rcnn_r50_fpn_dghmc-rpn_1x_coco.py',
+                        'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 'rpn_head',
+                        ('loss_rpn_cls', 'loss_cls')),
+    'cascade-rcnn': ('cascade-rcnn_r50_fpn_dghmc_1x_coco.py',
+                     'cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py', 'rpn_head',
+                     ('loss_rpn_cls', 'loss_cls')),
+    'yolox': ('yolox_s_dghmc_8xb8-300e_coco.py', 'yolox/yolox_s_8xb8-300e_coco.py', 'bbox_head',
+              ('loss_obj', )),
 }
 #: The classification loss of each compared method; ``stock`` keeps the stock config's.
 LOSSES = {
@@ -133,10 +143,16 @@ def reduced_config(family: str, loss: str, args: argparse.Namespace, data_dir: P
     if isinstance(LOSSES[loss], dict):
         cfg.model[head_key].loss_cls = ConfigDict(LOSSES[loss])
     cfg.custom_imports = dict(imports=['mmdet_dghm'], allow_failed_imports=False)
-    cfg.model.backbone.update(depth=18, init_cfg=None)
-    cfg.model.neck.in_channels = [64 * 2 ** i for i in cfg.model.backbone.out_indices]
-    classifier = cfg.model.roi_head.bbox_head if 'roi_head' in cfg.model else cfg.model.bbox_head
-    classifier.num_classes = len(CLASSES)
+    if cfg.model.backbone.type == 'ResNet':
+        cfg.model.backbone.update(depth=18, init_cfg=None)
+        cfg.model.neck.in_channels = [64 * 2 ** i for i in cfg.model.backbone.out_indices]
+    # YOLOX: no multi-scale batch resizing; its mode-switch, sync-norm and EMA hooks belong
+    # to the 300-epoch schedule.
+    cfg.model.data_preprocessor.pop('batch_augments', None)
+    cfg.custom_hooks = []
+    classifiers = cfg.model.roi_head.bbox_head if 'roi_head' in cfg.model else cfg.model.bbox_head
+    for classifier in classifiers if isinstance(classifiers, list) else [classifiers]:
+        classifier.num_classes = len(CLASSES)
     size = args.size
     pipeline = [
         dict(type='LoadImageFromFile'),
@@ -170,14 +186,14 @@ def reduced_config(family: str, loss: str, args: argparse.Namespace, data_dir: P
     return cfg
 
 
-def cls_losses(work_dir: Path, log_key: str) -> List[float]:
-    """The classification loss of every logged iteration (summed over its log keys)."""
+def cls_losses(work_dir: Path, log_keys: tuple) -> List[float]:
+    """The classification loss of every logged iteration, summed over its log keys (and each
+    key's stages and layers: ``s0.loss_cls``, ``d0.loss_cls``)."""
     scalars = sorted(work_dir.glob('*/vis_data/scalars.json'))[-1]
     values = []
     for line in scalars.read_text().splitlines():
         entry = json.loads(line)
-        keys = [k for k in entry if k == log_key or k.startswith(log_key + '_')
-                or (k.startswith('d') and k.endswith('.' + log_key))]
+        keys = [k for k in entry if k.split('.')[-1] in log_keys]
         if 'iter' in entry and keys:
             values.append(sum(float(entry[k]) for k in keys))
     return values

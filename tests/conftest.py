@@ -53,7 +53,8 @@ def write_tiny_coco(root: Path, num_images: int = 4, size: int = 128,
         for number, (x, y, w, h, cat) in enumerate([(8, 10, 48, 40, 1), (60, 56, 50, 60, 3)]):
             annotations.append(dict(id=2 * index + number + 1, image_id=index + 1,
                                     category_id=cat, bbox=[x, y, w, h], area=w * h,
-                                    iscrowd=0))
+                                    iscrowd=0, segmentation=[[x, y, x + w, y, x + w, y + h,
+                                                              x, y + h]]))
     categories = [dict(id=1, name='person'), dict(id=3, name='car')]
     path = root / 'annotations.json'
     path.write_text(json.dumps(dict(images=images, annotations=annotations,

@@ -9,5 +9,6 @@ _base_ = [
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
 model = dict(
     bbox_head=dict(type='DecoupledRetinaHead', num_classes=1203,
-                   loss_cls=dict(_delete_=True, type='DGHMCLoss', use_sigmoid=True, normalize='mass')),
+                   loss_cls=dict(_delete_=True, type='DGHMCLoss', use_sigmoid=True,
+                                 normalize='mass')),
     test_cfg=dict(score_thr=0.0001, max_per_img=300))

@@ -128,8 +128,9 @@ class StatusAwareHeadMixin:
     targets, other losses and predictions stay the stock head's.
 
     Attributes:
-        status_losses (tuple[str]): The head's attributes holding losses that may take the
-            status. Defaults to ``('loss_cls',)``; YOLOX's negatives live in ``loss_obj``.
+        status_losses (tuple[str]): Paths (``nn.Module.get_submodule``) of the losses that may
+            take the status. Defaults to ``('loss_cls',)``; YOLOX's negatives live in
+            ``loss_obj``, an RoI head's classifier in ``bbox_head.loss_cls``.
         class_agnostic (bool): One objectness output (the RPN's, YOLOX's): a negative is
             noisy when its image has any partial label. Defaults to False.
 
@@ -148,10 +149,15 @@ class StatusAwareHeadMixin:
         self.warned_status_fallback = False
         self.current_status: Optional[Tensor] = None
 
-    def status_taking_losses(self) -> List[nn.Module]:
-        """The built losses of :attr:`status_losses` that declare ``partial``."""
-        return [getattr(self, key) for key in self.status_losses
-                if loss_accepts_partial(getattr(self, key))]
+    def status_taking_losses(self, paths: Optional[Sequence[str]] = None) -> List[nn.Module]:
+        """The built losses of ``paths`` (default :attr:`status_losses`) that take ``partial``."""
+        losses = [self.get_submodule(path) for path in (paths or self.status_losses)]
+        return [loss for loss in losses if loss_accepts_partial(loss)]
+
+    @property
+    def status_num_classes(self) -> int:
+        """C, the classes of the status: the head's ``num_classes``."""
+        return self.num_classes
 
     def annotation_status(self, batch_img_metas: Sequence[dict],
                           batch_gt_instances: InstanceList, device: torch.device) -> Tensor:
@@ -171,7 +177,8 @@ class StatusAwareHeadMixin:
                 f"PackDetInputs' meta_keys", StatusFallbackWarning, stacklevel=3)
         if self.class_agnostic:
             return image_partial_flags(batch_img_metas, batch_gt_instances, device).view(-1, 1)
-        return image_class_status(batch_img_metas, batch_gt_instances, self.num_classes, device)
+        return image_class_status(batch_img_metas, batch_gt_instances, self.status_num_classes,
+                                  device)
 
     @contextmanager
     def batch_status(self, batch_img_metas: Sequence[dict],
@@ -214,17 +221,20 @@ class StatusAwareHeadMixin:
         return rows_status(self.current_status, image_index)
 
     @contextmanager
-    def rows_from_images(self, image_index: Tensor) -> Iterator[None]:
+    def rows_from_images(self, image_index: Tensor,
+                         paths: Optional[Sequence[str]] = None) -> Iterator[None]:
         """Within the block, each status loss call gets ``partial`` of these rows' images.
 
         Args:
             image_index (Tensor): (N,) int64 image (batch position) of each row of every
                 status loss call made in the block.
+            paths (Sequence[str], optional): The losses the rows are for (a cascade stage's);
+                defaults to :attr:`status_losses`.
 
         Raises:
             RuntimeError: When a call's rows are not N.
         """
-        losses = self.status_taking_losses()
+        losses = self.status_taking_losses(paths)
         if not losses:
             yield
             return

@@ -35,7 +35,7 @@ FAMILIES = {
     'retinanet': ('retinanet_r50_fpn_dghmc_1x_coco.py', 'bbox_head', 'loss_cls'),
     'fcos': ('fcos_r50-caffe_fpn_gn-head_dghmc_1x_coco.py', 'bbox_head', 'loss_cls'),
     'atss': ('atss_r50_fpn_dghmc_1x_coco.py', 'bbox_head', 'loss_cls'),
-    'faster-rcnn': ('faster-rcnn_r50_fpn_dghmc_1x_coco.py', 'rpn_head', 'loss_rpn_cls'),
+    'faster-rcnn': ('faster-rcnn_r50_fpn_dghmc-rpn_1x_coco.py', 'rpn_head', 'loss_rpn_cls'),
     'dino': ('dino-4scale_r50_dghmc_8xb2-12e_coco.py', 'bbox_head', 'loss_cls'),
 }
 #: The stock classification loss each family's swap config replaces.

@@ -4,18 +4,21 @@ from typing import List
 from mmdet.registry import MODELS
 from torch import nn
 
+from mmdet_dghm.models.losses.roi_classifier_form import RoIClassifierForm
+
 
 def _copy(value):
     return None if value is None else value.detach().clone()
 
 
 @MODELS.register_module(name='RecordingPartialLoss', force=True)
-class RecordingPartialLoss(nn.Module):
+class RecordingPartialLoss(RoIClassifierForm, nn.Module):
     """Declares ``partial``; records each call's scores, targets, weights and mask."""
 
-    def __init__(self, use_sigmoid: bool = True) -> None:
+    def __init__(self, use_sigmoid: bool = True, roi_classifier: bool = False) -> None:
         super().__init__()
         self.use_sigmoid = use_sigmoid
+        self.use_roi_classifier_form(roi_classifier)
         self.calls: List[dict] = []
 
     def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None,

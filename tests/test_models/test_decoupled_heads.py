@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.nn as nn
 from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from recording_losses import RecordingPartialLoss  # noqa: F401  (registration)
@@ -309,3 +310,98 @@ def test_partial_labels_out_of_range_names_image_and_key():
                                          r"'partial_labels'.*b\.png.*img_id=1"):
         head.loss_by_feat(*inputs)
 
+
+
+def roi_head(loss_cls: dict, cascade: bool = False) -> dict:
+    """Faster R-CNN's RoI head (or Cascade R-CNN's, two stages) on NUM_CLASSES classes."""
+    bbox_head = dict(type='Shared2FCBBoxHead', in_channels=8, fc_out_channels=16,
+                     roi_feat_size=7, num_classes=NUM_CLASSES,
+                     bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4,
+                                     target_stds=[0.1, 0.1, 0.2, 0.2]),
+                     reg_class_agnostic=cascade, loss_cls=loss_cls,
+                     loss_bbox=dict(type='L1Loss', loss_weight=1.0))
+    rcnn = ConfigDict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5,
+                                    min_pos_iou=0.5, match_low_quality=False,
+                                    ignore_iof_thr=-1),
+                      sampler=dict(type='RandomSampler', num=512, pos_fraction=0.25,
+                                   neg_pos_ub=-1, add_gt_as_proposals=True),
+                      pos_weight=-1, debug=False)
+    extractor = dict(type='SingleRoIExtractor', out_channels=8, featmap_strides=[4, 8],
+                     roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0))
+    common = dict(bbox_roi_extractor=extractor, test_cfg=None)
+    if cascade:
+        return dict(common, type='DecoupledCascadeRoIHead', num_stages=2,
+                    stage_loss_weights=[1, 0.5], bbox_head=[bbox_head] * 2,
+                    train_cfg=[rcnn] * 2)
+    return dict(common, type='DecoupledStandardRoIHead', bbox_head=bbox_head, train_cfg=rcnn)
+
+
+#: Proposals per image: a different number of RoIs per image in every loss call.
+NUM_PROPOSALS = (3, 11, 6)
+
+
+def roi_inputs(head: nn.Module) -> list:
+    gen = torch.Generator().manual_seed(0)
+    feats = tuple(torch.rand(3, 8, IMG // s, IMG // s, generator=gen) for s in (4, 8))
+    proposals = []
+    for count in NUM_PROPOSALS:
+        corner = torch.rand(count, 2, generator=gen) * 30
+        boxes = torch.cat([corner, corner + 8 + torch.rand(count, 2, generator=gen) * 25], 1)
+        proposals.append(InstanceData(bboxes=boxes, scores=torch.ones(count)))
+    samples = []
+    for meta, gt in zip(img_metas(), gt_instances()):
+        sample = DetDataSample(metainfo=meta)
+        sample.gt_instances = gt
+        samples.append(sample)
+    return [feats, proposals, samples]
+
+
+@pytest.mark.parametrize('cascade', [False, True])
+def test_roi_head_mask_is_each_rois_image_and_class_status(monkeypatch, cascade):
+    head = MODELS.build(roi_head(dict(SPY, roi_classifier=True), cascade))
+    bbox_heads = head.bbox_head if cascade else [head.bbox_head]
+    assert [h.fc_cls.out_features for h in bbox_heads] == [NUM_CLASSES] * len(bbox_heads)
+    forward = head._bbox_forward
+
+    def encoded_scores(*args):
+        # Cascade's _bbox_forward takes the stage first; the rois are always last.
+        results = forward(*args)
+        results['cls_score'] = encoded(3, NUM_CLASSES, ())[args[-1][:, 0].long()]
+        return results
+
+    monkeypatch.setattr(head, '_bbox_forward', encoded_scores)
+    head.loss(*roi_inputs(head))
+    calls = [call for h in bbox_heads for call in h.loss_cls.calls]
+    assert len(calls) == len(bbox_heads)
+    # Every proposal and both ground truths of each image are sampled: 5, 13 and 8 RoIs.
+    rows = [(c['pred'][:, 0].round().long() // 10).bincount(minlength=3).tolist()
+            for c in calls]
+    assert rows[0] == [n + 2 for n in NUM_PROPOSALS]
+    assert check_every_element(calls, STATUS) == \
+        sum(sum(r) for r in rows) * NUM_CLASSES
+    assert bool((calls[0]['target'] == NUM_CLASSES).any())  # background RoIs carry status too
+
+
+def test_roi_head_refuses_a_status_loss_outside_its_roi_form():
+    with pytest.raises(ValueError, match=r'DecoupledStandardRoIHead: .*RecordingPartialLoss '
+                                         r'.*set roi_classifier=True'):
+        MODELS.build(roi_head(SPY))
+
+
+def yolox_head(loss_obj: dict) -> dict:
+    return dict(type='DecoupledYOLOXHead', num_classes=NUM_CLASSES, in_channels=8,
+                feat_channels=8, stacked_convs=1, strides=(8, 16), loss_obj=loss_obj,
+                train_cfg=ConfigDict(assigner=dict(type='SimOTAAssigner', center_radius=2.5)))
+
+
+def test_yolox_objectness_mask_is_any_partial_label_of_the_image():
+    head = MODELS.build(yolox_head(SPY))
+    sides = [IMG // 8, IMG // 16]
+    cls_scores = [torch.zeros(3, NUM_CLASSES, s, s) for s in sides]
+    bbox_preds = [torch.zeros(3, 4, s, s) for s in sides]
+    objectness = [encoded(3, 1, (s, s)) for s in sides]
+    head.loss_by_feat(cls_scores, bbox_preds, objectness, gt_instances(), img_metas())
+    calls = head.loss_obj.calls
+    assert len(calls) == 1 and calls[0]['partial'].dim() == 1
+    assert check_every_element(calls, torch.tensor([True, True, False])) == \
+        3 * sum(s * s for s in sides)

@@ -21,6 +21,7 @@ from mmdet.models.losses.utils import weight_reduce_loss
 from torch import Tensor
 
 from ...structures.annotation_status import rows_status
+from .roi_classifier_form import RoIClassifierForm
 from .utils import binary_target, check_logits, check_reduction, label_weight
 
 #: The base losses a partial-annotation loss can be built on.
@@ -109,7 +110,7 @@ def resolve_base(base: str, gamma: Optional[float], alpha: Optional[float],
     return float(gamma), float(alpha)
 
 
-class PartialSigmoidLoss(nn.Module):
+class PartialSigmoidLoss(RoIClassifierForm, nn.Module):
     """Base of the sigmoid classification losses that a Decoupled head feeds the status.
 
     It declares ``partial`` in :meth:`forward`, so every head of
@@ -123,14 +124,18 @@ class PartialSigmoidLoss(nn.Module):
         use_sigmoid (bool): Must be True.
         loss_weight (float): Scale of the loss.
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
+        roi_classifier (bool): Expose mmdet's ``custom_cls_channels`` interface, the form an
+            RoI box head trains (:mod:`.roi_classifier_form`). Defaults to False.
 
     Raises:
         NotImplementedError: For ``use_sigmoid=False``.
         ValueError: For another reduction.
     """
 
-    def __init__(self, use_sigmoid: bool, loss_weight: float, reduction: str) -> None:
+    def __init__(self, use_sigmoid: bool, loss_weight: float, reduction: str,
+                 roi_classifier: bool = False) -> None:
         super().__init__()
+        self.use_roi_classifier_form(roi_classifier)
         name = type(self).__name__
         if not use_sigmoid:
             raise NotImplementedError(f'{name}: only use_sigmoid=True is implemented; the '

@@ -114,6 +114,8 @@ class BackgroundRecalibrationLoss(PartialSigmoidLoss):
             w = 1, BRL is mmdet's ``FocalLoss``. Defaults to 0.1.
         loss_weight (float): Scale of the loss. Defaults to 1.0.
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``. Defaults to ``'mean'``.
+        roi_classifier (bool): The form an RoI box head trains (C sigmoid channels through
+            mmdet's ``custom_cls_channels``, :mod:`.roi_classifier_form`). Defaults to False.
     """
 
     def __init__(self,
@@ -126,8 +128,9 @@ class BackgroundRecalibrationLoss(PartialSigmoidLoss):
                  beta: float = 1.0,
                  candidate_weight: float = 0.1,
                  loss_weight: float = 1.0,
-                 reduction: str = 'mean') -> None:
-        super().__init__(use_sigmoid, loss_weight, reduction)
+                 reduction: str = 'mean',
+                 roi_classifier: bool = False) -> None:
+        super().__init__(use_sigmoid, loss_weight, reduction, roi_classifier)
         name = type(self).__name__
         if mode not in MODES:
             raise ValueError(f'{name}: mode must be one of {MODES}, got {mode!r}')

@@ -74,6 +74,8 @@ class CleanOnlyLoss(PartialSigmoidLoss):
             Defaults to None (0.25).
         loss_weight (float): Scale of the loss. Defaults to 1.0.
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``. Defaults to ``'mean'``.
+        roi_classifier (bool): The form an RoI box head trains (C sigmoid channels through
+            mmdet's ``custom_cls_channels``, :mod:`.roi_classifier_form`). Defaults to False.
     """
 
     def __init__(self,
@@ -82,8 +84,9 @@ class CleanOnlyLoss(PartialSigmoidLoss):
                  gamma: Optional[float] = None,
                  alpha: Optional[float] = None,
                  loss_weight: float = 1.0,
-                 reduction: str = 'mean') -> None:
-        super().__init__(use_sigmoid, loss_weight, reduction)
+                 reduction: str = 'mean',
+                 roi_classifier: bool = False) -> None:
+        super().__init__(use_sigmoid, loss_weight, reduction, roi_classifier)
         self.gamma, self.alpha = resolve_base(base, gamma, alpha, type(self).__name__)
         self.base = base
 

@@ -35,6 +35,7 @@ from mmdet.registry import MODELS
 from torch import Tensor
 
 from ...structures.annotation_status import rows_status
+from .roi_classifier_form import RoIClassifierForm
 from .utils import binary_target, check_logits, check_reduction, label_weight
 
 #: Number of harmonized groups per decoupling mode; the noisy group (AP_N) is always last.
@@ -432,7 +433,7 @@ def dghmc_loss(pred: Tensor,
 
 
 @MODELS.register_module()
-class DGHMCLoss(nn.Module):
+class DGHMCLoss(RoIClassifierForm, nn.Module):
     """DGHM-C loss (eq. 9-12) for sigmoid classification on partially annotated data.
 
     Args:
@@ -473,6 +474,8 @@ class DGHMCLoss(nn.Module):
         reduction (str): ``'none'`` returns the (N, C) weighted terms; ``'mean'`` and
             ``'sum'`` both return their sum, because the harmonizing weights already
             normalise by the number of elements. Defaults to ``'mean'``.
+        roi_classifier (bool): The form an RoI box head trains (C sigmoid channels through
+            mmdet's ``custom_cls_channels``, :mod:`.roi_classifier_form`). Defaults to False.
     """
 
     def __init__(self,
@@ -488,8 +491,10 @@ class DGHMCLoss(nn.Module):
                  reference_size: Optional[float] = None,
                  normalize: str = 'paper',
                  loss_weight: float = 1.0,
-                 reduction: str = 'mean') -> None:
+                 reduction: str = 'mean',
+                 roi_classifier: bool = False) -> None:
         super().__init__()
+        self.use_roi_classifier_form(roi_classifier)
         name = type(self).__name__
         if not use_sigmoid:
             raise NotImplementedError(f'{name}: only use_sigmoid=True is implemented; DGHM-C '

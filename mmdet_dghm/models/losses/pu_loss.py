@@ -177,6 +177,8 @@ class PULoss(PartialSigmoidLoss):
         loss_weight (float): Scale of the loss. Defaults to 1.0.
         reduction (str): ``'none'`` (the per-element terms of :func:`nnpu_loss`), ``'mean'``
             or ``'sum'``. Defaults to ``'mean'``.
+        roi_classifier (bool): The form an RoI box head trains (C sigmoid channels through
+            mmdet's ``custom_cls_channels``, :mod:`.roi_classifier_form`). Defaults to False.
     """
 
     def __init__(self,
@@ -191,8 +193,9 @@ class PULoss(PartialSigmoidLoss):
                  gamma: Optional[float] = None,
                  alpha: Optional[float] = None,
                  loss_weight: float = 1.0,
-                 reduction: str = 'mean') -> None:
-        super().__init__(use_sigmoid, loss_weight, reduction)
+                 reduction: str = 'mean',
+                 roi_classifier: bool = False) -> None:
+        super().__init__(use_sigmoid, loss_weight, reduction, roi_classifier)
         name = type(self).__name__
         if (prior is None) == (missing_rate is None):
             raise ValueError(f'{name}: give exactly one of prior and missing_rate, got '
