@@ -220,8 +220,10 @@ def train_one(family: str, loss: str, args: argparse.Namespace, data_dir: Path,
         print(f'{family} / {loss}: {error}', file=sys.stderr)
     values = cls_losses(run_dir, FAMILIES[family][3])
     optimizer = cfg.optim_wrapper.optimizer
+    lr = optimizer.lr * args.batch_size / cfg.auto_scale_lr.base_batch_size
     record = dict(family=family, loss=loss, loss_cls=values, error=error,
-                  optimizer=f'{optimizer.type} lr={optimizer.lr}',
+                  optimizer=f'{optimizer.type} lr={lr:g} ({optimizer.lr:g} x '
+                            f'{args.batch_size}/{cfg.auto_scale_lr.base_batch_size})',
                   clip_grad=(cfg.optim_wrapper.get('clip_grad') or {}).get('max_norm'),
                   cls_loss_cfg=(None if LOSSES[loss] is None else
                                 cfg.model[FAMILIES[family][2]].loss_cls.to_dict()),
