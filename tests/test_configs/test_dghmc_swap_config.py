@@ -40,6 +40,8 @@ FAMILIES = {
                      [(f'roi_head.bbox_head.{s}.loss_cls', f's{s}.loss_cls') for s in range(3)]),
     'dino': ('dino-4scale_r50_dghmc_8xb2-12e_coco.py', 'dino/dino-4scale_r50_8xb2-12e_coco.py',
              [('bbox_head', 'DecoupledDINOHead')], [('bbox_head.loss_cls', 'loss_cls')]),
+    'rtmdet': ('rtmdet_tiny_dghmc_8xb32-300e_coco.py', 'rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
+               [('bbox_head', 'DecoupledRTMDetSepBNHead')], [('bbox_head.loss_cls', 'loss_cls')]),
     'yolox': ('yolox_s_dghmc_8xb8-300e_coco.py', 'yolox/yolox_s_8xb8-300e_coco.py',
               [('bbox_head', 'DecoupledYOLOXHead')], [('bbox_head.loss_obj', 'loss_obj')]),
 }

@@ -8,6 +8,8 @@ from mmdet_dghm.models.losses.roi_classifier_form import RoIClassifierForm
 
 
 def _copy(value):
+    if isinstance(value, tuple):  # RTMDet's (labels, scores) soft targets
+        return tuple(_copy(item) for item in value)
     return None if value is None else value.detach().clone()
 
 

@@ -405,3 +405,42 @@ def test_yolox_objectness_mask_is_any_partial_label_of_the_image():
     assert len(calls) == 1 and calls[0]['partial'].dim() == 1
     assert check_every_element(calls, torch.tensor([True, True, False])) == \
         3 * sum(s * s for s in sides)
+
+
+def rtmdet_head(loss_cls: dict) -> dict:
+    return dict(type='DecoupledRTMDetSepBNHead', num_classes=NUM_CLASSES, in_channels=8,
+                feat_channels=8, stacked_convs=1, loss_cls=loss_cls, norm_cfg=dict(type='BN'),
+                anchor_generator=dict(type='MlvlPointGenerator', offset=0, strides=[8, 16]),
+                bbox_coder=dict(type='DistancePointBBoxCoder'),
+                loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
+                train_cfg=ConfigDict(assigner=dict(type='DynamicSoftLabelAssigner', topk=13),
+                                     allowed_border=-1, pos_weight=-1, debug=False))
+
+
+def rtmdet_inputs(head: nn.Module) -> list:
+    sides = [IMG // 8, IMG // 16]
+    cls_scores = [encoded(3, NUM_CLASSES, (s, s)) for s in sides]
+    bbox_preds = [torch.full((3, 4, s, s), 14.0) for s in sides]
+    return [cls_scores, bbox_preds, gt_instances(), img_metas()]
+
+
+def test_rtmdet_mask_is_each_elements_status_with_its_soft_targets():
+    head = MODELS.build(rtmdet_head(SPY))
+    head.loss_by_feat(*rtmdet_inputs(head))
+    calls = head.loss_cls.calls
+    assert len(calls) == 2  # one per level
+    assert check_every_element(calls, STATUS) == 3 * NUM_CLASSES * (8 * 8 + 4 * 4)
+    labels = torch.cat([call['target'][0] for call in calls])
+    scores = torch.cat([call['target'][1] for call in calls])
+    assert bool((labels < NUM_CLASSES).any()) and bool((scores[labels < NUM_CLASSES] > 0).all())
+
+
+def test_rtmdet_soft_targets_train_dghmc_and_are_refused_by_binary_losses():
+    losses = MODELS.build(rtmdet_head(dict(type='DGHMCLoss', use_sigmoid=True,
+                                           normalize='mass'))).loss_by_feat(
+        *rtmdet_inputs(None))
+    assert all(torch.isfinite(loss) and loss > 0 for loss in losses['loss_cls'])
+    head = MODELS.build(rtmdet_head(dict(type='CleanOnlyLoss', use_sigmoid=True)))
+    with pytest.raises(ValueError, match=r"CleanOnlyLoss: got RTMDet's \(labels, scores\) soft "
+                                         r'targets .* DGHMCLoss takes them'):
+        head.loss_by_feat(*rtmdet_inputs(head))

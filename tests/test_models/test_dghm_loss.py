@@ -470,3 +470,17 @@ def test_functional_refuses_bad_options(kwargs, match):
     pred, target, part = make_batch([0.3], [BG], [True])
     with pytest.raises(ValueError, match=match):
         dghmc_loss(pred, target, part, **kwargs)
+
+
+def test_soft_targets_use_the_soft_t_in_the_gradient_norm_and_bce():
+    # RTMDet's (labels, IoU scores): row 0 is class 0 at t = 0.6, row 1 background. The
+    # positive has p = t (g = 0), the three negatives p = 0.05 (g = 0.05): four elements in
+    # bin 0 of the clean group, M = 1, w = 1 / 40; BCE takes the soft t.
+    pred = torch.tensor([[logit(0.6), logit(0.05)], [logit(0.05), logit(0.05)]])
+    target = (torch.tensor([0, 2]), torch.tensor([0.6, 0.0]))
+    partial = torch.zeros(2, dtype=torch.bool)
+    loss = DGHMCLoss()(pred, target, partial=partial)
+    soft_bce = -(0.6 * math.log(0.6) + 0.4 * math.log(0.4))
+    assert loss.item() == pytest.approx((soft_bce + 3 * bce(0.05, 0)) / 40, rel=1e-5)
+    with pytest.raises(ValueError, match='scores must lie in'):
+        DGHMCLoss()(pred, (torch.tensor([0, 2]), torch.tensor([1.5, 0.0])), partial=partial)

@@ -22,7 +22,7 @@ from torch import Tensor
 
 from ...structures.annotation_status import rows_status
 from .roi_classifier_form import RoIClassifierForm
-from .utils import binary_target, check_logits, check_reduction, label_weight
+from .utils import check_logits, check_reduction, classification_target, label_weight
 
 #: The base losses a partial-annotation loss can be built on.
 BASES = ('ce', 'focal')
@@ -199,7 +199,7 @@ class PartialSigmoidLoss(RoIClassifierForm, nn.Module):
         check_logits(pred, name)
         status = rows_status(pred, partial, name) \
             if self.needs_status() or partial is not None else None
-        binary = binary_target(pred, target, name)
+        binary = classification_target(pred, target, name, soft=False)
         lw = label_weight(pred, weight, name)
         if pred.numel() == 0:
             return pred.float() * 0 if reduction == 'none' else pred.sum().float() * 0

@@ -36,7 +36,7 @@ from torch import Tensor
 
 from ...structures.annotation_status import rows_status
 from .roi_classifier_form import RoIClassifierForm
-from .utils import binary_target, check_logits, check_reduction, label_weight
+from .utils import check_logits, check_reduction, classification_target, label_weight
 
 #: Number of harmonized groups per decoupling mode; the noisy group (AP_N) is always last.
 DECOUPLE_GROUPS = {'noisy_clean': 2, 'full': 3}
@@ -377,7 +377,9 @@ def dghmc_loss(pred: Tensor,
 
     Args:
         pred (Tensor): (N, C) logits. Half inputs are computed in float32.
-        target (Tensor): (N,) class indices with background = C, or (N, C) binary.
+        target (Tensor | tuple): (N,) class indices with background = C, (N, C) binary, or
+            RTMDet's (labels, IoU scores) soft form (``QualityFocalLoss``'s): g = |p - t| and
+            BCE(x, t) with the soft t, an element with t > 0 a positive.
         partial (Tensor): (N,) bool, True where every class of the prediction's image is
             partially annotated, or (N, C) bool, True where class c is partially annotated in
             the image of prediction i: the negative of such an element is noisy (AP_N).
@@ -417,7 +419,7 @@ def dghmc_loss(pred: Tensor,
     check_reduction(reduction, name)
     check_logits(pred, name)
     partial = rows_status(pred, partial, name)
-    binary = binary_target(pred, target, name)
+    binary = classification_target(pred, target, name, soft=True)
     lw = label_weight(pred, weight, name)
     logits = pred.float()
     harmonized = dghmc_weights(logits.detach().sigmoid().sub_(binary).abs_(), binary, lw > 0,

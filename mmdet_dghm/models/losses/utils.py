@@ -62,6 +62,60 @@ def binary_target(pred: Tensor, target: Tensor, loss_name: str) -> Tensor:
     return target.to(torch.float32)
 
 
+def soft_target(pred: Tensor, target: tuple, loss_name: str) -> Tensor:
+    """The (N, C) soft target of RTMDet's ``(labels, scores)`` form (``QualityFocalLoss``).
+
+    Row i holds ``scores[i]`` (the IoU-aware quality, in [0, 1]) at column ``labels[i]`` and 0
+    elsewhere; background rows (label C) are all zero.
+
+    Args:
+        pred (Tensor): (N, C) logits; only its shape and device are used.
+        target (tuple[Tensor, Tensor]): (N,) integer labels in [0, C] and (N,) scores.
+        loss_name (str): Class name used in error messages.
+
+    Returns:
+        Tensor: (N, C) float32.
+
+    Raises:
+        ValueError: For a malformed pair, or scores outside [0, 1].
+    """
+    if len(target) != 2:
+        raise ValueError(f'{loss_name}: a soft target is a (labels, scores) pair, got '
+                         f'{len(target)} items')
+    labels, scores = target
+    dense = binary_target(pred, labels, loss_name)
+    if scores.shape != labels.shape or not scores.is_floating_point():
+        raise ValueError(f'{loss_name}: soft target scores must be floating and shaped like '
+                         f'the labels {tuple(labels.shape)}, got {scores.dtype} '
+                         f'{tuple(scores.shape)}')
+    if bool(((scores < 0) | (scores > 1)).any()):
+        raise ValueError(f'{loss_name}: soft target scores must lie in [0, 1]')
+    return dense.mul_(scores.to(torch.float32).view(-1, 1))
+
+
+def classification_target(pred: Tensor, target, loss_name: str, soft: bool) -> Tensor:
+    """The (N, C) float32 target: :func:`binary_target`, or :func:`soft_target` for a pair.
+
+    Args:
+        pred (Tensor): (N, C) logits.
+        target (Tensor | tuple): (N,) labels, (N, C) binary, or RTMDet's (labels, scores).
+        loss_name (str): Class name used in error messages.
+        soft (bool): Whether the loss defines soft targets.
+
+    Raises:
+        ValueError: For a soft target given to a loss that does not define it, naming the
+            loss that does.
+    """
+    if not isinstance(target, (tuple, list)):
+        return binary_target(pred, target, loss_name)
+    if not soft:
+        raise ValueError(f"{loss_name}: got RTMDet's (labels, scores) soft targets "
+                         f'(QualityFocalLoss), which {loss_name} does not define; DGHMCLoss '
+                         f'takes them (its gradient norm |p - t| and BCE extend to a soft t), '
+                         f'or give the head a loss with binary targets')
+    return soft_target(pred, target, loss_name)
+
+
 def label_weight(pred: Tensor, weight: Optional[Tensor], loss_name: str) -> Tensor:
     """The label weight as a float32 tensor broadcastable to ``pred``: (N, 1) or (N, C).
 
