@@ -2,9 +2,9 @@
 
 Usage:
     python -m benchmarks.head_cost [--repeats 21] [--threads 1] [--size 128]
-        [--families retinanet fcos atss faster-rcnn dino] [--out benchmarks/head_cost.md]
+        [--families retinanet fcos ...] [--out benchmarks/head_cost.md]
 
-For each family, the stock mmdet config (focal loss; sigmoid CE for Faster R-CNN's RPN) and its
+For each family, the stock mmdet config (its classification losses in the table) and its
 ``configs/dghmc_swap`` counterpart are built with the same weights (no pretrained backbone)
 and run ``model.train_step`` (data preprocessing, forward, backward, optimiser step) on the
 same batch of two random images with two boxes each, one image ``partially_annotated`` and one
@@ -25,10 +25,13 @@ from pathlib import Path
 from typing import Callable, Dict, List
 
 import mmdet
+import numpy as np
 import torch
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
+from mmdet.structures.mask import BitmapMasks
 from mmengine.config import Config
+from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
@@ -44,10 +47,22 @@ FAMILIES = {
     'fcos': ('fcos_r50-caffe_fpn_gn-head_dghmc_1x_coco.py',
              'fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py', 'FocalLoss'),
     'atss': ('atss_r50_fpn_dghmc_1x_coco.py', 'atss/atss_r50_fpn_1x_coco.py', 'FocalLoss'),
+    'faster-rcnn-rpn': ('faster-rcnn_r50_fpn_dghmc-rpn_1x_coco.py',
+                        'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 'CrossEntropyLoss (RPN)'),
     'faster-rcnn': ('faster-rcnn_r50_fpn_dghmc_1x_coco.py',
-                    'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 'CrossEntropyLoss (RPN)'),
+                    'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+                    'CrossEntropyLoss (RPN, RoI softmax)'),
+    'mask-rcnn': ('mask-rcnn_r50_fpn_dghmc_1x_coco.py', 'mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
+                  'CrossEntropyLoss (RPN, RoI softmax)'),
+    'cascade-rcnn': ('cascade-rcnn_r50_fpn_dghmc_1x_coco.py',
+                     'cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py',
+                     'CrossEntropyLoss (RPN, 3 RoI stages)'),
     'dino': ('dino-4scale_r50_dghmc_8xb2-12e_coco.py', 'dino/dino-4scale_r50_8xb2-12e_coco.py',
              'FocalLoss'),
+    'yolox': ('yolox_s_dghmc_8xb8-300e_coco.py', 'yolox/yolox_s_8xb8-300e_coco.py',
+              'CrossEntropyLoss (objectness)'),
+    'rtmdet': ('rtmdet_tiny_dghmc_8xb32-300e_coco.py', 'rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
+               'QualityFocalLoss'),
 }
 # DINO keeps its 900 queries: its four feature levels need more than 900 positions.
 MIN_SIZE = {'dino': 256}
@@ -72,7 +87,11 @@ def batch(size: int) -> dict:
         inputs.append(torch.randint(0, 256, (3, size, size), dtype=torch.uint8, generator=gen))
         sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
                                              scale_factor=(1.0, 1.0), **meta))
-        sample.gt_instances = InstanceData(bboxes=boxes.clone(), labels=torch.tensor([0, 1]))
+        masks = np.zeros((2, size, size), dtype=np.uint8)  # Mask R-CNN: the boxes, filled
+        for mask, (x0, y0, x1, y1) in zip(masks, boxes.int().tolist()):
+            mask[y0:y1, x0:x1] = 1
+        sample.gt_instances = InstanceData(bboxes=boxes.clone(), labels=torch.tensor([0, 1]),
+                                           masks=BitmapMasks(masks, size, size))
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
 
@@ -86,12 +105,17 @@ def train_steps(family: str, size: int) -> Dict[str, Callable[[], None]]:
     for name, cfg in cfgs.items():
         model_cfg = copy.deepcopy(cfg.model)
         model_cfg.backbone.init_cfg = None
+        model_cfg.data_preprocessor.pop('batch_augments', None)  # YOLOX's random resizing
         torch.manual_seed(0)
         with DefaultScope.overwrite_default_scope('mmdet'):
-            model = MODELS.build(model_cfg)
+            model = revert_sync_batchnorm(MODELS.build(model_cfg))  # RTMDet's SyncBN, 1 CPU
             model.init_weights()
             state = state or copy.deepcopy(model.state_dict())
-            model.load_state_dict(state)
+            # The RoI form of a status loss has C classifier channels, the softmax C + 1.
+            own = model.state_dict()
+            model.load_state_dict({key: value for key, value in state.items()
+                                   if key in own and own[key].shape == value.shape},
+                                  strict=False)
             model.train()
             optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
         data = batch(size)
@@ -140,7 +164,8 @@ def main() -> None:
         '',
         '- `model.train_step` (preprocess, forward, backward, optimiser step), batch of 2 '
         'random images with 2 boxes each, one `partially_annotated`, one `partial_labels=[1]` '
-        '(per-class mask); ResNet-50 models of the stock configs, no pretrained weights',
+        "(per-class mask); the stock configs' models (ResNet-50; YOLOX-s, RTMDet-tiny), no "
+        "pretrained weights; DGHM-C as the swap file sets it (`normalize='mass'`)",
         f'- Median of {args.repeats} interleaved rounds after 2 warm-up rounds; torch threads: '
         f'{args.threads}',
         f'- Machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} logical '
