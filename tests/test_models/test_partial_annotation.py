@@ -5,7 +5,17 @@ import torch
 import torch.nn as nn
 from mmdet.models.dense_heads import FCOSHead, GFLHead
 from mmdet.registry import MODELS
+from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
+from test_decoupled_heads import (
+    IMG,
+    NUM_CLASSES,
+    STATUS,
+    check_every_element,
+    encoded,
+    gt_instances,
+    img_metas,
+)
 
 import mmdet_dghm  # noqa: F401  (registration)
 from mmdet_dghm.models.status_aware_head import (
@@ -159,7 +169,41 @@ def test_stock_head_with_dghmc_says_a_status_aware_head_supplies_the_status():
                           [boxes(0)], [dict(img_shape=(32, 32))])
 
 
+class DecoupledGFLHead(StatusAwareHeadMixin, GFLHead):
+    """The README's "adding a detector family" example, as written there."""
+
+    def loss_by_feat(self, *args, **kwargs):
+        return self.with_batch_status(super().loss_by_feat, *args, **kwargs)
+
+    def loss_by_feat_single(self, anchors, cls_score, bbox_pred, labels, *args, **kwargs):
+        with self.rows_from_images(image_major_index(*labels.shape[:2], labels.device)):
+            return super().loss_by_feat_single(anchors, cls_score, bbox_pred, labels, *args,
+                                               **kwargs)
+
+
+def test_a_new_family_is_one_subclass_naming_its_rows(repo_root):
+    readme = (repo_root / 'README.md').read_text()
+    assert 'with self.rows_from_images(image_major_index(*labels.shape[:2], labels.device)):' \
+        in readme
+    head = DecoupledGFLHead(
+        num_classes=NUM_CLASSES, in_channels=8, feat_channels=8, stacked_convs=1, norm_cfg=None,
+        anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=8,
+                              scales_per_octave=1, strides=[8, 16]),
+        loss_cls=dict(type='RecordingPartialLoss', use_sigmoid=True),
+        train_cfg=ConfigDict(assigner=dict(type='ATSSAssigner', topk=9), allowed_border=-1,
+                             pos_weight=-1, debug=False))
+    sides = [IMG // 8, IMG // 16]
+    head.loss_by_feat([encoded(3, NUM_CLASSES, (s, s)) for s in sides],
+                      [torch.zeros(3, 4 * (head.reg_max + 1), s, s) for s in sides],
+                      gt_instances(), img_metas())
+    calls = head.loss_cls.calls
+    assert len(calls) == 2
+    assert check_every_element(calls, STATUS) == 3 * NUM_CLASSES * sum(s * s for s in sides)
+
+
 def test_registered_heads():
     for name in ('DecoupledRetinaHead', 'DecoupledFCOSHead', 'DecoupledATSSHead',
-                 'DecoupledRPNHead', 'DecoupledDINOHead'):
+                 'DecoupledRPNHead', 'DecoupledDINOHead', 'DecoupledYOLOXHead',
+                 'DecoupledRTMDetHead', 'DecoupledRTMDetSepBNHead', 'DecoupledStandardRoIHead',
+                 'DecoupledCascadeRoIHead'):
         assert issubclass(MODELS.get(name), StatusAwareHeadMixin)
