@@ -16,9 +16,9 @@ stock gradient clipping, the others with none), reduced only in
 - image size: ``--size`` px, batch ``--batch-size``;
 - schedule length: ``--iters`` iterations, the linear warm-up shortened to ``--warmup``;
 - the learning rate scaled to the batch by mmdet's own ``auto_scale_lr`` rule (the config's
-  rate times batch / ``base_batch_size``, as ``tools/train.py --auto-scale-lr`` does): at the
-  unscaled rate of a 16-image batch, batch 2 diverges with the stock loss as well (focal
-  RetinaNet went non-finite at iteration 236 at 256 px).
+  rate times batch / ``base_batch_size``, as ``tools/train.py --auto-scale-lr`` does), or kept
+  at the 16-image batch's rate with ``--no-lr-scaling`` (``--records`` elsewhere), where a
+  2-image batch can diverge with the stock loss as well.
 
 The data is synthetic H&E with two cell types (:mod:`mmdet_dghm.testing.synthetic`) as a
 partial COCO json (:class:`~mmdet_dghm.datasets.PartialCocoDataset`): half the images keep
@@ -94,6 +94,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--drop', type=float, default=0.7,
                    help='share of boxes removed from the partially annotated images')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--no-lr-scaling', action='store_true',
+                   help="keep the config's learning rate (that of its 16-image batch)")
     p.add_argument('--threads', type=int, default=1, help='torch intra-op threads')
     p.add_argument('--work-dir', type=Path, default=Path('work_dirs/swap_stability'))
     p.add_argument('--records', type=Path, default=Path('benchmarks/swap_stability_runs'),
@@ -179,7 +181,8 @@ def reduced_config(family: str, loss: str, args: argparse.Namespace, data_dir: P
                                         save_last=False)
     cfg.default_hooks.visualization = dict(type='DetVisualizationHook', draw=False)
     cfg.log_processor = dict(type='LogProcessor', window_size=1, by_epoch=False)
-    cfg.auto_scale_lr = dict(enable=True, base_batch_size=cfg.auto_scale_lr.base_batch_size)
+    cfg.auto_scale_lr = dict(enable=not args.no_lr_scaling,
+                             base_batch_size=cfg.auto_scale_lr.base_batch_size)
     cfg.randomness = dict(seed=args.seed)
     cfg.work_dir = str(work_dir)
     cfg.launcher = 'none'
@@ -220,10 +223,12 @@ def train_one(family: str, loss: str, args: argparse.Namespace, data_dir: Path,
         print(f'{family} / {loss}: {error}', file=sys.stderr)
     values = cls_losses(run_dir, FAMILIES[family][3])
     optimizer = cfg.optim_wrapper.optimizer
-    lr = optimizer.lr * args.batch_size / cfg.auto_scale_lr.base_batch_size
+    base = cfg.auto_scale_lr.base_batch_size
+    scale = f'{args.batch_size}/{base}'
+    lr = optimizer.lr if args.no_lr_scaling else optimizer.lr * args.batch_size / base
     record = dict(family=family, loss=loss, loss_cls=values, error=error,
-                  optimizer=f'{optimizer.type} lr={lr:g} ({optimizer.lr:g} x '
-                            f'{args.batch_size}/{cfg.auto_scale_lr.base_batch_size})',
+                  optimizer=f'{optimizer.type} lr={lr:g}' + (
+                      ' (unscaled)' if args.no_lr_scaling else f' ({optimizer.lr:g} x {scale})'),
                   clip_grad=(cfg.optim_wrapper.get('clip_grad') or {}).get('max_norm'),
                   cls_loss_cfg=(None if LOSSES[loss] is None else
                                 cfg.model[FAMILIES[family][2]].loss_cls.to_dict()),
