@@ -5,6 +5,7 @@ With DGHM-C as the status loss: empty ground truth gives a positive classificati
 Decoupled head is the stock head: same losses and the same predictions from the same weights.
 """
 import copy
+from typing import Optional
 
 import pytest
 import torch
@@ -91,9 +92,11 @@ def test_roi_head_with_a_stock_loss_is_the_stock_head(cascade):
         assert torch.equal(a.bboxes, b.bboxes) and torch.equal(a.scores, b.scores)
 
 
-def yolox_losses(loss_obj: dict, num_boxes: int, stock: bool = False):
-    cfg = yolox_head(loss_obj)
-    head = MODELS.build(dict(cfg, type='YOLOXHead') if stock else cfg)
+def dense_losses(head_cfg, loss: dict, num_boxes: int, stock_type: Optional[str] = None):
+    """The head of ``head_cfg(loss)`` (as ``stock_type`` if given), its outputs on random
+    features, and its losses with ``num_boxes`` boxes per image."""
+    cfg = head_cfg(loss)
+    head = MODELS.build(dict(cfg, type=stock_type or cfg['type']))
     torch.manual_seed(0)
     head.init_weights()
     outputs = dense_outputs(head, [IMG // 8, IMG // 16])
@@ -101,17 +104,17 @@ def yolox_losses(loss_obj: dict, num_boxes: int, stock: bool = False):
 
 
 def test_yolox_empty_and_one_box_losses():
-    _, _, empty = yolox_losses(DGHMC, 0)
+    _, _, empty = dense_losses(yolox_head, DGHMC, 0)
     assert float(empty['loss_obj']) > 0
     assert float(empty['loss_cls']) == 0 and float(empty['loss_bbox']) == 0
-    _, _, one = yolox_losses(DGHMC, 1)
+    _, _, one = dense_losses(yolox_head, DGHMC, 1)
     assert float(one['loss_obj']) > 0 and float(one['loss_cls']) > 0
     assert float(one['loss_bbox']) > 0
 
 
 def test_yolox_with_a_stock_loss_is_the_stock_head():
-    ours, outputs, our_losses = yolox_losses(OBJ_CE, 1)
-    stock, _, stock_losses = yolox_losses(OBJ_CE, 1, stock=True)
+    ours, outputs, our_losses = dense_losses(yolox_head, OBJ_CE, 1)
+    stock, _, stock_losses = dense_losses(yolox_head, OBJ_CE, 1, 'YOLOXHead')
     for key in stock_losses:
         assert float(our_losses[key]) == pytest.approx(float(stock_losses[key]), rel=1e-6)
     cfg = ConfigDict(score_thr=0.01, nms=dict(type='nms', iou_threshold=0.65))
@@ -121,25 +124,16 @@ def test_yolox_with_a_stock_loss_is_the_stock_head():
         assert torch.equal(a.bboxes, b.bboxes) and torch.equal(a.scores, b.scores)
 
 
-def rtmdet_losses(loss_cls: dict, num_boxes: int, stock: bool = False):
-    cfg = rtmdet_head(loss_cls)
-    head = MODELS.build(dict(cfg, type='RTMDetSepBNHead') if stock else cfg)
-    torch.manual_seed(0)
-    head.init_weights()
-    outputs = dense_outputs(head, [IMG // 8, IMG // 16])
-    return head, outputs, head.loss_by_feat(*outputs, ground_truth(num_boxes), img_metas())
-
-
 def test_rtmdet_empty_and_one_box_losses():
-    _, _, empty = rtmdet_losses(DGHMC, 0)
+    _, _, empty = dense_losses(rtmdet_head, DGHMC, 0)
     assert total(empty['loss_cls']) > 0 and total(empty['loss_bbox']) == 0
-    _, _, one = rtmdet_losses(DGHMC, 1)
+    _, _, one = dense_losses(rtmdet_head, DGHMC, 1)
     assert total(one['loss_cls']) > 0 and total(one['loss_bbox']) > 0
 
 
 def test_rtmdet_with_a_stock_loss_is_the_stock_head():
-    ours, outputs, our_losses = rtmdet_losses(QFL, 1)
-    stock, _, stock_losses = rtmdet_losses(QFL, 1, stock=True)
+    ours, outputs, our_losses = dense_losses(rtmdet_head, QFL, 1)
+    stock, _, stock_losses = dense_losses(rtmdet_head, QFL, 1, 'RTMDetSepBNHead')
     for key in stock_losses:
         assert total(our_losses[key]) == pytest.approx(total(stock_losses[key]), rel=1e-6)
     cfg = ConfigDict(nms_pre=100, score_thr=0.01, nms=dict(type='nms', iou_threshold=0.6),
