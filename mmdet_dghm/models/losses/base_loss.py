@@ -30,6 +30,25 @@ BASES = ('ce', 'focal')
 FOCAL_GAMMA, FOCAL_ALPHA = 2.0, 0.25
 
 
+def focal_term(pred: Tensor, target: Tensor, gamma, class_weight) -> Tensor:
+    """Elementwise class_weight * |t - p| ** gamma * BCE(x, t): focal loss's shape.
+
+    With binary t, |t - p| = 1 - p_t, and ``class_weight = alpha_t`` gives focal(x, t) of the
+    module docstring; BRL's mirrored branch flips t and reweights.
+
+    Args:
+        pred (Tensor): Logits x.
+        target (Tensor): Targets t (float), same shape.
+        gamma (float | Tensor): Focusing parameter, a number or one per element.
+        class_weight (float | Tensor): Weight of each element, broadcastable.
+
+    Returns:
+        Tensor: The term of every element, same shape as ``pred``.
+    """
+    ce = F.binary_cross_entropy_with_logits(pred, target, reduction='none')
+    return ce * (target - pred.sigmoid()).abs().pow(gamma) * class_weight
+
+
 def sigmoid_base_loss(pred: Tensor, target: Tensor, base: str = 'focal',
                       gamma: float = FOCAL_GAMMA, alpha: float = FOCAL_ALPHA) -> Tensor:
     """Elementwise CE(x, t) or focal(x, t) of the module docstring.
@@ -45,12 +64,9 @@ def sigmoid_base_loss(pred: Tensor, target: Tensor, base: str = 'focal',
     Returns:
         Tensor: The loss of every element, same shape as ``pred``.
     """
-    ce = F.binary_cross_entropy_with_logits(pred, target, reduction='none')
     if base == 'ce':
-        return ce
-    # |t - p| = 1 - p_t for a binary t.
-    modulating = (target - pred.sigmoid()).abs().pow(gamma)
-    return ce * modulating * (alpha * target + (1 - alpha) * (1 - target))
+        return F.binary_cross_entropy_with_logits(pred, target, reduction='none')
+    return focal_term(pred, target, gamma, alpha * target + (1 - alpha) * (1 - target))
 
 
 def sigmoid_base_terms(pred: Tensor, base: str = 'focal', gamma: float = FOCAL_GAMMA,
@@ -132,10 +148,18 @@ class PartialSigmoidLoss(RoIClassifierForm, nn.Module):
         ValueError: For another reduction.
     """
 
+    #: Whether the loss takes RTMDet's ``(labels, scores)`` soft targets.
+    soft_targets = False
+    #: Whether the weighted terms normalise themselves (DGHM-C's harmonizing weights):
+    #: ``'mean'`` then sums them, as ``'sum'`` does, and ``avg_factor`` is not used.
+    self_normalised = False
+
     def __init__(self, use_sigmoid: bool, loss_weight: float, reduction: str,
                  roi_classifier: bool = False) -> None:
         super().__init__()
         self.use_roi_classifier_form(roi_classifier)
+        #: Whether :meth:`forward` requires ``partial``; if not, it validates a given one.
+        self.status_required = True
         name = type(self).__name__
         if not use_sigmoid:
             raise NotImplementedError(f'{name}: only use_sigmoid=True is implemented; the '
@@ -146,17 +170,14 @@ class PartialSigmoidLoss(RoIClassifierForm, nn.Module):
         self.loss_weight = loss_weight
         self.reduction = reduction
 
-    def needs_status(self) -> bool:
-        """Whether :meth:`forward` requires ``partial``; if not, it validates a given one."""
-        return True
-
     def weighted_terms(self, logits: Tensor, target: Tensor, weight: Tensor,
                        status: Optional[Tensor]) -> Tensor:
         """The (N, C) loss terms, label weights applied.
 
         Args:
             logits (Tensor): (N, C) float32 logits, N > 0.
-            target (Tensor): (N, C) float32 binary labels.
+            target (Tensor): (N, C) float32 binary labels (soft in [0, 1] where the loss
+                takes :attr:`soft_targets`).
             weight (Tensor): (N, 1) or (N, C) float32 label weights; 0 ignores an element.
             status (Tensor, optional): (N, 1) or (N, C) bool status, None where not required
                 and not given.
@@ -174,17 +195,18 @@ class PartialSigmoidLoss(RoIClassifierForm, nn.Module):
 
         Args:
             pred (Tensor): (N, C) logits. Half inputs are computed in float32.
-            target (Tensor): (N,) class indices with background = C, or (N, C) binary.
+            target (Tensor | tuple): (N,) class indices with background = C, (N, C) binary,
+                or RTMDet's (labels, scores) where the loss takes :attr:`soft_targets`.
             weight (Tensor, optional): (N,) or (N, C) label weights; 0 ignores an element.
                 Defaults to None.
-            avg_factor (float, optional): Divisor of the summed loss for ``'mean'``.
-                Defaults to None.
+            avg_factor (float, optional): Divisor of the summed loss for ``'mean'`` (unused
+                by a :attr:`self_normalised` loss). Defaults to None.
             reduction_override (str, optional): ``'none'``, ``'mean'`` or ``'sum'``.
             partial (Tensor, optional): (N,) or (N, C) bool status, True where the class
                 (every class, for (N,)) is partially annotated in the prediction's image:
-                the negative of such an element is noisy. The heads of
-                ``mmdet_dghm.models.dense_heads`` supply it. Required unless
-                :meth:`needs_status` says otherwise, and then validated if given.
+                the negative of such an element is noisy. The status-aware heads supply it.
+                Required unless :attr:`status_required` is False, and then validated if
+                given.
 
         Returns:
             Tensor: float32 scalar, or (N, C) terms for reduction ``'none'``.
@@ -198,10 +220,12 @@ class PartialSigmoidLoss(RoIClassifierForm, nn.Module):
         reduction = reduction_override or self.reduction
         check_logits(pred, name)
         status = rows_status(pred, partial, name) \
-            if self.needs_status() or partial is not None else None
-        binary = classification_target(pred, target, name, soft=False)
+            if self.status_required or partial is not None else None
+        binary = classification_target(pred, target, name, soft=self.soft_targets)
         lw = label_weight(pred, weight, name)
         if pred.numel() == 0:
             return pred.float() * 0 if reduction == 'none' else pred.sum().float() * 0
         terms = self.weighted_terms(pred.float(), binary, lw, status)
+        if self.self_normalised and reduction == 'mean':
+            reduction, avg_factor = 'sum', None
         return self.loss_weight * weight_reduce_loss(terms, None, reduction, avg_factor)

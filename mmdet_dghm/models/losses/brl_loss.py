@@ -32,11 +32,10 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor
 
-from .base_loss import FOCAL_ALPHA, FOCAL_GAMMA, PartialSigmoidLoss, resolve_base
+from .base_loss import FOCAL_ALPHA, FOCAL_GAMMA, PartialSigmoidLoss, focal_term, resolve_base
 from .clean_only_loss import noisy_negatives
 
 MODES = ('all', 'partial')
@@ -79,9 +78,7 @@ def background_recalibration_loss(pred: Tensor, target: Tensor, candidate: Tenso
     class_weight = torch.where(confusing, beta * class_weight, class_weight)
     focus = gamma if mirror_gamma is None or mirror_gamma == gamma \
         else torch.where(confusing, mirror_gamma, gamma)
-    modulating = (flipped - pred.sigmoid()).abs().pow(focus)
-    ce = F.binary_cross_entropy_with_logits(pred, flipped, reduction='none')
-    return ce * modulating * class_weight
+    return focal_term(pred, flipped, focus, class_weight)
 
 
 @MODELS.register_module()
@@ -148,10 +145,7 @@ class BackgroundRecalibrationLoss(PartialSigmoidLoss):
         self.mirror_gamma = mirror_gamma
         self.beta = beta
         self.candidate_weight = candidate_weight
-
-    def needs_status(self) -> bool:
-        """Only the status-aware form reads the status."""
-        return self.mode == 'partial'
+        self.status_required = mode == 'partial'  # only the status-aware form reads it
 
     def weighted_terms(self, logits: Tensor, target: Tensor, weight: Tensor,
                        status: Optional[Tensor]) -> Tensor:

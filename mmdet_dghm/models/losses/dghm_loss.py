@@ -29,13 +29,12 @@ from typing import Optional
 
 import torch
 import torch.distributed as dist
-import torch.nn as nn
 import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor
 
 from ...structures.annotation_status import rows_status
-from .roi_classifier_form import RoIClassifierForm
+from .base_loss import PartialSigmoidLoss
 from .utils import check_logits, check_reduction, classification_target, label_weight
 
 #: Number of harmonized groups per decoupling mode; the noisy group (AP_N) is always last.
@@ -421,22 +420,58 @@ def dghmc_loss(pred: Tensor,
     partial = rows_status(pred, partial, name)
     binary = classification_target(pred, target, name, soft=True)
     lw = label_weight(pred, weight, name)
-    logits = pred.float()
-    harmonized = dghmc_weights(logits.detach().sigmoid().sub_(binary).abs_(), binary, lw > 0,
-                               partial, bins, mu_noisy, mu_clean, outlier_thr, decouple,
-                               density, reference_size, moving_counts, momentum, sync)
-    # In place: ``harmonized`` is a fresh tensor and lw is usually (N, 1).
-    weight = harmonized.mul_(lw)
+    terms = dghmc_terms(pred.float(), binary, lw, partial, bins, mu_noisy, mu_clean,
+                        outlier_thr, decouple, density, reference_size, moving_counts,
+                        momentum, sync, normalize)
+    return terms if reduction == 'none' else terms.sum()
+
+
+def dghmc_terms(logits: Tensor,
+                target: Tensor,
+                label_weights: Tensor,
+                partial: Tensor,
+                bins: int = 10,
+                mu_noisy: float = 2.0,
+                mu_clean: float = 0.5,
+                outlier_thr: float = 0.9,
+                decouple: str = 'noisy_clean',
+                density: str = 'paper',
+                reference_size: Optional[float] = None,
+                moving_counts: Optional[Tensor] = None,
+                momentum: float = 0.0,
+                sync: bool = False,
+                normalize: str = 'paper') -> Tensor:
+    """The (N, C) terms w * label_weight * BCE(x, t) of eq. (12), checked inputs.
+
+    Args:
+        logits (Tensor): (N, C) float32 logits.
+        target (Tensor): (N, C) float32 targets, binary or soft.
+        label_weights (Tensor): (N, 1) or (N, C) float32; <= 0 ignores an element.
+        partial (Tensor): (N,), (N, 1) or (N, C) bool status.
+        bins, mu_noisy, mu_clean, outlier_thr, decouple, density, reference_size,
+        moving_counts, momentum, sync, normalize: As in :func:`dghmc_loss`.
+
+    Returns:
+        Tensor: (N, C) float32 terms, summing to the loss.
+    """
+    harmonized = dghmc_weights(logits.detach().sigmoid().sub_(target).abs_(), target,
+                               label_weights > 0, partial, bins, mu_noisy, mu_clean,
+                               outlier_thr, decouple, density, reference_size, moving_counts,
+                               momentum, sync)
+    # In place: ``harmonized`` is a fresh tensor and the label weights usually (N, 1).
+    weight = harmonized.mul_(label_weights)
     if normalize == 'mass':
         unit_mass_(weight, sync)
-    return F.binary_cross_entropy_with_logits(
-        logits, binary, weight=weight,
-        reduction='none' if reduction == 'none' else 'sum')
+    return F.binary_cross_entropy_with_logits(logits, target, weight=weight, reduction='none')
 
 
 @MODELS.register_module()
-class DGHMCLoss(RoIClassifierForm, nn.Module):
+class DGHMCLoss(PartialSigmoidLoss):
     """DGHM-C loss (eq. 9-12) for sigmoid classification on partially annotated data.
+
+    On the base of every status-aware loss (:class:`.PartialSigmoidLoss`): ``partial`` is
+    required, RTMDet's soft targets are taken (:attr:`soft_targets`), and the terms normalise
+    themselves (:attr:`self_normalised`: ``'mean'`` sums them, ``avg_factor`` is unused).
 
     Args:
         use_sigmoid (bool): Must be True: DGHM-C is defined on per-class sigmoid outputs.
@@ -480,6 +515,9 @@ class DGHMCLoss(RoIClassifierForm, nn.Module):
             mmdet's ``custom_cls_channels``, :mod:`.roi_classifier_form`). Defaults to False.
     """
 
+    soft_targets = True
+    self_normalised = True
+
     def __init__(self,
                  use_sigmoid: bool = True,
                  bins: int = 10,
@@ -495,17 +533,10 @@ class DGHMCLoss(RoIClassifierForm, nn.Module):
                  loss_weight: float = 1.0,
                  reduction: str = 'mean',
                  roi_classifier: bool = False) -> None:
-        super().__init__()
-        self.use_roi_classifier_form(roi_classifier)
-        name = type(self).__name__
-        if not use_sigmoid:
-            raise NotImplementedError(f'{name}: only use_sigmoid=True is implemented; DGHM-C '
-                                      f'harmonizes per-class sigmoid gradient norms')
-        check_options(name, bins, mu_noisy, mu_clean, outlier_thr, momentum, decouple,
-                      density, reference_size, normalize)
-        check_reduction(reduction, name)
+        super().__init__(use_sigmoid, loss_weight, reduction, roi_classifier)
+        check_options(type(self).__name__, bins, mu_noisy, mu_clean, outlier_thr, momentum,
+                      decouple, density, reference_size, normalize)
         self.normalize = normalize
-        self.use_sigmoid = use_sigmoid
         self.bins = int(bins)
         self.mu_noisy = mu_noisy
         self.mu_clean = mu_clean
@@ -515,8 +546,6 @@ class DGHMCLoss(RoIClassifierForm, nn.Module):
         self.sync = sync
         self.density = density
         self.reference_size = reference_size
-        self.loss_weight = loss_weight
-        self.reduction = reduction
         self.num_groups = DECOUPLE_GROUPS[decouple]
         if momentum > 0:
             self.register_buffer('acc_counts', torch.zeros(self.num_groups, self.bins))
@@ -532,40 +561,12 @@ class DGHMCLoss(RoIClassifierForm, nn.Module):
                     density=self.density, reference_size=self.reference_size,
                     moving_counts=moving, momentum=self.momentum, sync=self.sync)
 
-    def forward(self,
-                pred: Tensor,
-                target: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                partial: Optional[Tensor] = None) -> Tensor:
-        """Compute the DGHM-C loss (:func:`dghmc_loss`) times ``loss_weight``.
-
-        Args:
-            pred (Tensor): (N, C) logits. Half inputs are computed in float32.
-            target (Tensor): (N,) class indices with background = C, or (N, C) binary.
-            weight (Tensor, optional): (N,) or (N, C) label weights; elements with weight
-                <= 0 are ignored (not counted, no loss), others scale their term.
-            avg_factor (float, optional): Accepted for mmdet's interface and ignored: the
-                loss normalises itself through the gradient densities, like GHM-C.
-            reduction_override (str, optional): ``'none'``, ``'mean'`` or ``'sum'``.
-            partial (Tensor): Required. (N,) bool, True where every class of the
-                prediction's image is partially annotated, or (N, C) bool, True where class
-                c is partially annotated in the image of prediction i: the negative of such
-                an element is noisy, every other element clean. The heads of
-                ``mmdet_dghm.models.dense_heads`` supply it from each image's metainfo.
-
-        Returns:
-            Tensor: float32 scalar, or the (N, C) terms for reduction ``'none'``.
-        """
-        name = type(self).__name__
-        check_reduction(reduction_override, name)
-        reduction = reduction_override or self.reduction
-        check_logits(pred, name)  # errors name the module, not the functional form
-        rows_status(pred, partial, name)
-        return self.loss_weight * dghmc_loss(pred, target, partial, weight,
-                                             normalize=self.normalize, reduction=reduction,
-                                             **self.options())
+    def weighted_terms(self, logits: Tensor, target: Tensor, weight: Tensor,
+                       status: Optional[Tensor]) -> Tensor:
+        """The (N, C) terms of eq. (12) (:func:`dghmc_terms`); ``forward`` is the base's:
+        ``'mean'`` and ``'sum'`` give their sum, ``avg_factor`` unused, like GHM-C."""
+        return dghmc_terms(logits, target, weight, status, normalize=self.normalize,
+                           **self.options())
 
     def harmonizing_weights(self, logits: Tensor, target: Tensor, valid: Tensor,
                             partial: Tensor) -> Tensor:

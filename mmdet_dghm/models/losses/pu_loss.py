@@ -223,6 +223,8 @@ class PULoss(PartialSigmoidLoss):
         # entering the state dict.
         self.register_buffer('prior', prior_t, persistent=False)
         self.register_buffer('missing_rate', missing_t, persistent=False)
+        # The status tells U from N ('pnu') and counts the missing rate's positives.
+        self.status_required = mode == 'pnu' or missing_rate is not None
 
     def class_values(self, value: Tensor, num_classes: int, label: str) -> Tensor:
         """``value`` as a scalar or (C,), checking a per-class length against C."""
@@ -230,10 +232,6 @@ class PULoss(PartialSigmoidLoss):
             raise ValueError(f'{type(self).__name__}: {label} has {value.numel()} values for '
                              f'{num_classes} classes')
         return value
-
-    def needs_status(self) -> bool:
-        """The status tells U from N (``'pnu'``) and counts the missing rate's positives."""
-        return self.mode == 'pnu' or self.missing_rate is not None
 
     def weighted_terms(self, logits: Tensor, target: Tensor, weight: Tensor,
                        status: Optional[Tensor]) -> Tensor:
