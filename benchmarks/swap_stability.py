@@ -67,6 +67,8 @@ FAMILIES = {
                      ('loss_rpn_cls', 'loss_cls')),
     'yolox': ('yolox_s_dghmc_8xb8-300e_coco.py', 'yolox/yolox_s_8xb8-300e_coco.py', 'bbox_head',
               ('loss_obj', )),
+    'rtmdet': ('rtmdet_tiny_dghmc_8xb32-300e_coco.py', 'rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
+               'bbox_head', ('loss_cls', )),
 }
 #: The classification loss of each compared method; ``stock`` keeps the stock config's.
 LOSSES = {
@@ -76,6 +78,9 @@ LOSSES = {
     'pu': dict(type='PULoss', use_sigmoid=True, missing_rate=0.7),
     'brl': dict(type='BackgroundRecalibrationLoss', use_sigmoid=True),
 }
+#: The swapped loss's attribute where it is not ``loss_cls``: YOLOX's negatives are in its
+#: objectness.
+LOSS_ATTR = {'yolox': 'loss_obj'}
 CLASSES = ('signet_ring_cell', 'eosinophil')
 META_KEYS = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
              'flip_direction', 'partially_annotated', 'partial_labels')
@@ -143,10 +148,11 @@ def reduced_config(family: str, loss: str, args: argparse.Namespace, data_dir: P
     cfg = Config.fromfile(str(STOCK_DIR / stock_file if loss == 'stock'
                               else SWAP_DIR / swap_file))
     if isinstance(LOSSES[loss], dict):
-        cfg.model[head_key].loss_cls = ConfigDict(LOSSES[loss])
+        cfg.model[head_key][LOSS_ATTR.get(family, 'loss_cls')] = ConfigDict(LOSSES[loss])
     cfg.custom_imports = dict(imports=['mmdet_dghm'], allow_failed_imports=False)
+    cfg.model.backbone.init_cfg = None
     if cfg.model.backbone.type == 'ResNet':
-        cfg.model.backbone.update(depth=18, init_cfg=None)
+        cfg.model.backbone.depth = 18
         cfg.model.neck.in_channels = [64 * 2 ** i for i in cfg.model.backbone.out_indices]
     # YOLOX: no multi-scale batch resizing; its mode-switch, sync-norm and EMA hooks belong
     # to the 300-epoch schedule.
@@ -230,8 +236,8 @@ def train_one(family: str, loss: str, args: argparse.Namespace, data_dir: Path,
                   optimizer=f'{optimizer.type} lr={lr:g}' + (
                       ' (unscaled)' if args.no_lr_scaling else f' ({optimizer.lr:g} x {scale})'),
                   clip_grad=(cfg.optim_wrapper.get('clip_grad') or {}).get('max_norm'),
-                  cls_loss_cfg=(None if LOSSES[loss] is None else
-                                cfg.model[FAMILIES[family][2]].loss_cls.to_dict()),
+                  cls_loss_cfg=(None if LOSSES[loss] is None else cfg.model[FAMILIES[family][2]][
+                      LOSS_ATTR.get(family, 'loss_cls')].to_dict()),
                   iters=args.iters, size=args.size, batch_size=args.batch_size,
                   warmup=args.warmup, seed=args.seed, drop=args.drop, command=command)
     record_path.write_text(json.dumps(record))
