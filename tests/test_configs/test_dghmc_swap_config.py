@@ -148,7 +148,8 @@ def two_iteration_config(cfg: Config, data_root: Path, size: int, work_dir: Path
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('family', sorted(FAMILIES))
+# The RPN-only Faster R-CNN is the full swap's RPN half: its file is checked above.
+@pytest.mark.parametrize('family', sorted(set(FAMILIES) - {'faster-rcnn-rpn'}))
 def test_swap_config_trains_two_iterations_on_coco_json(repo_root, tiny_coco, tmp_path, family):
     name, _, heads, losses = FAMILIES[family]
     # DINO keeps its 900 queries: its four feature levels need more than 900 positions.
