@@ -258,6 +258,13 @@ def run_one(family: str, loss: str, args: argparse.Namespace, data_dir: Path,
     return json.loads(record_path.read_text())
 
 
+def trains(record: dict) -> bool:
+    """Finite at every logged iteration, all of them logged, and the loss falls."""
+    values = record['loss_cls']
+    return (len(values) >= record['iters'] and all(math.isfinite(v) for v in values)
+            and statistics.fmean(values[-50:]) < statistics.fmean(values[:10]))
+
+
 def summary(record: dict) -> Dict[str, str]:
     values = record['loss_cls']
     bad = next((i + 1 for i, v in enumerate(values) if not math.isfinite(v)), None)
@@ -271,11 +278,17 @@ def summary(record: dict) -> Dict[str, str]:
 
 def table(records: List[dict]) -> str:
     first = records[0]
+    failing = [f"{r['family']} / {r['loss']}" for r in records if not trains(r)]
+    verdict = (f'**{len(records) - len(failing)} of {len(records)} runs stay finite with a '
+               f'falling classification loss**' +
+               (f'; not: {", ".join(failing)}.' if failing else '.'))
     lines = [
         '# One-line swaps under their stock optimizers',
         '',
-        f"Made by `{first['command']}` on {platform.machine()} ({os.cpu_count()} CPUs), "
-        f"torch {torch.__version__}, mmdet {mmdet.__version__}. Each run: its stock config's "
+        verdict,
+        '',
+        f"On {platform.machine()} ({os.cpu_count()} CPUs), torch {torch.__version__}, mmdet "
+        f"{mmdet.__version__}. Each run: its stock config's "
         f"optimizer and gradient clipping, ResNet-18 from scratch, {first['size']} px, batch "
         f"{first['batch_size']}, {first['iters']} iterations after a {first['warmup']}-iteration "
         f"linear warm-up, seed {first['seed']}; synthetic partial COCO (half the images lose "
@@ -283,6 +296,10 @@ def table(records: List[dict]) -> str:
         '',
         '`start`: mean classification loss of iterations 1-10; `end`: of the last 50; '
         '`finite`: whether every logged iteration had a finite loss (and how many were logged).',
+        '',
+        'The commands that made the runs (each skips the runs whose record exists):',
+        '',
+        *[f'- `{command}`' for command in dict.fromkeys(r['command'] for r in records)],
         '',
         '| family | loss | optimizer | clip | start | end | end / start | finite |',
         '| --- | --- | --- | --- | --- | --- | --- | --- |',

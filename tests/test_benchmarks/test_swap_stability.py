@@ -46,5 +46,7 @@ def test_logged_classification_losses_sum_every_stage_and_the_table_flags_diverg
                                                   finite='yes (60)')
     diverged = dict(record, loss_cls=[2.0] * 39 + [math.nan] * 21)
     assert swap_stability.summary(diverged)['finite'] == 'no: non-finite at 40'
-    assert '| retinanet | stock | SGD | none | 2 | 1 | 0.50 | yes (60) |' in \
-        swap_stability.table([record])
+    text = swap_stability.table([record, dict(diverged, loss='dghmc')])
+    assert '| retinanet | stock | SGD | none | 2 | 1 | 0.50 | yes (60) |' in text
+    assert '**1 of 2 runs stay finite with a falling classification loss**; not: ' \
+        'retinanet / dghmc.' in text
