@@ -78,8 +78,11 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def batch(size: int) -> dict:
-    """Two random images, two boxes each; image 0 partial everywhere, image 1 in class 1."""
+def batch(size: int, with_masks: bool) -> dict:
+    """Two random images, two boxes each; image 0 partial everywhere, image 1 in class 1.
+
+    With ``with_masks`` the boxes, filled, are the instance masks (Mask R-CNN); other models
+    get none (RTMDet's assigner would take them for its own mask format)."""
     gen = torch.Generator().manual_seed(0)
     boxes = torch.tensor([[0.1, 0.1, 0.45, 0.4], [0.5, 0.45, 0.9, 0.95]]) * size
     inputs, samples = [], []
@@ -87,11 +90,12 @@ def batch(size: int) -> dict:
         inputs.append(torch.randint(0, 256, (3, size, size), dtype=torch.uint8, generator=gen))
         sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
                                              scale_factor=(1.0, 1.0), **meta))
-        masks = np.zeros((2, size, size), dtype=np.uint8)  # Mask R-CNN: the boxes, filled
-        for mask, (x0, y0, x1, y1) in zip(masks, boxes.int().tolist()):
-            mask[y0:y1, x0:x1] = 1
-        sample.gt_instances = InstanceData(bboxes=boxes.clone(), labels=torch.tensor([0, 1]),
-                                           masks=BitmapMasks(masks, size, size))
+        sample.gt_instances = InstanceData(bboxes=boxes.clone(), labels=torch.tensor([0, 1]))
+        if with_masks:
+            masks = np.zeros((2, size, size), dtype=np.uint8)
+            for mask, (x0, y0, x1, y1) in zip(masks, boxes.int().tolist()):
+                mask[y0:y1, x0:x1] = 1
+            sample.gt_instances.masks = BitmapMasks(masks, size, size)
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
 
@@ -118,7 +122,7 @@ def train_steps(family: str, size: int) -> Dict[str, Callable[[], None]]:
                                   strict=False)
             model.train()
             optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-        data = batch(size)
+        data = batch(size, with_masks='mask_head' in cfg.model.get('roi_head', {}))
         steps[name] = (lambda m=model, o=optim_wrapper, d=data: m.train_step(d, o))
     return steps
 
