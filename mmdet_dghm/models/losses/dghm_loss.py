@@ -420,27 +420,15 @@ def dghmc_loss(pred: Tensor,
     partial = rows_status(pred, partial, name)
     binary = classification_target(pred, target, name, soft=True)
     lw = label_weight(pred, weight, name)
-    terms = dghmc_terms(pred.float(), binary, lw, partial, bins, mu_noisy, mu_clean,
-                        outlier_thr, decouple, density, reference_size, moving_counts,
-                        momentum, sync, normalize)
+    terms = dghmc_terms(pred.float(), binary, lw, partial, normalize, bins=bins,
+                        mu_noisy=mu_noisy, mu_clean=mu_clean, outlier_thr=outlier_thr,
+                        decouple=decouple, density=density, reference_size=reference_size,
+                        moving_counts=moving_counts, momentum=momentum, sync=sync)
     return terms if reduction == 'none' else terms.sum()
 
 
-def dghmc_terms(logits: Tensor,
-                target: Tensor,
-                label_weights: Tensor,
-                partial: Tensor,
-                bins: int = 10,
-                mu_noisy: float = 2.0,
-                mu_clean: float = 0.5,
-                outlier_thr: float = 0.9,
-                decouple: str = 'noisy_clean',
-                density: str = 'paper',
-                reference_size: Optional[float] = None,
-                moving_counts: Optional[Tensor] = None,
-                momentum: float = 0.0,
-                sync: bool = False,
-                normalize: str = 'paper') -> Tensor:
+def dghmc_terms(logits: Tensor, target: Tensor, label_weights: Tensor, partial: Tensor,
+                normalize: str = 'paper', **weight_options) -> Tensor:
     """The (N, C) terms w * label_weight * BCE(x, t) of eq. (12), checked inputs.
 
     Args:
@@ -448,20 +436,18 @@ def dghmc_terms(logits: Tensor,
         target (Tensor): (N, C) float32 targets, binary or soft.
         label_weights (Tensor): (N, 1) or (N, C) float32; <= 0 ignores an element.
         partial (Tensor): (N,), (N, 1) or (N, C) bool status.
-        bins, mu_noisy, mu_clean, outlier_thr, decouple, density, reference_size,
-        moving_counts, momentum, sync, normalize: As in :func:`dghmc_loss`.
+        normalize (str): As in :func:`dghmc_loss`. Defaults to ``'paper'``.
+        **weight_options: The options of :func:`dghmc_weights` (bins, mu_noisy, ..., sync).
 
     Returns:
         Tensor: (N, C) float32 terms, summing to the loss.
     """
     harmonized = dghmc_weights(logits.detach().sigmoid().sub_(target).abs_(), target,
-                               label_weights > 0, partial, bins, mu_noisy, mu_clean,
-                               outlier_thr, decouple, density, reference_size, moving_counts,
-                               momentum, sync)
+                               label_weights > 0, partial, **weight_options)
     # In place: ``harmonized`` is a fresh tensor and the label weights usually (N, 1).
     weight = harmonized.mul_(label_weights)
     if normalize == 'mass':
-        unit_mass_(weight, sync)
+        unit_mass_(weight, weight_options.get('sync', False))
     return F.binary_cross_entropy_with_logits(logits, target, weight=weight, reduction='none')
 
 
