@@ -18,7 +18,7 @@ without either key warns once (:class:`StatusFallbackWarning`): the fallback is 
 stock datasets such as ``CocoDataset``, and a sign of dropped ``meta_keys`` anywhere else.
 
 A status-aware loss receives the status of each of its rows, ``partial``: (N,) for a
-prediction's whole image or (N, C) per class, checked by :func:`rows_status`. This module is
+prediction's whole image or (N, C) per class, checked by :func:`checked_partial`. This module is
 the one place that defines the keys and both validations; datasets and models import it.
 """
 from typing import Optional, Sequence, Tuple
@@ -151,7 +151,7 @@ def compact_status(status: Tensor) -> Tensor:
     return status[:, 0] if uniform else status
 
 
-def rows_status(pred: Tensor, partial: Optional[Tensor], loss_name: str) -> Tensor:
+def checked_partial(pred: Tensor, partial: Optional[Tensor], loss_name: str) -> Tensor:
     """The status a loss received for its rows, as a bool tensor broadcastable to ``pred``.
 
     Args:

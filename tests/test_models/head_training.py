@@ -28,6 +28,7 @@ from test_decoupled_heads import BOXES, IMG, METAS, NUM_CLASSES
 from torch import nn
 
 import mmdet_dghm  # noqa: F401  (registration)
+from mmdet_dghm.models.status_aware_head import loss_accepts_partial
 from mmdet_dghm.structures.annotation_status import StatusFallbackWarning
 
 SWAP_DIR = Path(__file__).resolve().parents[2] / 'configs' / 'dghmc_swap'
@@ -75,9 +76,7 @@ def shrink_transformer(model: ConfigDict) -> None:
 
 def roi_form(path: str, loss: dict) -> ConfigDict:
     """``loss`` for the module at ``path``: in its RoI form on an RoI head's classifier."""
-    takes_status = isinstance(loss['type'], str) and not loss['type'].endswith('CustomLoss') \
-        and loss['type'] not in ('FocalLoss', 'CrossEntropyLoss')
-    if path.startswith('roi_head') and takes_status:
+    if path.startswith('roi_head') and loss_accepts_partial(MODELS.get(loss['type'])):
         return ConfigDict(loss, roi_classifier=True)
     return ConfigDict(loss)
 

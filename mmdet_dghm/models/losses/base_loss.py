@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from mmdet.models.losses.utils import weight_reduce_loss
 from torch import Tensor
 
-from ...structures.annotation_status import rows_status
+from ...structures.annotation_status import checked_partial
 from .roi_classifier_form import RoIClassifierForm
 from .utils import check_logits, check_reduction, classification_target, label_weight
 
@@ -219,7 +219,7 @@ class PartialSigmoidLoss(RoIClassifierForm, nn.Module):
         check_reduction(reduction_override, name)
         reduction = reduction_override or self.reduction
         check_logits(pred, name)
-        status = rows_status(pred, partial, name) \
+        status = checked_partial(pred, partial, name) \
             if self.status_required or partial is not None else None
         binary = classification_target(pred, target, name, soft=self.soft_targets)
         lw = label_weight(pred, weight, name)

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor
 
-from ...structures.annotation_status import rows_status
+from ...structures.annotation_status import checked_partial
 from .base_loss import PartialSigmoidLoss
 from .utils import check_logits, check_reduction, classification_target, label_weight
 
@@ -417,7 +417,7 @@ def dghmc_loss(pred: Tensor,
                   reference_size, normalize)
     check_reduction(reduction, name)
     check_logits(pred, name)
-    partial = rows_status(pred, partial, name)
+    partial = checked_partial(pred, partial, name)
     binary = classification_target(pred, target, name, soft=True)
     lw = label_weight(pred, weight, name)
     terms = dghmc_terms(pred.float(), binary, lw, partial, normalize, bins=bins,

@@ -38,11 +38,10 @@ class DecoupledCascadeRoIHead(StatusAwareHeadMixin, CascadeRoIHead):
 
     def __init__(self, *args, loss_cls: Optional[dict] = None, **kwargs) -> None:
         if loss_cls is not None:
+            # A single dict is replicated per stage by CascadeRoIHead itself.
             stages = kwargs['bbox_head']
-            stages = stages if isinstance(stages, (list, tuple)) else [stages] * kwargs.get(
-                'num_stages', len(kwargs.get('stage_loss_weights', ())))
-            kwargs['bbox_head'] = [dict(stage, loss_cls=copy.deepcopy(loss_cls))
-                                   for stage in stages]
+            kwargs['bbox_head'] = dict(stages, loss_cls=loss_cls) if isinstance(stages, dict) \
+                else [dict(stage, loss_cls=copy.deepcopy(loss_cls)) for stage in stages]
         super().__init__(*args, **kwargs)
         self.status_losses = tuple(f'bbox_head.{stage}.loss_cls'
                                    for stage in range(self.num_stages))
