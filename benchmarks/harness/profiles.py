@@ -29,15 +29,18 @@ LOSSES: Tuple[str, ...] = ('ce', 'focal', 'ghmc', 'sce', 'dghmc', 'dghmc-star')
 #: The other partial-annotation methods (``--losses`` takes them; not run by default): noisy
 #: negatives without loss, PU learning (a PNU risk), BRL on the noisy negatives.
 METHODS: Tuple[str, ...] = ('cleanonly', 'pu', 'brl')
+#: Pseudo-label mining: a PartialTeacher over CE and over PU (not run by default).
+TEACHERS: Tuple[str, ...] = ('teacher-ce', 'teacher-pu')
 #: Baselines in the form users know from elsewhere: GHM-C as mmdet's GHM RetinaNet config sets
 #: it (per FPN level, 30 bins, momentum 0.75), where ``ghmc`` is DGHM-C's setting of GHM-C.
 BASELINE_VARIANTS: Tuple[str, ...] = ('ghmc-mmdet', )
 #: Every loss the benchmark runs, in the report's order.
-ALL_LOSSES: Tuple[str, ...] = LOSSES[:3] + BASELINE_VARIANTS + LOSSES[3:] + METHODS
+ALL_LOSSES: Tuple[str, ...] = (LOSSES[:3] + BASELINE_VARIANTS + LOSSES[3:] + METHODS
+                                + TEACHERS)
 LOSS_LABELS: Dict[str, str] = {
     'ce': 'CE', 'focal': 'Focal', 'ghmc': 'GHM-C', 'ghmc-mmdet': 'GHM-C (mmdet)', 'sce': 'SCE',
     'dghmc': 'DGHM-C', 'dghmc-star': 'DGHM-C*', 'cleanonly': 'Clean-only', 'pu': 'PU (PNU)',
-    'brl': 'BRL'}
+    'brl': 'BRL', 'teacher-ce': 'Teacher (CE)', 'teacher-pu': 'Teacher (PU)'}
 #: Paper section 4.6: controlled missing rates of Table 4.
 MISSING_RATES: Tuple[float, ...] = (0.3, 0.5, 0.7)
 

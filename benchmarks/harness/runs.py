@@ -77,6 +77,12 @@ class RunSpec:
         return loss_config_path(self.loss, variant)
 
 
+def detector_config(model_cfg):
+    """The detector of a model config: itself, or the ``detector`` a wrapper trains
+    (``PartialTeacher``)."""
+    return model_cfg.detector if 'detector' in model_cfg else model_cfg
+
+
 def loss_config_path(loss: str, variant: str) -> Path:
     """``configs/digestpath/retinanet_<variant>_fpn_<loss>_digestpath.py``."""
     return REPO / 'configs' / 'digestpath' / f'retinanet_{variant}_fpn_{loss}_digestpath.py'
@@ -143,7 +149,7 @@ def apply_ablations(cfg: Config, profile: Profile) -> None:
         ValueError: When the profile sets ``DGHMCLoss`` options for another loss (such runs
             would repeat the default recipe under an ablation's name).
     """
-    head = cfg.model.bbox_head
+    head = detector_config(cfg.model).bbox_head
     # A config that fixes its own histogram population (GHM-C as mmdet's) keeps it unless
     # the profile changes it.
     if 'cls_loss_mode' not in head or profile.cls_loss_mode != CLS_LOSS_MODE_DEFAULT:
@@ -185,7 +191,8 @@ def anchors_per_image(head: dict, size: int) -> int:
 
 def test_cfg_of(spec: RunSpec, profile: Profile) -> dict:
     """The committed config's ``model.test_cfg`` for a run (what its evaluation used)."""
-    return Config.fromfile(str(spec.config_path(profile.variant))).model.test_cfg.to_dict()
+    model = Config.fromfile(str(spec.config_path(profile.variant))).model
+    return detector_config(model).test_cfg.to_dict()
 
 
 def build_run_config(spec: RunSpec, profile: Profile, run_dir: Path) -> Config:
@@ -209,14 +216,16 @@ def build_run_config(spec: RunSpec, profile: Profile, run_dir: Path) -> Config:
         raise FileNotFoundError(f'benchmark: config {config_path} of loss {spec.loss!r} '
                                 f'and variant {profile.variant!r} does not exist')
     cfg = Config.fromfile(str(config_path))
-    cfg.merge_from_dict({f'model.{key}': value for key, value in profile.model_options.items()})
+    prefix = 'model.detector' if 'detector' in cfg.model else 'model'
+    cfg.merge_from_dict({f'{prefix}.{key}': value
+                         for key, value in profile.model_options.items()})
     cfg.work_dir = str(run_dir)
     cfg.randomness = dict(seed=spec.seed, deterministic=False)
     scale = profile.syn_scale if spec.dataset == 'synthetic' else profile.real_scale
     # Synthetic images are written at syn_scale already; the real half-scale copy at 20x.
     data_scale = 1.0 if spec.dataset == 'synthetic' else scale
 
-    backbone = cfg.model.backbone
+    backbone = detector_config(cfg.model).backbone
     backbone.frozen_stages = -1 if not profile.pretrained else 1
     backbone.norm_eval = profile.pretrained
     if not profile.pretrained:
@@ -369,7 +378,7 @@ def _evaluate(runner, drop_rate: float) -> dict:
         train_metrics = runner.test()
     return dict(metrics={k: float(v) for k, v in val_metrics.items()},
                 train_metrics={k: float(v) for k, v in train_metrics.items()},
-                test_cfg=runner.cfg.model.test_cfg.to_dict(),
+                test_cfg=detector_config(runner.cfg.model).test_cfg.to_dict(),
                 val_time_s=round(val_time, 1),
                 train_eval_time_s=round(time.perf_counter() - start, 1))
 

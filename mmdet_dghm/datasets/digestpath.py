@@ -54,7 +54,9 @@ class DigestPathDataset(BaseDetDataset):
     ``instances`` (boxes in tile coordinates, ``bbox_label`` 0, ``ignore_flag`` 1 for slivers
     with less than ``min_visible`` of their area inside the tile). In test mode entries also
     carry ``src_gt_bboxes`` (kept boxes of the whole image) and ``src_removed_bboxes`` (boxes
-    removed by ``drop_rate``), both in source coordinates, for stitching and R-/T-recall.
+    removed by ``drop_rate``), both in source coordinates, for stitching and R-/T-recall;
+    training entries carry ``src_removed_bboxes`` too when ``drop_rate`` > 0 (the quality of
+    a teacher's pseudo-boxes is measured against them).
 
     Args:
         pos_dirs (Sequence[str]): Positive folders, relative to ``data_root`` or absolute.
@@ -256,6 +258,7 @@ class DigestPathDataset(BaseDetDataset):
                 instances=instances)
             if self.test_mode:
                 entry['src_gt_bboxes'] = boxes.copy()
+            if self.test_mode or self.drop_rate > 0:
                 entry['src_removed_bboxes'] = removed.copy()
             entries.append(entry)
         return entries

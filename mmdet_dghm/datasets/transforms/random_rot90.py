@@ -33,6 +33,25 @@ def rot90_boxes(boxes: np.ndarray, img_shape: Tuple[int, int], k: int) -> np.nda
     return boxes
 
 
+def rot90_homography(img_shape: Tuple[int, int], k: int) -> np.ndarray:
+    """The 3 x 3 homography of :func:`rot90_boxes`: one turn maps ``(x, y)`` to ``(y, w - x)``.
+
+    Args:
+        img_shape (tuple[int, int]): ``(height, width)`` before rotation.
+        k (int): Quarter turns; any integer (taken modulo 4).
+
+    Returns:
+        np.ndarray: (3, 3) float32, as mmdet's geometric transforms record it.
+    """
+    height, width = img_shape
+    matrix = np.eye(3, dtype=np.float32)
+    for _ in range(k % 4):
+        turn = np.array([[0, 1, 0], [-1, 0, width], [0, 0, 1]], dtype=np.float32)
+        matrix = turn @ matrix
+        height, width = width, height
+    return matrix
+
+
 _CV2_TURNS = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180,
               3: cv2.ROTATE_90_CLOCKWISE}
 
@@ -55,7 +74,8 @@ class RandomRot90(BaseTransform):
     is equally likely. Labels and ignore flags are unchanged (rotation permutes nothing).
 
     Required keys: ``img``; optional ``gt_bboxes``. Modified keys: ``img``, ``img_shape``,
-    ``gt_bboxes``. Added key: ``rot90_k``.
+    ``gt_bboxes``, ``homography_matrix`` (composed as mmdet's geometric transforms do, so a
+    teacher's boxes project between views). Added key: ``rot90_k``.
     """
 
     @cache_randomness
@@ -69,6 +89,9 @@ class RandomRot90(BaseTransform):
             boxes = results['gt_bboxes']
             results['gt_bboxes'] = HorizontalBoxes(
                 rot90_boxes(boxes.numpy(), img.shape[:2], k), dtype=boxes.dtype)
+        matrix = rot90_homography(img.shape[:2], k)
+        previous = results.get('homography_matrix')
+        results['homography_matrix'] = matrix if previous is None else matrix @ previous
         results['img'] = rot90_image(img, k)
         results['img_shape'] = results['img'].shape[:2]
         results['rot90_k'] = k
