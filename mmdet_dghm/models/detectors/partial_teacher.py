@@ -14,12 +14,13 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
-from mmdet.models.detectors import SemiBaseDetector
+from mmdet.models.detectors import BaseDetector, SemiBaseDetector
 from mmdet.models.utils import rename_loss_dict, reweight_loss_dict
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.structures.bbox import BaseBoxes, bbox_overlaps, bbox_project
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
@@ -99,7 +100,8 @@ class PartialTeacher(SemiBaseDetector):
               annotated and pseudo boxes together (one forward); otherwise mmdet's form, two
               forwards of the student view: ``sup_`` losses on the annotated boxes alone,
               ``unsup_`` on annotated and pseudo boxes, each scaled by its weight.
-            - ``min_pseudo_bbox_wh`` ((1e-2, 1e-2)): smaller projected boxes are dropped.
+            - ``min_pseudo_bbox_wh`` ((1e-2, 1e-2)): smaller projected boxes are dropped, and
+              boxes with a non-finite coordinate.
             - ``match_iou_thr`` (0.3): IoU of a pseudo-box with a removed box (known in a
               benchmark with controlled missing rate) that counts as finding it, for the
               logged pseudo-label quality.
@@ -132,9 +134,15 @@ class PartialTeacher(SemiBaseDetector):
             raise ValueError(f"PartialTeacher: burn_in_iters must be >= 0, got "
                              f"{train_cfg['burn_in_iters']}")
         test_cfg = dict(dict(predict_on='student'), **(semi_test_cfg or {}))
-        super().__init__(detector=detector, semi_train_cfg=train_cfg,
-                         semi_test_cfg=test_cfg, data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        # SemiBaseDetector builds both from one config, which DETR-like detectors edit while
+        # building: each gets its own copy here.
+        BaseDetector.__init__(self, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.student = MODELS.build(copy.deepcopy(detector))
+        self.teacher = MODELS.build(copy.deepcopy(detector))
+        self.semi_train_cfg = ConfigDict(train_cfg)
+        self.semi_test_cfg = ConfigDict(test_cfg)
+        if train_cfg['freeze_teacher']:
+            self.freeze(self.teacher)
         self.num_classes = detector_num_classes(self.student)
         self._check_student()
         #: Set by ``PartialTeacherHook`` before every training iteration; None: no hook.
@@ -279,7 +287,8 @@ class PartialTeacher(SemiBaseDetector):
 
     def _large_enough(self, boxes: Tensor) -> Tensor:
         min_w, min_h = self.semi_train_cfg['min_pseudo_bbox_wh']
-        return ((boxes[:, 2] - boxes[:, 0]) > min_w) & ((boxes[:, 3] - boxes[:, 1]) > min_h)
+        return (torch.isfinite(boxes).all(dim=1) & ((boxes[:, 2] - boxes[:, 0]) > min_w)
+                & ((boxes[:, 3] - boxes[:, 1]) > min_h))
 
     @staticmethod
     def _extend(sample, field: str, boxes: Tensor, labels: Tensor) -> None:
