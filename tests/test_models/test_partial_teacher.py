@@ -15,6 +15,7 @@ from mmcv.transforms import Compose
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmengine.registry import DefaultScope
+from mmengine.runner import load_checkpoint
 from mmengine.structures import InstanceData
 from test_decoupled_heads import BOXES, IMG, METAS
 
@@ -265,3 +266,13 @@ def test_two_iterations_on_every_family(family, monkeypatch):
     for samples in seen:
         assert [s.gt_instances.labels.tolist() for s in samples] == [[0, 2, 0, 1, 2], [0, 2, 1],
                                                                      [0, 2]]
+
+
+def test_plain_detector_checkpoint_starts_teacher_and_student(tmp_path):
+    source = build_teacher()
+    torch.save(dict(state_dict=source.student.state_dict()), tmp_path / 'plain.pth')
+    model = build_teacher()
+    load_checkpoint(model, str(tmp_path / 'plain.pth'), map_location='cpu', strict=True)
+    for name, value in source.student.state_dict().items():
+        assert torch.equal(model.student.state_dict()[name], value), name
+        assert torch.equal(model.teacher.state_dict()[name], value), name
