@@ -1,14 +1,22 @@
-"""Offline self-training: a detector's confident detections become labels of a COCO json.
+"""Offline self-training: a detector's confident detections become labels.
 
-Runs a trained detector (any config; a PartialTeacher export too) over the images of a COCO
-json read by the config's training dataset class (``PartialCocoDataset`` for the status),
+Runs a trained detector (any config; a PartialTeacher's too) over its training images and
 selects detections as the in-training teacher does (``mmdet_dghm.structures.
 select_pseudo_boxes``: only on the partially annotated images and classes, overlapping no
-annotated box, confident ones as boxes, uncertain ones as crowd boxes that mmdet ignores) and
-writes the json again with the pseudo-boxes appended, each marked ``"pseudo": true`` with its
-``"score"``. Train the next round on the new file (``train_dataloader.dataset.ann_file``).
+annotated box, confident ones as boxes, uncertain ones as ignored boxes). Two layouts:
 
-Example (two rounds)::
+- a COCO json (the config's training dataset reads ``--ann-file``, ``PartialCocoDataset`` for
+  the status): the json is written again with the pseudo-boxes appended, each marked
+  ``"pseudo": true`` with its ``"score"``, uncertain ones as crowd boxes that mmdet ignores;
+  train the next round on the new file (``train_dataloader.dataset.ann_file``);
+- DigestPath (the config's training dataset is ``DigestPathDataset``): whole images are
+  detected tile by tile as the held-out evaluation does, and ``--out`` becomes a data root of
+  the same layout: the images linked, each positive image's XML written with its pseudo-boxes
+  as ``<object>`` s marked ``<pseudo>1</pseudo>`` with their ``<score>``. VOC XML has no
+  ignored boxes: there ``--ignore-thr`` must equal ``--pos-thr``. Train the next round with
+  ``data_root=OUT``.
+
+Example (two rounds on a COCO json)::
 
     python tools/train.py CONFIG --work-dir work_dirs/round0
     python tools/pseudo_label.py CONFIG work_dirs/round0/epoch_12.pth \
@@ -21,32 +29,40 @@ Example (two rounds)::
 import argparse
 import copy
 import json
+import os
+from collections import defaultdict
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
 from mmdet.apis import inference_detector, init_detector
 from mmdet.registry import DATASETS
 from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
-from mmengine.utils import track_iter_progress
+from mmengine.utils import ProgressBar, track_iter_progress
 
 import mmdet_dghm  # noqa: F401  registers the plugin
+from mmdet_dghm.datasets.voc_annotation import add_voc_pseudo_boxes
 from mmdet_dghm.fileio.coco_pseudo_labels import add_pseudo_annotations, count_pseudo_annotations
-from mmdet_dghm.structures import check_thresholds, select_pseudo_boxes
+from mmdet_dghm.structures import check_thresholds, merge_tile_predictions, select_pseudo_boxes
 from mmdet_dghm.utils import allow_mmengine_checkpoint_globals
+
+DIGESTPATH = 'DigestPathDataset'
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Write a detector's confident detections "
-                                     'into a COCO json as pseudo-boxes (mmdet-dghm)')
-    parser.add_argument('config', help="the detector's config (its training dataset reads "
-                        'the json)')
+                                     'into its training annotations as pseudo-boxes '
+                                     '(mmdet-dghm)')
+    parser.add_argument('config', help="the detector's config (its training dataset says "
+                        'which images and which layout)')
     parser.add_argument('checkpoint', help="the detector's checkpoint")
-    parser.add_argument('--ann-file', required=True, help='COCO json to label (annotated '
-                        "boxes and status; the original, not an earlier round's output)")
-    parser.add_argument('--out', required=True, help='the json to write')
+    parser.add_argument('--out', required=True, help='the json to write (COCO), or the data '
+                        'root to make (DigestPath)')
+    parser.add_argument('--ann-file', help="COCO json to label (annotated boxes and status; "
+                        "the original, not an earlier round's output); COCO layout only")
     parser.add_argument('--pos-thr', type=float, default=0.5,
                         help='lowest score of a pseudo-box (default 0.5)')
     parser.add_argument('--ignore-thr', type=float, default=None,
@@ -54,6 +70,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'none)')
     parser.add_argument('--iou-thr', type=float, default=0.5,
                         help='IoU with an annotated box from which a detection is that box')
+    parser.add_argument('--batch-size', type=int, default=4,
+                        help='tiles per forward pass (DigestPath)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     args = parser.parse_args(argv)
     if args.ignore_thr is None:
@@ -65,31 +83,30 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def _dataset(cfg: Config, ann_file: str):
-    """The config's training dataset over ``ann_file``: annotations and status, no pipeline."""
+def _status_row(info: dict, num_classes: int) -> torch.Tensor:
+    """(C,) bool: the classes that may have unboxed instances in the image."""
+    status = torch.zeros(num_classes, dtype=torch.bool)
+    status[list(info.get('partial_labels', []))] = True
+    status |= bool(info.get('partially_annotated', False))
+    return status
+
+
+def label_coco(args: argparse.Namespace, cfg: Config, model) -> str:
+    """Pseudo-boxes of a COCO json (see the module doc); returns the summary line."""
+    if not args.ann_file:
+        raise ValueError(f'{cfg.filename}: a COCO-layout dataset needs --ann-file')
     dataset_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
     if 'ann_file' not in dataset_cfg:
         raise ValueError(f'{cfg.filename}: the training dataset {dataset_cfg.get("type")} '
                          'reads no COCO json (ann_file)')
-    dataset_cfg.update(ann_file=ann_file, pipeline=[], test_mode=True, lazy_init=False)
-    return DATASETS.build(dataset_cfg)
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    dataset = _dataset(cfg, args.ann_file)
-    allow_mmengine_checkpoint_globals()
-    model = init_detector(cfg, args.checkpoint, device=args.device)
+    dataset_cfg.update(ann_file=args.ann_file, pipeline=[], test_mode=True, lazy_init=False)
+    dataset = DATASETS.build(dataset_cfg)
     num_classes = len(dataset.metainfo['classes'])
     cat_ids = np.asarray(dataset.cat_ids)
     image_ids, boxes, scores, categories, ignored = [], [], [], [], []
     for index in track_iter_progress(range(len(dataset))):
         info = dataset.get_data_info(index)
-        status = torch.zeros(num_classes, dtype=torch.bool)
-        status[list(info.get('partial_labels', []))] = True
-        status |= bool(info.get('partially_annotated', False))
+        status = _status_row(info, num_classes)
         if not status.any():
             continue  # exhaustively annotated: nothing is missing
         pred = inference_detector(model, info['img_path']).pred_instances.cpu()
@@ -113,8 +130,86 @@ def main(argv: Optional[List[str]] = None) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out))
     counts = count_pseudo_annotations(out)
-    print(f'{args.out}: {counts["positive"]} pseudo-boxes and {counts["ignored"]} ignored '
-          f'boxes on {len(set(image_ids))} of {len(dataset)} images')
+    return (f'{args.out}: {counts["positive"]} pseudo-boxes and {counts["ignored"]} ignored '
+            f'boxes on {len(set(image_ids))} of {len(dataset)} images')
+
+
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink() or target.exists():
+        target.unlink()
+    os.symlink(source.resolve(), target)
+
+
+def label_digestpath(args: argparse.Namespace, cfg: Config, model) -> str:
+    """Pseudo-boxes of a DigestPath layout (see the module doc); returns the summary line."""
+    if args.ignore_thr != args.pos_thr:
+        raise ValueError('DigestPath VOC XML has no ignored boxes: give --ignore-thr equal to '
+                         '--pos-thr (uncertain detections then stay unlabelled)')
+    train = copy.deepcopy(cfg.train_dataloader.dataset)
+    if train.get('drop_rate', 0) > 0:
+        raise ValueError(f'{cfg.filename}: the training dataset removes boxes (drop_rate='
+                         f'{train.drop_rate}); the XML files hold them all, so pseudo-boxes '
+                         'would be written beside boxes the model never saw removed; label '
+                         'with drop_rate=0')
+    val = cfg.val_dataloader.dataset
+    # The positive training images (negatives are exhaustive), tiled whole as the held-out
+    # evaluation tiles them.
+    neg_dirs = list(train.get('neg_dirs', ['sig-train-neg']))
+    train.update(test_mode=True, pipeline=val.pipeline, tile_size=val.tile_size,
+                 tile_stride=val.tile_stride, neg_dirs=[], lazy_init=False)
+    dataset = DATASETS.build(train)
+    root = Path(dataset.data_root)
+    tiles: Dict[str, list] = defaultdict(list)
+    progress = ProgressBar(len(dataset))
+    for start in range(0, len(dataset), args.batch_size):
+        batch = pseudo_collate([dataset[i] for i in range(start, min(start + args.batch_size,
+                                                                       len(dataset)))])
+        with torch.no_grad():
+            for sample in model.test_step(batch):
+                pred = sample.pred_instances.cpu()
+                tiles[str(sample.src_img_path)].append((sample, pred))
+                progress.update()
+    out = Path(args.out)
+    for folder in neg_dirs:
+        for image in sorted((root / folder).iterdir()):
+            _link(image, out / image.relative_to(root))
+    total = 0
+    for source in dataset.scan_sources():
+        relative = source.path.relative_to(root)
+        _link(source.path, out / relative)
+        parts = tiles.get(str(source.path))
+        if not parts:  # another fold's image: its XML as it is
+            add_voc_pseudo_boxes(source.xml_path, out / relative.with_suffix('.xml'),
+                                 np.zeros((0, 4)), np.zeros(0), [])
+            continue
+        meta = parts[0][0].metainfo
+        bboxes, scores = merge_tile_predictions([p.bboxes.numpy() for _, p in parts],
+                                                [p.scores.numpy() for _, p in parts],
+                                                [s.tile_origin for s, _ in parts])
+        annotated = torch.as_tensor(np.asarray(meta['src_gt_bboxes'], dtype=np.float32))
+        chosen = select_pseudo_boxes(torch.as_tensor(bboxes), torch.as_tensor(scores),
+                                     torch.zeros(len(scores), dtype=torch.long),
+                                     annotated.view(-1, 4),
+                                     torch.tensor([bool(meta['partially_annotated'])]),
+                                     pos_thr=args.pos_thr, ignore_thr=args.ignore_thr,
+                                     iou_thr=args.iou_thr)
+        keep = chosen.positive.numpy()
+        # Tiles are in the dataset's scaled pixels; the XML in the image's own.
+        total += add_voc_pseudo_boxes(
+            source.xml_path, out / relative.with_suffix('.xml'), bboxes[keep] / dataset.scale,
+            scores[keep], [dataset.metainfo['classes'][0]] * int(keep.sum()))
+    return f'{out}: {total} pseudo-boxes on {len(tiles)} positive images'
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    allow_mmengine_checkpoint_globals()
+    model = init_detector(cfg, args.checkpoint, device=args.device)
+    digestpath = cfg.train_dataloader.dataset.get('type') == DIGESTPATH
+    print((label_digestpath if digestpath else label_coco)(args, cfg, model))
     return 0
 
 

@@ -110,3 +110,36 @@ def sanitize_boxes(bboxes: np.ndarray, width: int,
     num_clipped = int(np.any(clipped != bboxes, axis=1).sum())
     keep = (clipped[:, 2] > clipped[:, 0]) & (clipped[:, 3] > clipped[:, 1])
     return clipped, keep, num_clipped
+
+
+def add_voc_pseudo_boxes(source: Path, target: Path, bboxes: np.ndarray, scores: np.ndarray,
+                         names: Sequence[str]) -> int:
+    """Write ``source``'s VOC XML to ``target`` with pseudo-boxes appended as objects.
+
+    Each pseudo-box is an ``<object>`` like the annotated ones (so :func:`parse_voc_xml` and
+    the challenge's tools read it) with two more children: ``<pseudo>1</pseudo>`` and the
+    teacher's ``<score>``. Coordinates are written in whole pixels, as the annotations are.
+
+    Args:
+        source (Path): The original XML.
+        target (Path): The XML to write (its folder is created).
+        bboxes (np.ndarray): (K, 4) xyxy boxes in the image's pixels.
+        scores (np.ndarray): (K,) scores.
+        names (Sequence[str]): (K,) class names.
+
+    Returns:
+        int: K.
+    """
+    tree = ET.parse(source)
+    root = tree.getroot()
+    for box, score, name in zip(np.asarray(bboxes).reshape(-1, 4), scores, names):
+        obj = ET.SubElement(root, 'object')
+        ET.SubElement(obj, 'name').text = str(name)
+        ET.SubElement(obj, 'pseudo').text = '1'
+        ET.SubElement(obj, 'score').text = f'{float(score):.4f}'
+        bndbox = ET.SubElement(obj, 'bndbox')
+        for key, value in zip(_BOX_KEYS, np.rint(box).astype(int)):
+            ET.SubElement(bndbox, key).text = str(int(value))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tree.write(target, encoding='unicode')
+    return len(np.asarray(bboxes).reshape(-1, 4))

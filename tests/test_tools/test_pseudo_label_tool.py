@@ -1,14 +1,18 @@
 """tools/pseudo_label.py: hand-made detections in, the exact pseudo-boxes of each image's
-status out, read back by PartialCocoDataset."""
+status out, read back by PartialCocoDataset; a DigestPath layout written with its XML."""
 import json
 
+import numpy as np
 import pytest
 import torch
-from mmdet.registry import DATASETS
+from mmdet.registry import DATASETS, MODELS
 from mmdet.structures import DetDataSample
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
+from test_train_tools import tiny_data  # noqa: F401  (fixture)
 
+from mmdet_dghm.datasets.voc_annotation import parse_voc_xml
 from mmdet_dghm.fileio.coco_pseudo_labels import count_pseudo_annotations
 
 CONFIG = 'configs/partial_coco/retinanet_r50_fpn_dghmc_1x_partial-coco.py'
@@ -72,3 +76,42 @@ def test_pseudo_label_tool_refuses_thresholds_out_of_order(load_tool):
         load_tool('pseudo_label').parse_args(['c.py', 'k.pth', '--ann-file', 'a.json',
                                               '--out', 'o.json', '--pos-thr', '0.3',
                                               '--ignore-thr', '0.5'])
+
+
+@pytest.mark.slow
+def test_pseudo_label_tool_writes_a_digestpath_layout(tiny_data, tmp_path, load_tool,  # noqa: F811,E501
+                                                     repo_root):
+    config = repo_root / 'configs/digestpath/retinanet_r18-light_fpn_ce_digestpath.py'
+    cfg = Config.fromfile(str(config))
+    cfg.model.backbone.init_cfg = None
+    init_default_scope('mmdet')
+    checkpoint = tmp_path / 'init.pth'
+    torch.manual_seed(0)
+    torch.save(dict(state_dict=MODELS.build(cfg.model).state_dict()), checkpoint)
+    options = tmp_path / 'config.py'
+    options.write_text(
+        f"_base_ = '{config}'\nmodel = dict(backbone=dict(init_cfg=None))\n"
+        f"train_dataloader = dict(dataset=dict(data_root='{tiny_data}', split='all', "
+        "tile_size=128, tile_stride=128))\n"
+        "val_dataloader = dict(dataset=dict(tile_size=128, tile_stride=128))\n")
+    out = tmp_path / 'round1'
+    tool = load_tool('pseudo_label')
+    # The untrained model scores every anchor about 0.01: all of its detections qualify.
+    assert tool.main([str(options), str(checkpoint), '--out', str(out), '--pos-thr', '0.001',
+                      '--iou-thr', '0.5']) == 0
+    originals = sorted((tiny_data / 'sig-train-pos').glob('*.xml'))
+    assert sorted(p.name for p in (out / 'sig-train-neg').iterdir()) == sorted(
+        p.name for p in (tiny_data / 'sig-train-neg').iterdir())
+    for original in originals:
+        written = out / 'sig-train-pos' / original.name
+        before = parse_voc_xml(original, ('ring_cell_cancer', ))
+        after = parse_voc_xml(written, ('ring_cell_cancer', ))
+        assert len(after.bboxes) > len(before.bboxes)
+        assert np.array_equal(after.bboxes[:len(before.bboxes)], before.bboxes)
+        text = written.read_text()
+        assert text.count('<pseudo>1</pseudo>') == len(after.bboxes) - len(before.bboxes)
+        assert (out / 'sig-train-pos' / original.with_suffix('.jpeg').name).resolve() == \
+            original.with_suffix('.jpeg').resolve()
+    with pytest.raises(ValueError, match='no ignored boxes'):
+        tool.main([str(options), str(checkpoint), '--out', str(out), '--pos-thr', '0.5',
+                   '--ignore-thr', '0.3'])
