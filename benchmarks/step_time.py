@@ -40,7 +40,7 @@ from mmengine.structures import InstanceData
 import mmdet_dghm  # noqa: F401  (registration)
 
 from .harness.profiles import ALL_LOSSES, PROFILES, Profile
-from .harness.runs import loss_config_path
+from .harness.runs import detector_config, loss_config_path
 from .head_cost import time_rounds
 
 Row = Tuple[str, str]
@@ -79,11 +79,20 @@ def profile_batch(profile: Profile, seed: int = 0) -> dict:
 
 
 def model_config(profile: Profile, loss: str) -> Config:
-    """The run's model config: the committed loss config with the profile's model options."""
+    """The run's model config: the committed loss config with the profile's model options
+    (on the detector of a PartialTeacher)."""
     cfg = Config.fromfile(str(loss_config_path(loss, profile.variant)))
-    cfg.merge_from_dict({f'model.{k}': v for k, v in profile.model_options.items()})
-    cfg.model.backbone.init_cfg = None
+    prefix = 'model.detector' if 'detector' in cfg.model else 'model'
+    cfg.merge_from_dict({f'{prefix}.{k}': v for k, v in profile.model_options.items()})
+    detector_config(cfg.model).backbone.init_cfg = None
     return cfg
+
+
+def teacher_batch(data: dict) -> dict:
+    """``data`` as the two views of a PartialTeacher (the same crops; no geometry between)."""
+    return dict(inputs=dict(teacher=data['inputs'], student=copy.deepcopy(data['inputs'])),
+                data_samples=dict(teacher=data['data_samples'],
+                                  student=copy.deepcopy(data['data_samples'])))
 
 
 def train_steps(rows: List[Row]) -> Dict[Row, Callable[[], None]]:
@@ -97,15 +106,22 @@ def train_steps(rows: List[Row]) -> Dict[Row, Callable[[], None]]:
             model = MODELS.build(copy.deepcopy(cfg.model))
             model.init_weights()
             # The network's weights, not the losses' own buffers (GHM-C's bin edges).
-            state = states.setdefault(profile_name, copy.deepcopy(
-                {k: v for k, v in model.state_dict().items() if '.loss_' not in k}))
-            missing, unexpected = model.load_state_dict(state, strict=False)
-            if unexpected or any('.loss_' not in k for k in missing):
-                raise RuntimeError(f'step_time: {loss} on {profile_name} does not share the '
-                                   f'network of the profile ({missing + unexpected})')
+            # A PartialTeacher's student and teacher both start from the profile's network,
+            # and the step labels with the teacher (past burn-in).
+            teacher = hasattr(model, 'student')
+            networks = [model.student, model.teacher] if teacher else [model]
+            for network in networks:
+                state = states.setdefault(profile_name, copy.deepcopy(
+                    {k: v for k, v in network.state_dict().items() if '.loss_' not in k}))
+                missing, unexpected = network.load_state_dict(state, strict=False)
+                if unexpected or any('.loss_' not in k for k in missing):
+                    raise RuntimeError(f'step_time: {loss} on {profile_name} does not share '
+                                       f'the network of the profile ({missing + unexpected})')
+            if teacher:
+                model.set_pseudo_labels(True)
             model.train()
             optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-        data = profile_batch(profile)
+        data = teacher_batch(profile_batch(profile)) if teacher else profile_batch(profile)
         steps[(profile_name, loss)] = (
             lambda m=model, o=optim_wrapper, d=data: m.train_step(d, o))
     return steps

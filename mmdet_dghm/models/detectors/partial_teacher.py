@@ -10,7 +10,8 @@ boxes. The student's own loss (any status-aware loss: PU on what stays unlabelle
 on the result with the images' status unchanged.
 """
 import copy
-from typing import Dict, Optional, Tuple
+from contextlib import contextmanager
+from typing import Dict, Iterator, Optional, Tuple
 
 import numpy as np
 import torch
@@ -78,6 +79,27 @@ def _box_tensor(bboxes) -> Tensor:
 def _like(template, boxes: Tensor):
     """``boxes`` in the box type of ``template`` (mmdet keeps ``HorizontalBoxes`` in targets)."""
     return type(template)(boxes) if isinstance(template, BaseBoxes) else boxes
+
+
+@contextmanager
+def _score_floor(detector: nn.Module, floor: float) -> Iterator[None]:
+    """Raise every head's ``test_cfg.score_thr`` to ``floor`` for the block.
+
+    Detections below ``floor`` are never selected, and dropping them before NMS changes no
+    detection above it (a lower-scored box suppresses nothing above it); it only spares the
+    post-processing of the test configs' full ranking (``score_thr`` 0 for FROC).
+    """
+    changed = []
+    for module in detector.modules():
+        test_cfg = getattr(module, 'test_cfg', None)
+        if isinstance(test_cfg, dict) and test_cfg.get('score_thr', floor) < floor:
+            changed.append((test_cfg, test_cfg['score_thr']))
+            test_cfg['score_thr'] = floor
+    try:
+        yield
+    finally:
+        for test_cfg, value in changed:
+            test_cfg['score_thr'] = value
 
 
 @MODELS.register_module()
@@ -244,10 +266,11 @@ class PartialTeacher(SemiBaseDetector):
         device = teacher_inputs.device
         status = image_class_status(metas, [s.gt_instances for s in teacher_samples],
                                     self.num_classes, device)
-        self.teacher.eval()
-        results = self.teacher.predict(teacher_inputs, copy.deepcopy(teacher_samples),
-                                       rescale=False)
         cfg = self.semi_train_cfg
+        self.teacher.eval()
+        with _score_floor(self.teacher, cfg['ignore_thr']):
+            results = self.teacher.predict(teacher_inputs, copy.deepcopy(teacher_samples),
+                                           rescale=False)
         counts = dict(pseudo_boxes=0, pseudo_ignored=0, pseudo_on_exhaustive=0,
                       pseudo_on_removed=0, removed_boxes=0, removed_found=0)
         knows_removed = all('src_removed_bboxes' in m and 'tile_origin' in m for m in metas)
