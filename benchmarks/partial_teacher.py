@@ -1,0 +1,215 @@
+"""PartialTeacher on the `converge` protocol: its runs beside CE and PU, and its pseudo-labels.
+
+Reads the result files and mmengine scalars logs of the runs (``benchmarks/converge_runs`` by
+default), pairs each teacher run with the CE / PU run of the same seed, and writes
+``benchmarks/partial_teacher.md`` (verdict first) with the pseudo-label quality curves
+(``benchmarks/figures/partial_teacher_pseudo_labels.png``). The runs themselves come from the
+matrix::
+
+    python -m benchmarks --profile converge --protocol table4 --datasets synthetic \\
+        --drop-rates 0.7 --losses teacher-ce teacher-pu --seeds 0 1 2 3 4 5 \\
+        --parallel 2 --threads 1 --work-dir WORK --no-report
+    python -m benchmarks.partial_teacher --runs-dir WORK/runs
+
+Pseudo-label quality is measured against the boxes the protocol removed (known on the
+synthetic set): a pseudo-box is on a removed cell when its IoU with one is at least 0.3, a
+removed cell (inside the teacher's view of a partially annotated crop) is found when a
+pseudo-box covers it so. Both are summed over 250-iteration bins of the logs.
+"""
+import argparse
+import json
+import shlex
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .harness.curves import scalar_logs
+from .harness.paired_stats import by_pair, paired_summary
+from .harness.profiles import LOSS_LABELS
+
+BENCH = Path(__file__).resolve().parent
+#: Teacher -> the loss its student trains with.
+TEACHERS = {'teacher-ce': 'ce', 'teacher-pu': 'pu'}
+METRICS = (('metrics', 'digestpath/froc', 'held-out FROC'),
+           ('train_metrics', 'digestpath/r_recall@8fp', "removed cells' recall at 8 FP/img"))
+COUNTS = ('pseudo_boxes', 'pseudo_on_removed', 'removed_boxes', 'removed_found',
+          'pseudo_on_exhaustive', 'pseudo_ignored')
+BIN = 250
+
+
+def load_runs(runs_dir: Path, profile: str, drop_rate: float) -> Dict[str, List[dict]]:
+    """Result records by loss (with the run folder under ``'dir'``)."""
+    runs: Dict[str, List[dict]] = defaultdict(list)
+    for path in sorted(runs_dir.glob('*/result.json')):
+        result = json.loads(path.read_text())
+        spec = result['spec']
+        if (result['profile']['name'] == profile and spec['protocol'] == 'table4'
+                and spec['dataset'] == 'synthetic' and spec['drop_rate'] == drop_rate):
+            runs[spec['loss']].append(dict(result, dir=str(path.parent)))
+    return runs
+
+
+def scalar_records(run_dir: Path) -> List[dict]:
+    """Every record of a run's scalars logs, oldest log first."""
+    return [record for log in scalar_logs(run_dir) for record in log]
+
+
+def burn_in_of(result: dict) -> int:
+    """``semi_train_cfg.burn_in_iters`` of the config the run recorded."""
+    from mmengine.config import Config
+    cfg = Config.fromstring(result['config'], '.py')
+    return int(cfg.model.semi_train_cfg.burn_in_iters)
+
+
+def pseudo_label_bins(run_dir: Path) -> Dict[int, Dict[str, float]]:
+    """Per 250-iteration bin, each count summed over the logged windows (a window's mean
+    times its length, the log interval)."""
+    records = [r for r in scalar_records(run_dir) if 'pseudo_boxes' in r]
+    bins: Dict[int, Dict[str, float]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0.0))
+    previous = None
+    for record in records:
+        step = record['iter'] - (previous if previous is not None else record['iter'] - 1)
+        previous = record['iter']
+        for key in COUNTS:
+            bins[(record['iter'] - 1) // BIN * BIN + BIN][key] += record.get(key, 0.0) * step
+    return dict(sorted(bins.items()))
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float('nan')
+
+
+def quality(bins: Dict[int, Dict[str, float]]) -> Dict[str, float]:
+    """Precision and recall of a run's pseudo-boxes over all its bins."""
+    total = {key: sum(b[key] for b in bins.values()) for key in COUNTS}
+    return dict(total, precision=_ratio(total['pseudo_on_removed'], total['pseudo_boxes']),
+                recall=_ratio(total['removed_found'], total['removed_boxes']))
+
+
+def step_cost(run_dir: Path, burn_in: int) -> float:
+    """Median iteration time after burn-in over before it, within one run."""
+    records = [r for r in scalar_records(run_dir) if 'time' in r and 'loss' in r]
+    before = [r['time'] for r in records if 100 < r['iter'] <= burn_in]
+    after = [r['time'] for r in records if r['iter'] > burn_in]
+    if not before or not after:
+        return float('nan')
+    return statistics.median(after) / statistics.median(before)
+
+
+def plot(curves: Dict[str, Dict[str, Dict[int, Dict[str, float]]]], path: Path) -> None:
+    """Precision and recall of the pseudo-boxes against iteration, a line per run."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    colours = {'teacher-ce': 'tab:blue', 'teacher-pu': 'tab:orange'}
+    for teacher, runs in curves.items():
+        for index, (_, bins) in enumerate(sorted(runs.items())):
+            iters = list(bins)
+            label = LOSS_LABELS.get(teacher, teacher) if index == 0 else None
+            axes[0].plot(iters, [_ratio(b['pseudo_on_removed'], b['pseudo_boxes'])
+                                 for b in bins.values()], color=colours[teacher], alpha=0.7,
+                         label=label)
+            axes[1].plot(iters, [_ratio(b['removed_found'], b['removed_boxes'])
+                                 for b in bins.values()], color=colours[teacher], alpha=0.7)
+            axes[2].plot(iters, [b['pseudo_boxes'] / BIN for b in bins.values()],
+                         color=colours[teacher], alpha=0.7)
+    for axis, title in zip(axes, ('precision (on a removed cell)', 'recall of removed cells',
+                                  'pseudo-boxes per iteration')):
+        axis.set_title(title, fontsize=10)
+        axis.set_xlabel('iteration')
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _mean(values: Sequence[float]) -> str:
+    values = [v for v in values if not np.isnan(v)]
+    if not values:
+        return 'n/a'
+    return f'{np.mean(values):.3f} ± {np.std(values):.3f}' if len(values) > 1 else \
+        f'{values[0]:.3f}'
+
+
+def report(runs: Dict[str, List[dict]], figure: Path, command: str) -> List[str]:
+    """The markdown lines (verdict first)."""
+    lines = ['# PartialTeacher: mining the missing cells (converge, synthetic, 70% removed)', '']
+    verdict, table = [], ["| Method | Runs | Held-out FROC | Removed cells' recall @ 8 FP/img | "
+                          'Pseudo precision | Pseudo recall | Boxes on exhaustive images | '
+                          'Step cost after burn-in |', '|---|---:|---:|---:|---:|---:|---:|---:|']
+    curves: Dict[str, Dict[str, dict]] = {}
+    for loss in ('ce', 'pu', *TEACHERS):
+        done = runs.get(loss, [])
+        if not done:
+            continue
+        froc = [r['metrics'].get('digestpath/froc', float('nan')) for r in done]
+        recall8 = [r['train_metrics'].get('digestpath/r_recall@8fp', float('nan'))
+                   for r in done]
+        row = [LOSS_LABELS.get(loss, loss), str(len(done)), _mean(froc), _mean(recall8)]
+        if loss in TEACHERS:
+            bins = {r['run_id']: pseudo_label_bins(Path(r['dir'])) for r in done}
+            curves[loss] = bins
+            q = [quality(b) for b in bins.values()]
+            burn_in = burn_in_of(done[0])
+            costs = [step_cost(Path(r['dir']), burn_in) for r in done]
+            row += [_mean([x['precision'] for x in q]), _mean([x['recall'] for x in q]),
+                    f"{int(sum(x['pseudo_on_exhaustive'] for x in q))}",
+                    f'{_mean(costs)}x']
+            for source, key, name in METRICS:
+                for base in (TEACHERS[loss], 'ce') if TEACHERS[loss] != 'ce' else ('ce', ):
+                    if base not in runs:
+                        continue
+                    a, b = by_pair(done, source, key), by_pair(runs[base], source, key)
+                    shared = sorted(set(a) & set(b))
+                    ratio = _ratio(np.mean([a[k] for k in shared]),
+                                   np.mean([b[k] for k in shared])) if shared else float('nan')
+                    verdict.append(f'- {LOSS_LABELS[loss]} against {LOSS_LABELS[base]}, {name}: '
+                                   f'{ratio:.2f}x; paired difference {paired_summary(a, b)}.')
+        else:
+            row += ['', '', '', '']
+        table.append('| ' + ' | '.join(row) + ' |')
+    lines += ['## Verdict', ''] + (verdict or ['- No teacher run has finished yet.']) + ['']
+    lines += ['## Runs', ''] + table + ['']
+    if curves:
+        plot(curves, figure)
+        lines += ['## Pseudo-label quality over training', '',
+                  f'![pseudo-label quality]({figure.relative_to(BENCH).as_posix()})', '',
+                  'Precision: the share of pseudo-boxes on a removed cell (IoU >= 0.3); recall: '
+                  "the share of the removed cells in the teacher's views that a pseudo-box "
+                  'covers; sums over 250-iteration bins of the training logs.', '']
+    lines += ['## How the numbers were made', '',
+              '- Runs: the `converge` profile (`benchmarks/recipes/converge.py`), synthetic '
+              'Table 4 at 70% removed, fold 0, seeds paired with CE and PU; configs '
+              '`configs/digestpath/retinanet_r18-light_fpn_teacher-{ce,pu}_digestpath.py`.',
+              '- Step cost: median iteration time after burn-in over before it, within each '
+              'run (the teacher detects on every batch after burn-in).',
+              f'- This page: `{command}`', '']
+    return lines
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--runs-dir', type=Path, default=BENCH / 'converge_runs')
+    p.add_argument('--profile', default='converge')
+    p.add_argument('--drop-rate', type=float, default=0.7)
+    p.add_argument('--out', type=Path, default=BENCH / 'partial_teacher.md')
+    p.add_argument('--figure', type=Path,
+                   default=BENCH / 'figures' / 'partial_teacher_pseudo_labels.png')
+    args = p.parse_args(argv)
+    command = 'python -m benchmarks.partial_teacher ' + shlex.join(
+        sys.argv[1:] if argv is None else argv)
+    runs = load_runs(args.runs_dir, args.profile, args.drop_rate)
+    args.out.write_text('\n'.join(report(runs, args.figure, command.strip())))
+    print(f'{args.out}: {sum(len(v) for v in runs.values())} runs')
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
