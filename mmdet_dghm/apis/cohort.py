@@ -14,9 +14,10 @@ and the other slides run on; the summary has the slide's row with status 'error'
 
 Under ``torch.distributed`` (see :mod:`.distributed`) every rank computes the same plan: the
 slides not finished yet and their window counts (each rank opens a stride of them, then they
-are gathered), split by :func:`balanced_shards`. Each rank runs its share; then the failures
-are gathered and rank 0 reads every slide's marker, also of slides finished by an earlier run,
-and writes ``summary.csv`` for the whole cohort.
+are gathered), split by :func:`balanced_shards`. Each rank runs its share; then the rows of
+the slides run are gathered (no rank needs to see another's files, which a network file
+system may show late) and rank 0 reads the markers of the slides finished by earlier runs and
+writes ``summary.csv`` for the whole cohort.
 """
 import csv
 import io
@@ -74,7 +75,8 @@ class SlideSummary:
         class_counts (dict): Detections at the operating threshold per class name (the
             summary CSV has a column per class when there are several).
         timings (dict): Seconds per stage: 'overview' (reading it and the tissue mask),
-            'detect' (windows read, model, merging), 'forward' (model) and 'export'.
+            'detect' (windows read, model, merging), 'forward' (model) and 'export'; and
+            'cpu', the process's CPU time over the slide (all its threads).
     """
 
     slide: str
@@ -191,7 +193,7 @@ def run_slide(detector: TiledDetector, slide: Path, out_dir: Path, score_thr: fl
     slide = Path(slide)
     key = slide.stem if key is None else key
     class_names = detector.class_names
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with open_image(slide) as reader:
         overview = reader.read_overview(max_overview_size)
         tissue = (TissueMask.from_thumbnail(overview.image, overview.factor, min_saturation)
@@ -218,7 +220,8 @@ def run_slide(detector: TiledDetector, slide: Path, out_dir: Path, score_thr: fl
         resolution=det.resolution.describe(), forward_seconds=det.forward_seconds,
         output=key, class_counts=dict(zip(class_names, per_class.tolist())),
         timings=dict(overview=read_done - start, detect=detect_done - read_done,
-                     forward=det.forward_seconds, export=end - detect_done))
+                     forward=det.forward_seconds, export=end - detect_done,
+                     cpu=time.process_time() - cpu_start))
     write_marker(out_dir, key, summary, list(paths.values()), run_id, class_names)
     return summary
 
@@ -234,17 +237,18 @@ def _slide_cost(detector: TiledDetector, slide: Path) -> int:
 
 
 def plan_cohort(detector: TiledDetector, slides: Sequence[Path], keys: Sequence[str],
-                out_dir: Path) -> List[Tuple[bool, int]]:
+                out_dir: Path, show_progress: bool = False) -> List[Tuple[bool, int]]:
     """Per slide, whether it must run (no valid marker for the detector's classes) and its
     window count (0 when finished), identical on every rank.
 
     Each rank looks at every ``world_size``-th slide (opening a slide reads its header), and
-    the results are gathered.
+    the results are gathered. ``show_progress``: a tqdm bar on rank 0.
     """
     rank, world = get_dist_info()
     class_names = detector.class_names
     local = {}
-    for index in range(rank, len(slides), world):
+    for index in tqdm(range(rank, len(slides), world), desc='planning', unit='slide',
+                      leave=False, disable=not (show_progress and rank == 0)):
         pending = _read_marker(out_dir, keys[index], class_names) is None
         local[index] = (pending, _slide_cost(detector, slides[index]) if pending else 0)
     merged: Dict[int, Tuple[bool, int]] = {}
@@ -262,27 +266,28 @@ def _broadcast(value):
 
 def collect_summary(slides: Sequence[Path], keys: Sequence[str], out_dir: Path,
                     run_id: str = '', class_names: Optional[Sequence[str]] = None,
-                    failures: Optional[Dict[int, SlideSummary]] = None) -> List[SlideSummary]:
-    """The cohort's rows from its per-slide markers: a valid marker gives 'done' (written by
-    ``run_id``) or 'resumed' (by an earlier run); else the slide's row in ``failures`` (by
-    index); else an 'error' row saying the slide has no result.
+                    ran: Optional[Dict[int, SlideSummary]] = None) -> List[SlideSummary]:
+    """The cohort's rows: a slide run now has its row in ``ran`` (by index: 'done' or
+    'error'); any other its marker's row, 'done' when written by ``run_id``, else 'resumed'
+    (an earlier run), or, without a valid marker, an 'error' row saying it has no result.
 
     Returns:
         List[SlideSummary]: One row per slide, in the order given.
     """
-    failures = failures or {}
+    ran = ran or {}
     rows = []
     for index, (slide, key) in enumerate(zip(slides, keys)):
+        if index in ran:
+            rows.append(ran[index])
+            continue
         record = _read_marker(out_dir, key, class_names)
         if record is not None:
             row = SlideSummary(**record['summary'])
             row.status = 'done' if run_id and record.get('run_id') == run_id else 'resumed'
             row.slide, row.output = str(slide), key
-        elif index in failures:
-            row = failures[index]
         else:
             row = SlideSummary(slide=str(slide), status='error', output=key,
-                               error='no result: no marker after the run (outputs removed?)')
+                               error='no result: no valid marker (its outputs were removed?)')
         rows.append(row)
     return rows
 
@@ -320,13 +325,13 @@ def run_cohort(detector: TiledDetector, slides: Sequence[PathLike], out_dir: Pat
     class_names = detector.class_names
     rank, world = get_dist_info()
     run_id = _broadcast(uuid.uuid4().hex)
-    plan = plan_cohort(detector, slides, keys, out_dir)
+    plan = plan_cohort(detector, slides, keys, out_dir, show_progress)
     pending = [i for i, (must_run, _) in enumerate(plan) if must_run]
     shares = balanced_shards([plan[i][1] for i in pending], [keys[i] for i in pending], world)
     mine = [pending[j] for j in shares[rank]]
     prefix = f'[rank {rank}] ' if world > 1 else ''
     bars = show_progress and rank == 0
-    failures: Dict[int, SlideSummary] = {}
+    ran: Dict[int, SlideSummary] = {}
     for index in tqdm(mine, desc=f'{prefix}slides', unit='slide', disable=not bars):
         slide, key = slides[index], keys[index]
         try:
@@ -334,7 +339,7 @@ def run_cohort(detector: TiledDetector, slides: Sequence[PathLike], out_dir: Pat
                 row = run_slide(detector, slide, out_dir, score_thr, progress=bar.update,
                                 key=key, run_id=run_id, **slide_kwargs)
         except Exception as err:  # any failure of one slide is its own (see the module doc)
-            row = failures[index] = SlideSummary(
+            row = SlideSummary(
                 slide=str(slide), status='error', error=f'{type(err).__name__}: {err}',
                 output=key)
             if not isinstance(err, _EXPECTED_ERRORS):
@@ -342,14 +347,15 @@ def run_cohort(detector: TiledDetector, slides: Sequence[PathLike], out_dir: Pat
                            file=sys.stderr)
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()  # e.g. after running out of memory on a large slide
+        ran[index] = row
         tqdm.write(prefix + format_row(row),
                    file=sys.stderr if row.status == 'error' else sys.stdout)
-    # Gathering the failures is the barrier: rank 0 reads the markers once all are written.
-    for part in all_gather_object(failures):
-        failures.update(part)
+    # Gathering every rank's rows is the barrier: the summary is written once all finished.
+    for part in all_gather_object(ran):
+        ran.update(part)
     rows = None
     if rank == 0:
-        rows = collect_summary(slides, keys, out_dir, run_id, class_names, failures)
+        rows = collect_summary(slides, keys, out_dir, run_id, class_names, ran)
         write_summary(rows, out_dir / SUMMARY_NAME, class_names)
     return _broadcast(rows)
 
