@@ -124,8 +124,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                              'only when two images share a name, under the deepest folder '
                              'holding every input); keeps the layout of a growing cohort')
     parser.add_argument('--fp16', action='store_true',
-                        help='float16 autocast on CUDA; on the CPU bfloat16 backbone and neck '
-                             '(fast on CPUs with bfloat16 instructions)')
+                        help='backbone and neck in float16 on CUDA, bfloat16 on the CPU (fast '
+                             'on CPUs with bfloat16 instructions); head and NMS in float32')
     parser.add_argument('--num-workers', type=int, default=1,
                         help='threads reading windows ahead of the model (default: 1)')
     parser.add_argument('--device', default='cpu',

@@ -27,10 +27,10 @@ from .exporters import (
 from .inference import (
                      Detections,
                      TiledDetector,
-                     bfloat16_features,
                      build_detector,
                      checkpoint_mismatch,
                      config_dataset_meta,
+                     half_precision_features,
                      load_checkpoint_strict,
 )
 from .resolution import (
@@ -46,8 +46,9 @@ from .tissue_mask import TissueMask, otsu_saturation_threshold
 from .window_reading import BatchPrefetcher, shares_reader
 
 __all__ = [
-    'Detections', 'TiledDetector', 'bfloat16_features', 'build_detector', 'checkpoint_mismatch',
-    'config_dataset_meta', 'load_checkpoint_strict', 'class_colors', 'draw_class_heatmaps',
+    'Detections', 'TiledDetector', 'half_precision_features', 'build_detector',
+    'checkpoint_mismatch', 'config_dataset_meta', 'load_checkpoint_strict', 'class_colors',
+    'draw_class_heatmaps',
     'draw_heatmap', 'draw_overlay', 'draw_overlay_with_legend', 'export_detections',
     'geojson_features', 'write_csv', 'write_geojson', 'write_json', 'MAX_RESAMPLING',
     'Resolution', 'model_pixel_size', 'plan_resolution', 'resampled_view', 'MARKER_SUFFIX',

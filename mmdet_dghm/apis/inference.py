@@ -38,8 +38,8 @@ from .resolution import Resolution, model_pixel_size, plan_resolution, resampled
 from .tissue_mask import TissueMask
 from .window_reading import BatchPrefetcher
 
-__all__ = ['DEFAULT_IOS_THR', 'Detections', 'TiledDetector', 'bfloat16_features',
-           'build_detector', 'checkpoint_mismatch', 'config_dataset_meta',
+__all__ = ['DEFAULT_IOS_THR', 'HALF_DTYPES', 'Detections', 'TiledDetector', 'build_detector',
+           'checkpoint_mismatch', 'config_dataset_meta', 'half_precision_features',
            'load_checkpoint_strict']
 
 # Boxes overlapping by more than half of the smaller one are one cell: chosen on the demo's
@@ -227,12 +227,18 @@ def _to_float32(value: Any) -> Any:
     return value
 
 
+#: Reduced precision of ``fp16`` per device type: float16 on GPUs, bfloat16 on CPUs (whose
+#: float16 autocast covers few ops).
+HALF_DTYPES = {'cuda': torch.float16, 'cpu': torch.bfloat16}
+
+
 @contextmanager
-def bfloat16_features(model: nn.Module) -> Iterator[None]:
-    """Within the block, ``model.extract_feat`` (backbone and neck, where an mmdet
-    detector spends most of its time) runs under CPU bfloat16 autocast and returns float32
-    features, so the head, box decoding and NMS run in float32 (mmcv's CPU NMS takes float32
-    only). A model without ``extract_feat`` runs as is.
+def half_precision_features(model: nn.Module, device_type: str = 'cpu') -> Iterator[None]:
+    """Within the block, ``model.extract_feat`` (backbone and neck, where an mmdet detector
+    spends most of its time) runs under autocast at :data:`HALF_DTYPES` ``[device_type]`` and
+    returns float32 features, so the head, box decoding and NMS run in float32 as without it:
+    mmcv's NMS kernels take float32 boxes only (CPU and CUDA). A model without
+    ``extract_feat`` runs as is.
     """
     original = getattr(model, 'extract_feat', None)
     if original is None:
@@ -240,7 +246,7 @@ def bfloat16_features(model: nn.Module) -> Iterator[None]:
         return
 
     def extract_feat(*args, **kwargs):
-        with torch.autocast('cpu', dtype=torch.bfloat16):
+        with torch.autocast(device_type, dtype=HALF_DTYPES[device_type]):
             return _to_float32(original(*args, **kwargs))
 
     shadowed = vars(model).get('extract_feat')
@@ -305,12 +311,10 @@ class TiledDetector:
             None (the model's ``dataset_meta['classes']``).
         classes (Sequence[str], optional): The model's classes to keep, by name; boxes of the
             others are dropped before merging. Defaults to None (all).
-        fp16 (bool): Reduced precision. On CUDA the whole model runs under float16
-            ``torch.autocast`` (as mmdet's ``test.py`` with fp16). On the CPU the backbone and
-            neck run under bfloat16 autocast (:func:`bfloat16_features`) and the head, box
-            decoding and NMS in float32: mmcv's CPU NMS takes float32 only. bfloat16 is fast
-            on CPUs with bfloat16 instructions (AVX-512 BF16, AMX), slow elsewhere. Boxes and
-            scores come back as float32. Defaults to False.
+        fp16 (bool): Backbone and neck in reduced precision (:func:`half_precision_features`):
+            float16 on CUDA, bfloat16 on the CPU (fast on CPUs with bfloat16 instructions,
+            AVX-512 BF16 or AMX; slower elsewhere); the head, box decoding and NMS stay
+            float32. Defaults to False.
         num_workers (int): Threads reading windows ahead of the model
             (:class:`BatchPrefetcher`). Defaults to 1.
 
@@ -345,7 +349,7 @@ class TiledDetector:
         self._classes = None if classes is None else tuple(dict.fromkeys(map(str, classes)))
         self.fp16 = fp16
         self.num_workers = num_workers
-        self._warned_fp16 = False
+        self._logged_fp16 = False
 
     @classmethod
     def from_config(cls, config: Union[str, Path, Config], checkpoint: Optional[PathLike],
@@ -466,16 +470,18 @@ class TiledDetector:
 
     def _autocast(self):
         """The reduced precision of ``fp16`` for the model's device (nothing without it)."""
-        param = next(self.model.parameters(), None)
-        device = param.device.type if param is not None else 'cpu'
         if not self.fp16:
             return nullcontext()
-        if device == 'cuda':
-            return torch.autocast('cuda', dtype=torch.float16)
-        if not self._warned_fp16:
-            logger.info('fp16 on the CPU: bfloat16 backbone and neck, float32 head and NMS')
-            self._warned_fp16 = True
-        return bfloat16_features(self.model)
+        param = next(self.model.parameters(), None)
+        device_type = param.device.type if param is not None else 'cpu'
+        if device_type not in HALF_DTYPES:
+            raise ValueError(f'fp16 (--fp16): no reduced precision for device {device_type!r}; '
+                             f'use one of {", ".join(HALF_DTYPES)}')
+        if not self._logged_fp16:
+            logger.info('fp16: %s backbone and neck, float32 head and NMS',
+                        HALF_DTYPES[device_type])
+            self._logged_fp16 = True
+        return half_precision_features(self.model, device_type)
 
     @torch.no_grad()
     def predict_tiles(self, tiles: Sequence[np.ndarray]

@@ -194,3 +194,11 @@ def test_cohort_summary_counts_per_class_and_mirrors_same_names(tmp_path):
             for r in table] == [('20', '12', '8')] * 2
     area = float(table[0]['tissue_area_mm2'])
     assert float(table[0]['per_mm2:lymphocyte']) == pytest.approx(8 / area, rel=1e-3)
+    # A rerun resumes; a rerun keeping other classes redoes the slides (stale outputs).
+    model = TwoClassBlobDetector(full_area=np.pi * 36)
+    again = run_cohort(tiled(model), slides, out, score_thr=0.5, show_progress=False,
+                       max_overview_size=256)
+    assert [r.status for r in again] == ['resumed', 'resumed']
+    subset = run_cohort(tiled(model, classes=['lymphocyte']), slides, out, score_thr=0.5,
+                        show_progress=False, max_overview_size=256)
+    assert [(r.status, r.class_counts) for r in subset] == [('done', dict(lymphocyte=8))] * 2
