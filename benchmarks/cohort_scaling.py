@@ -74,6 +74,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--max-per-img', type=int, default=50)
     parser.add_argument('--repeats', type=int, default=1,
                         help='runs of each, alternating 1 and 2 processes')
+    parser.add_argument('--fp16-run', action='store_true',
+                        help='then one more 1-process run with --fp16 (bfloat16 backbone and '
+                             'neck on the CPU)')
     parser.add_argument('--out', type=Path, default=REPO / 'benchmarks/cohort_scaling.md')
     return parser.parse_args()
 
@@ -123,11 +126,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def command(nproc: int, checkpoint: Path, cohort: Path, out: Path, args) -> List[str]:
+def command(nproc: int, checkpoint: Path, cohort: Path, out: Path, args,
+            fp16: bool = False) -> List[str]:
     options = ['--recursive', '--out-dir', str(out), '--tile-size', str(args.tile_size),
                '--overlap', str(args.overlap), '--batch-size', str(args.batch_size),
                '--score-thr', str(args.score_thr), '--max-per-img', str(args.max_per_img),
-               '--pixel-size', '0.25', '--no-progress']
+               '--pixel-size', '0.25', '--no-progress'] + (['--fp16'] if fp16 else [])
     if nproc == 1:
         return [sys.executable, 'tools/infer.py', CONFIG, str(checkpoint), str(cohort),
                 *options]
@@ -146,13 +150,14 @@ def load_average() -> float:
     return float(Path('/proc/loadavg').read_text().split()[0])
 
 
-def run_once(nproc: int, checkpoint: Path, cohort: Path, out: Path, args) -> Dict:
+def run_once(nproc: int, checkpoint: Path, cohort: Path, out: Path, args,
+             fp16: bool = False) -> Dict:
     """Run the command into a fresh folder; its timings and each slide's row and marker."""
     if out.exists():
         subprocess.run(['rm', '-rf', str(out)], check=True)
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable, PORT=str(free_port()),
                PYTHONPATH=f'{REPO}{os.pathsep}{os.environ.get("PYTHONPATH", "")}')
-    argv = command(nproc, checkpoint, cohort, out, args)
+    argv = command(nproc, checkpoint, cohort, out, args, fp16)
     load_before = load_average()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -174,7 +179,7 @@ def run_once(nproc: int, checkpoint: Path, cohort: Path, out: Path, args) -> Dic
                            forward=float(marker['summary']['forward_seconds']),
                            timings=marker['summary']['timings'], boxes=len(detections),
                            digest=hashlib.sha1(json.dumps(detections).encode()).hexdigest()))
-    return dict(nproc=nproc, command=shlex.join(argv), wall=wall,
+    return dict(nproc=nproc, fp16=fp16, command=shlex.join(argv), wall=wall,
                 cpu=(after.ru_utime + after.ru_stime) - (usage.ru_utime + usage.ru_stime),
                 load_before=load_before, load_after=load_average(), slides=slides)
 
@@ -204,6 +209,8 @@ def analyse(run: Dict) -> Dict:
 
 
 def report(results: List[Dict], args, work: Path) -> str:
+    half = [r for r in results if r.get('fp16')]
+    results = [r for r in results if not r.get('fp16')]
     one = [analyse(r) for r in results if r['nproc'] == 1]
     two = [analyse(r) for r in results if r['nproc'] == 2]
     med = lambda rows, key: float(np.median([r[key] for r in rows]))  # noqa: E731
@@ -238,7 +245,8 @@ def report(results: List[Dict], args, work: Path) -> str:
                                       '--tile-size', str(args.tile_size), '--overlap',
                                       str(args.overlap), '--batch-size', str(args.batch_size),
                                       '--score-thr', str(args.score_thr), '--max-per-img',
-                                      str(args.max_per_img), '--repeats', str(args.repeats)])
+                                      str(args.max_per_img), '--repeats', str(args.repeats)]
+                                     + (['--fp16-run'] if args.fp16_run else []))
         + '`, which ran these commands (each process on one torch thread, '
         '`OMP_NUM_THREADS=1`):', '',
     ]
@@ -284,6 +292,17 @@ def report(results: List[Dict], args, work: Path) -> str:
         lines.append(f'| {run["nproc"]} | {100 * a["outside"]:.1f}% | '
                      f'{100 * a["overview"]:.1f}% | {100 * a["reading_merging"]:.1f}% | '
                      f'{100 * a["export"]:.1f}% |')
+    for run in half:
+        a, base = analyse(run), one[0]
+        exact = results[0]['slides']
+        lines += [
+            '', f'`--fp16` at 1 process (bfloat16 backbone and neck, float32 head and NMS; '
+            f'`{run["command"]}`): {a["windows_per_s"]:.2f} windows/s end to end, '
+            f'{a["windows_per_cpu_s"]:.2f} windows per slide CPU-second against '
+            f'{base["windows_per_cpu_s"]:.2f} in float32 '
+            f'({a["windows_per_cpu_s"] / base["windows_per_cpu_s"]:.2f}x); '
+            f'{sum(s["boxes"] for s in run["slides"])} boxes written against '
+            f'{sum(s["boxes"] for s in exact)} (bfloat16 moves scores near the threshold).']
     lines += [
         '', 'Notes: "CPU received" is the CPU time of the command\'s processes over its wall '
         'time: 2.0 would be both cores; "windows per slide CPU-second" divides by the CPU '
@@ -307,12 +326,13 @@ def main() -> None:
     make_checkpoint(checkpoint)
     saved = work / 'results.json'
     results = json.loads(saved.read_text()) if saved.is_file() else []
-    plan = [nproc for _ in range(args.repeats) for nproc in (1, 2)]
-    for index, nproc in enumerate(plan):
+    plan = [(nproc, False) for _ in range(args.repeats) for nproc in (1, 2)]
+    plan += [(1, True)] if args.fp16_run else []
+    for index, (nproc, fp16) in enumerate(plan):
         if index < len(results):
             continue  # finished by an earlier invocation
-        print(f'run {index + 1}/{len(plan)}: {nproc} process(es)', flush=True)
-        results.append(run_once(nproc, checkpoint, cohort, work / f'out{index}', args))
+        print(f'run {index + 1}/{len(plan)}: {nproc} process(es){" fp16" * fp16}', flush=True)
+        results.append(run_once(nproc, checkpoint, cohort, work / f'out{index}', args, fp16))
         saved.write_text(json.dumps(results, indent=1))
         print(f'  {results[-1]["wall"]:.1f} s wall, load {results[-1]["load_after"]:.1f}',
               flush=True)
