@@ -208,6 +208,11 @@ def analyse(run: Dict) -> Dict:
                 balance=float(np.mean(rank_windows)) / max(rank_windows))
 
 
+def shown(cmd: str) -> str:
+    """A command as a user types it (``python``, not this interpreter's path)."""
+    return cmd.replace(shlex.quote(sys.executable), 'python')
+
+
 def report(results: List[Dict], args, work: Path) -> str:
     half = [r for r in results if r.get('fp16')]
     results = [r for r in results if not r.get('fp16')]
@@ -251,7 +256,7 @@ def report(results: List[Dict], args, work: Path) -> str:
         '`OMP_NUM_THREADS=1`):', '',
     ]
     for nproc in (1, 2):
-        cmd = next(r['command'] for r in results if r['nproc'] == nproc)
+        cmd = shown(next(r['command'] for r in results if r['nproc'] == nproc))
         lines += [f'- {nproc} process{"es" if nproc > 1 else ""}: `{cmd}`']
     lines += [
         '', f'Machine: {platform.machine()}, {cpu_model()} ({os.cpu_count()} cores), torch '
@@ -297,7 +302,7 @@ def report(results: List[Dict], args, work: Path) -> str:
         exact = results[0]['slides']
         lines += [
             '', f'`--fp16` at 1 process (bfloat16 backbone and neck, float32 head and NMS; '
-            f'`{run["command"]}`): {a["windows_per_s"]:.2f} windows/s end to end, '
+            f'`{shown(run["command"])}`): {a["windows_per_s"]:.2f} windows/s end to end, '
             f'{a["windows_per_cpu_s"]:.2f} windows per slide CPU-second against '
             f'{base["windows_per_cpu_s"]:.2f} in float32 '
             f'({a["windows_per_cpu_s"] / base["windows_per_cpu_s"]:.2f}x); '
