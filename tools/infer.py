@@ -79,8 +79,9 @@ from mmdet_dghm.structures import check_pixel_size
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Detect the model's classes in whole images and slides, tile by tile",
-        epilog='Outputs per image: NAME.json, NAME.csv, NAME.geojson, NAME_overlay.png, '
-               'NAME_heatmap.png, under the input folders mirrored in --out-dir')
+        epilog='Outputs per image in --out-dir: NAME.json, NAME.csv, NAME.geojson, '
+               'NAME_overlay.png, NAME_heatmap.png (in the input folders mirrored there when '
+               'two images share a NAME, or with --input-root)')
     parser.add_argument('config', help='model config file')
     parser.add_argument('checkpoint', help='checkpoint file matching the config')
     parser.add_argument('inputs', nargs='+', help='image files or folders of images')
