@@ -17,7 +17,8 @@ HERE = Path(__file__).parent
 #: Shipped inside the package as ``mmdet_dghm/.mim/`` (OpenMMLab layout): ``mmdet_dghm::``
 #: scoped configs and openmim's ``mim train/test mmdet_dghm`` find them in an installed wheel.
 MIM_FILES = ('configs', 'model-index.yml', 'tools/train.py', 'tools/test.py', 'tools/infer.py',
-             'tools/dist_train.sh', 'tools/slurm_train.sh')
+             'tools/dist_train.sh', 'tools/slurm_train.sh', 'tools/dist_infer.sh',
+             'tools/slurm_infer.sh', 'tools/export_detector.py', 'tools/pseudo_label.py')
 BUILD_COMMANDS = ('bdist_wheel', 'sdist', 'build', 'build_py')
 
 

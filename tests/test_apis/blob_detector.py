@@ -43,3 +43,23 @@ class BlobDetector(nn.Module):
             sample.pred_instances = instances
             results.append(sample)
         return results
+
+
+class TwoClassBlobDetector(BlobDetector):
+    """:class:`BlobDetector` with a class per blob by its colour: purplish (blue above green)
+    is class 0, greenish class 1."""
+
+    def __init__(self, full_area: float, classes=('tumour', 'lymphocyte')) -> None:
+        super().__init__(full_area)
+        self.dataset_meta = dict(classes=tuple(classes))
+
+    def test_step(self, data: dict) -> List:
+        results = super().test_step(data)
+        for tile, sample in zip(data['inputs'], results):
+            bgr = np.ascontiguousarray(tile.permute(1, 2, 0).numpy())
+            dark = (cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) < DARK).astype(np.uint8)
+            count, components = cv2.connectedComponents(dark, connectivity=8)
+            blue = np.bincount(components.ravel(), bgr[..., 0].ravel(), count)[1:]
+            green = np.bincount(components.ravel(), bgr[..., 1].ravel(), count)[1:]
+            sample.pred_instances.labels = torch.from_numpy((green > blue).astype(np.int64))
+        return results

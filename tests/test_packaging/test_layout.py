@@ -23,12 +23,13 @@ BELOW = {
     'utils': ('apis', 'datasets', 'evaluation', 'models', 'engine', 'structures', 'testing'),
 }
 #: What a user runs: set-up (online or from a wheel folder), train / test / infer, distributed
-#: and Slurm training, a synthetic data set, the demo and the one benchmark entry point.
+#: and Slurm training and inference, a synthetic data set, the demo and the one benchmark entry
+#: point.
 USER_COMMANDS = {
     'tools/setup_env.sh', 'tools/make_wheelhouse.sh', 'tools/train.py', 'tools/test.py',
-    'tools/infer.py', 'tools/dist_train.sh', 'tools/slurm_train.sh', 'tools/make_synthetic.py',
-    'tools/demo.sh', 'tools/benchmark.sh', 'tools/export_detector.py',
-    'tools/pseudo_label.py'
+    'tools/infer.py', 'tools/dist_train.sh', 'tools/slurm_train.sh', 'tools/dist_infer.sh',
+    'tools/slurm_infer.sh', 'tools/make_synthetic.py', 'tools/demo.sh', 'tools/benchmark.sh',
+    'tools/export_detector.py', 'tools/pseudo_label.py'
 }
 #: The registries whose members make a module of ``datasets/`` a dataset module.
 DATA_REGISTRIES = {'DATASETS', 'TRANSFORMS', 'DATA_SAMPLERS'}
