@@ -18,7 +18,8 @@ HERE = Path(__file__).parent
 #: scoped configs and openmim's ``mim train/test mmdet_dghm`` find them in an installed wheel.
 MIM_FILES = ('configs', 'model-index.yml', 'tools/train.py', 'tools/test.py', 'tools/infer.py',
              'tools/dist_train.sh', 'tools/slurm_train.sh', 'tools/dist_infer.sh',
-             'tools/slurm_infer.sh', 'tools/export_detector.py', 'tools/pseudo_label.py')
+             'tools/slurm_infer.sh', 'tools/export_detector.py', 'tools/pseudo_label.py',
+             'tools/mark_partial.py')
 BUILD_COMMANDS = ('bdist_wheel', 'sdist', 'build', 'build_py')
 
 
