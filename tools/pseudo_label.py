@@ -70,6 +70,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'none)')
     parser.add_argument('--iou-thr', type=float, default=0.5,
                         help='IoU with an annotated box from which a detection is that box')
+    parser.add_argument('--max-per-annotated', type=float, default=None,
+                        help='at most this many pseudo-boxes per annotated box of a class in '
+                        'an image (m / (1 - m) for a missing rate m; default: no bound)')
     parser.add_argument('--batch-size', type=int, default=4,
                         help='tiles per forward pass (DigestPath)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
@@ -112,9 +115,12 @@ def label_coco(args: argparse.Namespace, cfg: Config, model) -> str:
         pred = inference_detector(model, info['img_path']).pred_instances.cpu()
         annotated = torch.tensor([inst['bbox'] for inst in info['instances']],
                                  dtype=torch.float32).view(-1, 4)
+        annotated_labels = torch.tensor([inst['bbox_label'] for inst in info['instances']
+                                         if not inst.get('ignore_flag')], dtype=torch.long)
         chosen = select_pseudo_boxes(pred.bboxes, pred.scores, pred.labels, annotated, status,
                                      pos_thr=args.pos_thr, ignore_thr=args.ignore_thr,
-                                     iou_thr=args.iou_thr)
+                                     iou_thr=args.iou_thr, annotated_labels=annotated_labels,
+                                     max_per_annotated=args.max_per_annotated)
         keep = chosen.positive | chosen.ignored
         image_ids += [info['img_id']] * int(keep.sum())
         boxes.append(pred.bboxes[keep].numpy())
@@ -187,13 +193,16 @@ def label_digestpath(args: argparse.Namespace, cfg: Config, model) -> str:
         bboxes, scores = merge_tile_predictions([p.bboxes.numpy() for _, p in parts],
                                                 [p.scores.numpy() for _, p in parts],
                                                 [s.tile_origin for s, _ in parts])
-        annotated = torch.as_tensor(np.asarray(meta['src_gt_bboxes'], dtype=np.float32))
+        annotated = torch.as_tensor(np.asarray(meta['src_gt_bboxes'],
+                                               dtype=np.float32)).view(-1, 4)
         chosen = select_pseudo_boxes(torch.as_tensor(bboxes), torch.as_tensor(scores),
                                      torch.zeros(len(scores), dtype=torch.long),
-                                     annotated.view(-1, 4),
+                                     annotated,
                                      torch.tensor([bool(meta['partially_annotated'])]),
                                      pos_thr=args.pos_thr, ignore_thr=args.ignore_thr,
-                                     iou_thr=args.iou_thr)
+                                     iou_thr=args.iou_thr,
+                                     annotated_labels=torch.zeros(len(annotated), dtype=torch.long),
+                                     max_per_annotated=args.max_per_annotated)
         keep = chosen.positive.numpy()
         # Tiles are in the dataset's scaled pixels; the XML in the image's own.
         total += add_voc_pseudo_boxes(

@@ -56,6 +56,16 @@ def test_select_pseudo_boxes_by_score_status_and_overlap():
                                  torch.zeros(3, dtype=torch.bool), pos_thr=0.5,
                                  ignore_thr=0.05, iou_thr=0.5)
     assert not chosen.positive.any() and not chosen.ignored.any()
+    # At most one pseudo-box per annotated box of its class (class 0: one annotated box):
+    # the 0.95 class-1 detection has no annotated class-1 box beside it, the second class-0
+    # one is demoted to ignored.
+    two_cells = torch.cat([det, torch.tensor([[20., 44., 30., 54., 0.7, 0]])])
+    chosen = select_pseudo_boxes(two_cells[:, :4], two_cells[:, 4], two_cells[:, 5].long(),
+                                 annotated, torch.ones(3, dtype=torch.bool), pos_thr=0.5,
+                                 ignore_thr=0.5, iou_thr=0.5,
+                                 annotated_labels=torch.tensor([0]), max_per_annotated=1.0)
+    assert chosen.positive.tolist() == [True, False, False, False, False, False, False]
+    assert chosen.ignored.tolist() == [False, True, True, False, False, False, True]
     with pytest.raises(ValueError, match='ignore_thr <= pos_thr'):
         select_pseudo_boxes(det[:, :4], det[:, 4], det[:, 5].long(), annotated,
                             torch.ones(3, dtype=torch.bool), pos_thr=0.3, ignore_thr=0.5,

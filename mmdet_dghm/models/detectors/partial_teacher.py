@@ -34,6 +34,7 @@ __all__ = ['PartialTeacher', 'TEACHER_BRANCHES', 'detector_num_classes']
 TEACHER_BRANCHES = ('teacher', 'student')
 #: ``semi_train_cfg`` defaults.
 DEFAULT_SEMI_TRAIN_CFG = dict(burn_in_iters=0, pos_thr=0.5, ignore_thr=None, iou_thr=0.5,
+                              max_per_annotated=None,
                               sup_weight=1.0, unsup_weight=1.0, min_pseudo_bbox_wh=(1e-2, 1e-2),
                               match_iou_thr=0.3, freeze_teacher=True)
 _ASSIGNER_ATTRS = ('assigner', 'bbox_assigner')
@@ -118,6 +119,10 @@ class PartialTeacher(SemiBaseDetector):
             - ``ignore_thr`` (``pos_thr``): detections from here up to ``pos_thr`` become
               ignored boxes (the student's assigners need ``ignore_iof_thr > 0``).
             - ``iou_thr`` (0.5): IoU with an annotated box from which a detection is that box.
+            - ``max_per_annotated`` (None): at most ceil(r * n_c) pseudo-positives of class c
+              per image with n_c annotated boxes of it (the rest of the confident ones
+              ignored); m / (1 - m) for a missing rate m. See
+              :func:`~mmdet_dghm.structures.select_pseudo_boxes`.
             - ``sup_weight``, ``unsup_weight`` (1.0, 1.0): both 1: one student loss on the
               annotated and pseudo boxes together (one forward); otherwise mmdet's form, two
               forwards of the student view: ``sup_`` losses on the annotated boxes alone,
@@ -284,7 +289,9 @@ class PartialTeacher(SemiBaseDetector):
                                    torch.zeros(0, 4)]).to(device)
             chosen = select_pseudo_boxes(pred.bboxes, pred.scores, pred.labels, annotated, row,
                                          pos_thr=cfg['pos_thr'], ignore_thr=cfg['ignore_thr'],
-                                         iou_thr=cfg['iou_thr'])
+                                         iou_thr=cfg['iou_thr'],
+                                         annotated_labels=teacher.gt_instances.labels,
+                                         max_per_annotated=cfg['max_per_annotated'])
             # Teacher view -> the frame before either view's geometric transforms -> student.
             to_origin = torch.linalg.inv(_homography(teacher)).to(device)
             to_student = _homography(student).to(device)
