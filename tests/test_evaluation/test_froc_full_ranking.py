@@ -128,9 +128,14 @@ def test_a_truncated_curve_warns_and_names_the_setting():
     assert 'model.test_cfg.score_thr' in warnings[0] and 'max_per_img' in warnings[0]
 
 
+def detector(cfg: Config):
+    """The config's detector (a PartialTeacher's student and teacher are one)."""
+    return cfg.model.get('detector', cfg.model)
+
+
 def build_head(cfg: Config):
-    head_cfg = copy.deepcopy(cfg.model.bbox_head)
-    head_cfg.update(test_cfg=cfg.model.test_cfg)
+    head_cfg = copy.deepcopy(detector(cfg).bbox_head)
+    head_cfg.update(test_cfg=detector(cfg).test_cfg)
     with DefaultScope.overwrite_default_scope('mmdet'):
         return MODELS.build(head_cfg)
 
@@ -186,7 +191,7 @@ def predict(head, cfg_test, transform=None) -> List[dict]:
 @pytest.mark.parametrize('config', CONFIGS, ids=lambda p: p.stem)
 def test_every_config_lets_froc_see_the_full_ranking(config):
     cfg = Config.fromfile(str(config))
-    test_cfg = cfg.model.test_cfg
+    test_cfg = detector(cfg).test_cfg
     assert test_cfg.score_thr < 1e-4
     assert test_cfg.max_per_img >= 32 and test_cfg.nms_pre >= test_cfg.max_per_img
     head = build_head(cfg)

@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -10,14 +9,12 @@ from mmdet_dghm_ops.__main__ import status
 
 
 @pytest.mark.torch_ops
-def test_second_setup_run_changes_nothing_and_is_fast(repo_root):
+def test_second_setup_run_changes_nothing(repo_root):
     # No MMCV_OPS: a second run keeps the mode the environment has (make exports the setting).
     env = {k: v for k, v in os.environ.items() if k != 'MMCV_OPS'}
     env['VENV'] = sys.prefix
-    start = time.monotonic()
     proc = subprocess.run(['bash', str(repo_root / 'tools' / 'setup_env.sh')], env=env,
                           capture_output=True, text=True, timeout=120)
-    elapsed = time.monotonic() - start
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert 'installing' not in out, out
@@ -26,4 +23,3 @@ def test_second_setup_run_changes_nothing_and_is_fast(repo_root):
     for line in ('torch ok', f'MMCV_OPS={mode} (the environment has', mmcv_line[mode],
                  'mmdet_dghm ok', f'mmcv._ext: {mode} ops ok'):
         assert line in out, out
-    assert elapsed < 60

@@ -19,7 +19,8 @@ def test_teacher_trains_exports_and_tests(tiny_data, tmp_path, load_tool):  # no
          *tiny_loader_options('train_dataloader', tiny_data), 'train_cfg.max_epochs=3',
          'val_dataloader=None', 'val_cfg=None', 'val_evaluator=None',
          'model.semi_train_cfg.burn_in_iters=1', 'model.semi_train_cfg.pos_thr=0.001',
-         'model.semi_train_cfg.ignore_thr=0.001', 'model.detector.test_cfg.score_thr=0.0',
+         'model.semi_train_cfg.ignore_thr=0.001', 'model.semi_train_cfg.max_per_annotated=None',
+         'model.detector.test_cfg.score_thr=0.0',
          'model.detector.backbone.init_cfg=None', 'model.detector.backbone.base_channels=8',
          'model.detector.neck.in_channels=[8,16,32,64]', 'default_hooks.logger.interval=1',
          'randomness.seed=0'])
