@@ -59,7 +59,8 @@ def test_reevaluate_rescores_checkpoints_and_retrains_runs_without(tmp_path):
     retrained = json.loads((run_dir / 'result.json').read_text())
     assert (run_dir / 'iter_2.pth').is_file() and 'reevaluated' not in retrained
     assert retrained['superseded'][-1]['metrics'] == {'digestpath/froc': -1.0}
-    assert retrained['metrics']['digestpath/froc'] >= 0
+    # One thread, one seed: training again gives the first run's model and metrics.
+    assert retrained['metrics'] == first['metrics']
 
 
 def test_results_without_the_threshold_free_r_recall_are_reevaluated():

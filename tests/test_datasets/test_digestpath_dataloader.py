@@ -33,11 +33,12 @@ def iterate_train_loader(cfg, num_samples: int) -> float:
     cfg.dataset.pipeline[2].crop_size = 192  # the paper's 600 of 800, scaled
     loader = Runner.build_dataloader(cfg, seed=0)
     assert type(loader.batch_sampler).__name__ == 'PosNegBatchSampler'
+    positive_ids = set(loader.dataset.positive_indices().tolist())
     seen, epoch, start = 0, 0, time.perf_counter()
     while seen < num_samples:
         loader.batch_sampler.sampler.set_epoch(epoch)
         for batch in loader:
-            check_train_batch(batch)
+            check_train_batch(batch, positive_ids)
             seen += len(batch['inputs'])
             if seen >= num_samples:
                 break
@@ -46,12 +47,14 @@ def iterate_train_loader(cfg, num_samples: int) -> float:
     return (time.perf_counter() - start) / seen
 
 
-def check_train_batch(batch: dict) -> None:
+def check_train_batch(batch: dict, positive_ids: set) -> None:
     samples = batch['data_samples']
     assert len(samples) == 8
-    # Two positive tiles per batch, both from positive images (a crop may cut their boxes
-    # away, so the boxes themselves are not guaranteed).
-    assert sum(s.partially_annotated for s in samples) >= 2
+    # Exactly two positive tiles per batch (pos_fraction 0.25 of 8), both from positive images
+    # (a crop may cut their boxes away, so the boxes themselves are not guaranteed); a tile
+    # without boxes of a positive image is a negative tile that is partially annotated.
+    drawn = [s for s in samples if s.img_id in positive_ids]
+    assert len(drawn) == 2 and all(s.partially_annotated for s in drawn)
     for inputs, sample in zip(batch['inputs'], samples):
         assert inputs.shape == (3, 192, 192)
         assert isinstance(sample.partially_annotated, bool)
