@@ -18,8 +18,8 @@ pseudo-box covers it so. Both are summed over 250-iteration bins of the logs.
 """
 import argparse
 import json
+import os
 import shlex
-import statistics
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -34,17 +34,20 @@ from .harness.profiles import LOSS_LABELS
 BENCH = Path(__file__).resolve().parent
 #: Teacher -> the loss its student trains with.
 TEACHERS = {'teacher-ce': 'ce', 'teacher-pu': 'pu'}
-METRICS = (('metrics', 'digestpath/froc', 'held-out FROC'),
-           ('train_metrics', 'digestpath/r_recall@8fp', "removed cells' recall at 8 FP/img"))
+#: (source, key) of :func:`~.harness.paired_stats.by_pair`, and the metric's name.
+METRICS = (('val', 'froc', 'held-out FROC'),
+           ('train', 'r_recall@8fp', "removed cells' recall at 8 FP/img"),
+           ('val', 'recall', 'held-out recall at score 0.5'))
 COUNTS = ('pseudo_boxes', 'pseudo_on_removed', 'removed_boxes', 'removed_found',
           'pseudo_on_exhaustive', 'pseudo_ignored')
 BIN = 250
 
 
-def load_runs(runs_dir: Path, profile: str, drop_rate: float) -> Dict[str, List[dict]]:
+def load_runs(runs_dirs: Sequence[Path], profile: str,
+              drop_rate: float) -> Dict[str, List[dict]]:
     """Result records by loss (with the run folder under ``'dir'``)."""
     runs: Dict[str, List[dict]] = defaultdict(list)
-    for path in sorted(runs_dir.glob('*/result.json')):
+    for path in sorted(p for runs_dir in runs_dirs for p in runs_dir.glob('*/result.json')):
         result = json.loads(path.read_text())
         spec = result['spec']
         if (result['profile']['name'] == profile and spec['protocol'] == 'table4'
@@ -56,13 +59,6 @@ def load_runs(runs_dir: Path, profile: str, drop_rate: float) -> Dict[str, List[
 def scalar_records(run_dir: Path) -> List[dict]:
     """Every record of a run's scalars logs, oldest log first."""
     return [record for log in scalar_logs(run_dir) for record in log]
-
-
-def burn_in_of(result: dict) -> int:
-    """``semi_train_cfg.burn_in_iters`` of the config the run recorded."""
-    from mmengine.config import Config
-    cfg = Config.fromstring(result['config'], '.py')
-    return int(cfg.model.semi_train_cfg.burn_in_iters)
 
 
 def pseudo_label_bins(run_dir: Path) -> Dict[int, Dict[str, float]]:
@@ -88,16 +84,6 @@ def quality(bins: Dict[int, Dict[str, float]]) -> Dict[str, float]:
     total = {key: sum(b[key] for b in bins.values()) for key in COUNTS}
     return dict(total, precision=_ratio(total['pseudo_on_removed'], total['pseudo_boxes']),
                 recall=_ratio(total['removed_found'], total['removed_boxes']))
-
-
-def step_cost(run_dir: Path, burn_in: int) -> float:
-    """Median iteration time after burn-in over before it, within one run."""
-    records = [r for r in scalar_records(run_dir) if 'time' in r and 'loss' in r]
-    before = [r['time'] for r in records if 100 < r['iter'] <= burn_in]
-    after = [r['time'] for r in records if r['iter'] > burn_in]
-    if not before or not after:
-        return float('nan')
-    return statistics.median(after) / statistics.median(before)
 
 
 def plot(curves: Dict[str, Dict[str, Dict[int, Dict[str, float]]]], path: Path) -> None:
@@ -138,12 +124,13 @@ def _mean(values: Sequence[float]) -> str:
         f'{values[0]:.3f}'
 
 
-def report(runs: Dict[str, List[dict]], figure: Path, command: str) -> List[str]:
+def report(runs: Dict[str, List[dict]], figure: Path, out_dir: Path, command: str) -> List[str]:
     """The markdown lines (verdict first)."""
     lines = ['# PartialTeacher: mining the missing cells (converge, synthetic, 70% removed)', '']
     verdict, table = [], ["| Method | Runs | Held-out FROC | Removed cells' recall @ 8 FP/img | "
-                          'Pseudo precision | Pseudo recall | Boxes on exhaustive images | '
-                          'Step cost after burn-in |', '|---|---:|---:|---:|---:|---:|---:|---:|']
+                          'Held-out recall @ 0.5 | Pseudo precision | Pseudo recall | '
+                          'Pseudo-boxes on exhaustive images |',
+                          '|---|---:|---:|---:|---:|---:|---:|---:|']
     curves: Dict[str, Dict[str, dict]] = {}
     for loss in ('ce', 'pu', *TEACHERS):
         done = runs.get(loss, [])
@@ -152,16 +139,15 @@ def report(runs: Dict[str, List[dict]], figure: Path, command: str) -> List[str]
         froc = [r['metrics'].get('digestpath/froc', float('nan')) for r in done]
         recall8 = [r['train_metrics'].get('digestpath/r_recall@8fp', float('nan'))
                    for r in done]
-        row = [LOSS_LABELS.get(loss, loss), str(len(done)), _mean(froc), _mean(recall8)]
+        recall = [r['metrics'].get('digestpath/recall', float('nan')) for r in done]
+        row = [LOSS_LABELS.get(loss, loss), str(len(done)), _mean(froc), _mean(recall8),
+               _mean(recall)]
         if loss in TEACHERS:
             bins = {r['run_id']: pseudo_label_bins(Path(r['dir'])) for r in done}
             curves[loss] = bins
             q = [quality(b) for b in bins.values()]
-            burn_in = burn_in_of(done[0])
-            costs = [step_cost(Path(r['dir']), burn_in) for r in done]
             row += [_mean([x['precision'] for x in q]), _mean([x['recall'] for x in q]),
-                    f"{int(sum(x['pseudo_on_exhaustive'] for x in q))}",
-                    f'{_mean(costs)}x']
+                    f"{int(sum(x['pseudo_on_exhaustive'] for x in q))}"]
             for source, key, name in METRICS:
                 for base in (TEACHERS[loss], 'ce') if TEACHERS[loss] != 'ce' else ('ce', ):
                     if base not in runs:
@@ -173,14 +159,15 @@ def report(runs: Dict[str, List[dict]], figure: Path, command: str) -> List[str]
                     verdict.append(f'- {LOSS_LABELS[loss]} against {LOSS_LABELS[base]}, {name}: '
                                    f'{ratio:.2f}x; paired difference {paired_summary(a, b)}.')
         else:
-            row += ['', '', '', '']
+            row += ['', '', '']
         table.append('| ' + ' | '.join(row) + ' |')
     lines += ['## Verdict', ''] + (verdict or ['- No teacher run has finished yet.']) + ['']
     lines += ['## Runs', ''] + table + ['']
     if curves:
         plot(curves, figure)
         lines += ['## Pseudo-label quality over training', '',
-                  f'![pseudo-label quality]({figure.relative_to(BENCH).as_posix()})', '',
+                  f'![pseudo-label quality]({Path(os.path.relpath(figure, out_dir)).as_posix()})',
+                  '',
                   'Precision: the share of pseudo-boxes on a removed cell (IoU >= 0.3); recall: '
                   "the share of the removed cells in the teacher's views that a pseudo-box "
                   'covers; sums over 250-iteration bins of the training logs.', '']
@@ -188,15 +175,14 @@ def report(runs: Dict[str, List[dict]], figure: Path, command: str) -> List[str]
               '- Runs: the `converge` profile (`benchmarks/recipes/converge.py`), synthetic '
               'Table 4 at 70% removed, fold 0, seeds paired with CE and PU; configs '
               '`configs/digestpath/retinanet_r18-light_fpn_teacher-{ce,pu}_digestpath.py`.',
-              '- Step cost: median iteration time after burn-in over before it, within each '
-              'run (the teacher detects on every batch after burn-in).',
+              '- Cost of a training step against CE: `benchmarks/step_time_teacher.md`.',
               f'- This page: `{command}`', '']
     return lines
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--runs-dir', type=Path, default=BENCH / 'converge_runs')
+    p.add_argument('--runs-dir', type=Path, nargs='+', default=[BENCH / 'converge_runs'])
     p.add_argument('--profile', default='converge')
     p.add_argument('--drop-rate', type=float, default=0.7)
     p.add_argument('--out', type=Path, default=BENCH / 'partial_teacher.md')
@@ -206,7 +192,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     command = 'python -m benchmarks.partial_teacher ' + shlex.join(
         sys.argv[1:] if argv is None else argv)
     runs = load_runs(args.runs_dir, args.profile, args.drop_rate)
-    args.out.write_text('\n'.join(report(runs, args.figure, command.strip())))
+    args.out.write_text('\n'.join(report(runs, args.figure, args.out.parent, command.strip())))
     print(f'{args.out}: {sum(len(v) for v in runs.values())} runs')
     return 0
 
