@@ -23,7 +23,9 @@ def test_teacher_trains_exports_and_tests(tiny_data, tmp_path, load_tool):  # no
          'model.detector.test_cfg.score_thr=0.0',
          'model.detector.backbone.init_cfg=None', 'model.detector.backbone.base_channels=8',
          'model.detector.neck.in_channels=[8,16,32,64]', 'default_hooks.logger.interval=1',
-         'randomness.seed=0'])
+         # A visualizer of its own: mmengine reuses one of the same name from an earlier
+         # Runner in this process, with that Runner's folder.
+         f'visualizer.name=teacher_tools_{tmp_path.name}', 'randomness.seed=0'])
     records = logged_train_losses(work_dir)
     assert [r['iter'] for r in records] == [1, 2, 3]
     assert 'pseudo_boxes' not in records[0]
