@@ -40,7 +40,7 @@ from mmengine.structures import InstanceData
 import mmdet_dghm  # noqa: F401  (registration)
 
 from .harness.profiles import ALL_LOSSES, PROFILES, Profile
-from .harness.runs import detector_config, loss_config_path
+from .harness.runs import apply_model_options, detector_config, loss_config_path
 from .head_cost import time_rounds
 
 Row = Tuple[str, str]
@@ -82,8 +82,7 @@ def model_config(profile: Profile, loss: str) -> Config:
     """The run's model config: the committed loss config with the profile's model options
     (on the detector of a PartialTeacher)."""
     cfg = Config.fromfile(str(loss_config_path(loss, profile.variant)))
-    prefix = 'model.detector' if 'detector' in cfg.model else 'model'
-    cfg.merge_from_dict({f'{prefix}.{k}': v for k, v in profile.model_options.items()})
+    apply_model_options(cfg, profile.model_options)
     detector_config(cfg.model).backbone.init_cfg = None
     return cfg
 

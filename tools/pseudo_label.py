@@ -41,12 +41,14 @@ from mmdet.registry import DATASETS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
 from mmengine.utils import ProgressBar, track_iter_progress
 
 import mmdet_dghm  # noqa: F401  registers the plugin
 from mmdet_dghm.datasets.voc_annotation import add_voc_pseudo_boxes
 from mmdet_dghm.fileio.coco_pseudo_labels import add_pseudo_annotations, count_pseudo_annotations
 from mmdet_dghm.structures import check_thresholds, merge_tile_predictions, select_pseudo_boxes
+from mmdet_dghm.structures.annotation_status import image_class_status
 from mmdet_dghm.utils import allow_mmengine_checkpoint_globals
 
 DIGESTPATH = 'DigestPathDataset'
@@ -86,12 +88,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def _status_row(info: dict, num_classes: int) -> torch.Tensor:
-    """(C,) bool: the classes that may have unboxed instances in the image."""
-    status = torch.zeros(num_classes, dtype=torch.bool)
-    status[list(info.get('partial_labels', []))] = True
-    status |= bool(info.get('partially_annotated', False))
-    return status
+def _status_row(meta: dict, annotated: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """(C,) bool: the classes that may have unboxed instances in the image (its metainfo or
+    data info read as the heads read it)."""
+    return image_class_status([meta], [InstanceData(bboxes=annotated)], num_classes,
+                              torch.device('cpu'))[0]
 
 
 def label_coco(args: argparse.Namespace, cfg: Config, model) -> str:
@@ -109,12 +110,12 @@ def label_coco(args: argparse.Namespace, cfg: Config, model) -> str:
     image_ids, boxes, scores, categories, ignored = [], [], [], [], []
     for index in track_iter_progress(range(len(dataset))):
         info = dataset.get_data_info(index)
-        status = _status_row(info, num_classes)
+        annotated = torch.tensor([inst['bbox'] for inst in info['instances']],
+                                 dtype=torch.float32).view(-1, 4)
+        status = _status_row(info, annotated, num_classes)
         if not status.any():
             continue  # exhaustively annotated: nothing is missing
         pred = inference_detector(model, info['img_path']).pred_instances.cpu()
-        annotated = torch.tensor([inst['bbox'] for inst in info['instances']],
-                                 dtype=torch.float32).view(-1, 4)
         annotated_labels = torch.tensor([inst['bbox_label'] for inst in info['instances']
                                          if not inst.get('ignore_flag')], dtype=torch.long)
         chosen = select_pseudo_boxes(pred.bboxes, pred.scores, pred.labels, annotated, status,
@@ -198,7 +199,7 @@ def label_digestpath(args: argparse.Namespace, cfg: Config, model) -> str:
         chosen = select_pseudo_boxes(torch.as_tensor(bboxes), torch.as_tensor(scores),
                                      torch.zeros(len(scores), dtype=torch.long),
                                      annotated,
-                                     torch.tensor([bool(meta['partially_annotated'])]),
+                                     _status_row(meta, annotated, 1),
                                      pos_thr=args.pos_thr, ignore_thr=args.ignore_thr,
                                      iou_thr=args.iou_thr,
                                      annotated_labels=torch.zeros(len(annotated), dtype=torch.long),

@@ -83,6 +83,12 @@ def detector_config(model_cfg):
     return model_cfg.detector if 'detector' in model_cfg else model_cfg
 
 
+def apply_model_options(cfg: Config, options: dict) -> None:
+    """Merge a profile's ``model_options`` (keys relative to the detector) into ``cfg``."""
+    prefix = 'model.detector' if 'detector' in cfg.model else 'model'
+    cfg.merge_from_dict({f'{prefix}.{key}': value for key, value in options.items()})
+
+
 def loss_config_path(loss: str, variant: str) -> Path:
     """``configs/digestpath/retinanet_<variant>_fpn_<loss>_digestpath.py``."""
     return REPO / 'configs' / 'digestpath' / f'retinanet_{variant}_fpn_{loss}_digestpath.py'
@@ -216,9 +222,7 @@ def build_run_config(spec: RunSpec, profile: Profile, run_dir: Path) -> Config:
         raise FileNotFoundError(f'benchmark: config {config_path} of loss {spec.loss!r} '
                                 f'and variant {profile.variant!r} does not exist')
     cfg = Config.fromfile(str(config_path))
-    prefix = 'model.detector' if 'detector' in cfg.model else 'model'
-    cfg.merge_from_dict({f'{prefix}.{key}': value
-                         for key, value in profile.model_options.items()})
+    apply_model_options(cfg, profile.model_options)
     cfg.work_dir = str(run_dir)
     cfg.randomness = dict(seed=spec.seed, deterministic=False)
     scale = profile.syn_scale if spec.dataset == 'synthetic' else profile.real_scale

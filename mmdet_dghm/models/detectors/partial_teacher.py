@@ -19,7 +19,7 @@ from mmdet.models.detectors import BaseDetector, SemiBaseDetector
 from mmdet.models.utils import rename_loss_dict, reweight_loss_dict
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
-from mmdet.structures.bbox import BaseBoxes, bbox_overlaps, bbox_project
+from mmdet.structures.bbox import BaseBoxes, bbox_overlaps, bbox_project, get_box_tensor
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
@@ -71,10 +71,6 @@ def _homography(data_sample) -> Tensor:
     matrix = data_sample.metainfo.get('homography_matrix')
     return torch.eye(3) if matrix is None else torch.as_tensor(np.asarray(matrix),
                                                                dtype=torch.float32)
-
-
-def _box_tensor(bboxes) -> Tensor:
-    return bboxes.tensor if isinstance(bboxes, BaseBoxes) else bboxes
 
 
 def _like(template, boxes: Tensor):
@@ -134,7 +130,7 @@ class PartialTeacher(SemiBaseDetector):
               logged pseudo-label quality.
             - ``freeze_teacher`` (True).
         semi_test_cfg (dict, optional): ``predict_on``: ``'teacher'`` or ``'student'``
-            (default ``'student'``, the model :mod:`tools/export_student` exports).
+            (default ``'student'``, the model ``tools/export_detector.py`` exports by default).
         data_preprocessor (dict, optional): Usually a ``MultiBranchDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
 
@@ -283,8 +279,8 @@ class PartialTeacher(SemiBaseDetector):
         for row, teacher, student, result in zip(status, teacher_samples, student_samples,
                                                  results):
             pred = result.pred_instances
-            annotated = torch.cat([_box_tensor(teacher.gt_instances.bboxes),
-                                   _box_tensor(teacher.ignored_instances.bboxes)
+            annotated = torch.cat([get_box_tensor(teacher.gt_instances.bboxes),
+                                   get_box_tensor(teacher.ignored_instances.bboxes)
                                    if 'ignored_instances' in teacher else
                                    torch.zeros(0, 4)]).to(device)
             chosen = select_pseudo_boxes(pred.bboxes, pred.scores, pred.labels, annotated, row,
@@ -308,7 +304,7 @@ class PartialTeacher(SemiBaseDetector):
                     keep.sum())
                 counts['pseudo_on_exhaustive'] += int((~row[labels[keep].long()]).sum())
             if knows_removed:
-                self._count_removed(counts, teacher, origin['positive'])
+                self._count_removed(counts, teacher, origin['positive'], to_origin)
             labelled.append(new)
         stats = {key: torch.tensor(float(value), device=device) for key, value in counts.items()
                  if knows_removed or key not in ('pseudo_on_removed', 'removed_boxes',
@@ -332,24 +328,25 @@ class PartialTeacher(SemiBaseDetector):
             raise ValueError(f'PartialTeacher: {field} carries {extra}, which pseudo-boxes '
                              'cannot supply')
         merged = InstanceData(metainfo=old.metainfo)
-        merged.bboxes = _like(old.bboxes, torch.cat([_box_tensor(old.bboxes).to(boxes),
+        merged.bboxes = _like(old.bboxes, torch.cat([get_box_tensor(old.bboxes).to(boxes),
                                                      boxes]))
         merged.labels = torch.cat([old.labels.to(labels.device), labels.to(old.labels)])
         for key in extra:
             merged[key] = old[key]
         setattr(sample, field, merged)
 
-    def _count_removed(self, counts: dict, teacher, positives: Tensor) -> None:
-        """Pseudo-positives against the image's removed boxes (source coordinates) within
-        the view: the boxes found (IoU >= ``match_iou_thr``) and the pseudo-boxes on one."""
+    def _count_removed(self, counts: dict, teacher, positives: Tensor,
+                       to_origin: Tensor) -> None:
+        """Pseudo-positives (in the origin frame) against the image's removed boxes (source
+        coordinates) within the view, which ``to_origin`` maps to that frame: the boxes found
+        (IoU >= ``match_iou_thr``) and the pseudo-boxes on one."""
         meta = teacher.metainfo
         x0, y0 = (float(v) for v in meta['tile_origin'])
         offset = positives.new_tensor([x0, y0, x0, y0])
         removed = torch.as_tensor(np.asarray(meta['src_removed_bboxes'], dtype=np.float32),
                                   device=positives.device).view(-1, 4) - offset
         view = bbox_project(positives.new_tensor([[0, 0, *teacher.img_shape[::-1]]]),
-                            torch.linalg.inv(_homography(teacher)).to(positives.device),
-                            teacher.ori_shape)[0]
+                            to_origin, teacher.ori_shape)[0]
         centres = (removed[:, :2] + removed[:, 2:]) / 2
         inside = ((centres >= view[:2]) & (centres < view[2:])).all(dim=1)
         removed = removed[inside]
