@@ -5,6 +5,9 @@ Usage::
     python -m benchmarks.swap_stability --families retinanet fcos atss faster-rcnn \
         --losses stock dghmc dghmc-paper pu brl --work-dir work_dirs/swap_stability \
         --out benchmarks/swap_stability.md
+    python -m benchmarks.swap_stability --report-only --families retinanet fcos atss \
+        faster-rcnn mask-rcnn cascade-rcnn yolox rtmdet dino --losses stock dghmc dghmc-paper pu \
+        --out benchmarks/swap_stability.md
 
 Each run is a stock mmdet config of ``configs/dghmc_swap`` (``stock``: mmdet's own file; any
 other loss: the swap file, its ``loss_cls`` replaced by :data:`LOSSES`), trained by mmengine's
@@ -62,6 +65,8 @@ FAMILIES = {
     'faster-rcnn-rpn': ('faster-rcnn_r50_fpn_dghmc-rpn_1x_coco.py',
                         'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 'rpn_head',
                         ('loss_rpn_cls', 'loss_cls')),
+    'mask-rcnn': ('mask-rcnn_r50_fpn_dghmc_1x_coco.py', 'mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
+                  'rpn_head', ('loss_rpn_cls', 'loss_cls')),
     'cascade-rcnn': ('cascade-rcnn_r50_fpn_dghmc_1x_coco.py',
                      'cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py', 'rpn_head',
                      ('loss_rpn_cls', 'loss_cls')),
@@ -69,7 +74,11 @@ FAMILIES = {
               ('loss_obj', )),
     'rtmdet': ('rtmdet_tiny_dghmc_8xb32-300e_coco.py', 'rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
                'bbox_head', ('loss_cls', )),
+    'dino': ('dino-4scale_r50_dghmc_8xb2-12e_coco.py', 'dino/dino-4scale_r50_8xb2-12e_coco.py',
+             'bbox_head', ('loss_cls', 'enc_loss_cls', 'dn_loss_cls')),
 }
+#: Families whose model trains on instance masks too.
+MASK_FAMILIES = ('mask-rcnn', )
 #: The classification loss of each compared method; ``stock`` keeps the stock config's.
 LOSSES = {
     'stock': None,
@@ -110,9 +119,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def ellipse_polygon(x0: float, y0: float, x1: float, y1: float,
+                    vertices: int = 16) -> List[float]:
+    """The polygon ``[x, y, x, y, ...]`` of the ellipse inscribed in a box (a cell's mask)."""
+    angle = np.linspace(0, 2 * np.pi, vertices, endpoint=False)
+    x = (x0 + x1) / 2 + (x1 - x0) / 2 * np.cos(angle)
+    y = (y0 + y1) / 2 + (y1 - y0) / 2 * np.sin(angle)
+    return np.round(np.stack([x, y], 1), 2).flatten().tolist()
+
+
 def write_partial_coco(out_dir: Path, num_images: int, size: int, drop: float,
                        seed: int) -> Path:
-    """Synthetic two-class images, even ones exhaustively annotated, odd ones partially."""
+    """Synthetic two-class images, even ones exhaustively annotated, odd ones partially; each
+    box with the inscribed ellipse as its mask."""
     from mmdet_dghm.testing.synthetic import render_cell_types, sample_stain
     from mmdet_dghm.testing.synthetic.writing import write_jpeg
     ann_file = out_dir / 'train.json'
@@ -136,7 +155,8 @@ def write_partial_coco(out_dir: Path, num_images: int, size: int, drop: float,
             if x1 > x0 and y1 > y0:
                 data['annotations'].append(dict(
                     id=len(data['annotations']) + 1, image_id=img_id, category_id=label + 1,
-                    bbox=[x0, y0, x1 - x0, y1 - y0], area=(x1 - x0) * (y1 - y0), iscrowd=0))
+                    bbox=[x0, y0, x1 - x0, y1 - y0], area=(x1 - x0) * (y1 - y0), iscrowd=0,
+                    segmentation=[ellipse_polygon(x0, y0, x1, y1)]))
     ann_file.write_text(json.dumps(data))
     return ann_file
 
@@ -161,10 +181,12 @@ def reduced_config(family: str, loss: str, args: argparse.Namespace, data_dir: P
     classifiers = cfg.model.roi_head.bbox_head if 'roi_head' in cfg.model else cfg.model.bbox_head
     for classifier in classifiers if isinstance(classifiers, list) else [classifiers]:
         classifier.num_classes = len(CLASSES)
+    if family in MASK_FAMILIES:
+        cfg.model.roi_head.mask_head.num_classes = len(CLASSES)
     size = args.size
     pipeline = [
         dict(type='LoadImageFromFile'),
-        dict(type='LoadAnnotations', with_bbox=True),
+        dict(type='LoadAnnotations', with_bbox=True, with_mask=family in MASK_FAMILIES),
         dict(type='Resize', scale=(size, size), keep_ratio=True),
         dict(type='RandomFlip', prob=0.5),
         dict(type='PackDetInputs', meta_keys=META_KEYS),

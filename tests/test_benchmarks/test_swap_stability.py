@@ -50,3 +50,22 @@ def test_logged_classification_losses_sum_every_stage_and_the_table_flags_diverg
     assert '| retinanet | stock | SGD | none | 2 | 1 | 0.50 | yes (60) |' in text
     assert '**1 of 2 runs stay finite with a falling classification loss**; not: ' \
         'retinanet / dghmc.' in text
+
+
+def test_mask_and_dino_families_keep_their_stock_optimizers_and_train_on_masks(tmp_path):
+    mask = swap_stability.reduced_config('mask-rcnn', 'dghmc', args(), tmp_path, tmp_path)
+    assert mask.model.roi_head.type == 'DecoupledStandardRoIHead'
+    assert (mask.model.roi_head.bbox_head.num_classes, mask.model.roi_head.mask_head.num_classes) \
+        == (2, 2)
+    assert mask.train_dataloader.dataset.pipeline[1].with_mask is True
+    dino = swap_stability.reduced_config('dino', 'stock', args(), tmp_path, tmp_path)
+    assert dino.model.bbox_head.loss_cls.type == 'FocalLoss'
+    assert dino.optim_wrapper.optimizer.type == 'AdamW'
+    assert dino.optim_wrapper.clip_grad.max_norm == 0.1
+    assert dino.model.neck.in_channels == [128, 256, 512]
+    assert dino.train_dataloader.dataset.pipeline[1].with_mask is False
+
+
+def test_every_synthetic_box_carries_its_inscribed_ellipse_as_mask():
+    polygon = swap_stability.ellipse_polygon(10, 20, 30, 60, vertices=4)
+    assert polygon == [30.0, 40.0, 20.0, 60.0, 10.0, 40.0, 20.0, 20.0]
