@@ -14,6 +14,12 @@ a row comes from is known where the head flattens, not in the loss. So a status-
    of a loss that takes ``partial`` receives ``partial=status[image_index]`` as an argument,
    through a forward pre-hook registered for the block only.
 
+Where a head names it, each row's feature level goes to a loss computing its statistic per
+level (``population='level'``), and a loss computing it over the batch
+(``population='batch'``) gets it from a first pass of the stock method where that method
+calls the loss more than once (:meth:`~StatusAwareHeadMixin.with_batch_status`,
+:mod:`~mmdet_dghm.models.losses.statistic_population`).
+
 A call whose rows do not match the named images raises instead of guessing; a status-aware
 loss called where the head named no rows gets no ``partial`` and raises its own error. Losses
 without a ``partial`` argument run the stock code untouched. The stock loss code, targets,
@@ -43,6 +49,7 @@ from ..structures.annotation_status import (
     image_class_status,
     image_partial_flags,
 )
+from .losses.statistic_population import BatchStatistic, feature_level_index
 
 
 def loss_accepts_partial(loss: nn.Module) -> bool:
@@ -82,6 +89,21 @@ def level_major_index(num_images: int, rows_per_level: Sequence[int],
         Tensor: (B * sum(n_l),) int64.
     """
     return torch.cat([image_major_index(num_images, n, device) for n in rows_per_level])
+
+
+def level_major_levels(num_images: int, rows_per_level: Sequence[int],
+                       device: torch.device) -> Tensor:
+    """Feature level of each row in :func:`level_major_index`'s order.
+
+    Returns:
+        Tensor: (B * sum(n_l),) int64, ``[0] * B n_0 + [1] * B n_1 + ...``.
+    """
+    return feature_level_index([num_images * n for n in rows_per_level], device)
+
+
+def one_level(image_index: Tensor) -> Tensor:
+    """Feature level of each row of a call holding one level's rows: the same for all."""
+    return torch.zeros_like(image_index)
 
 
 def rows_status(status: Tensor, image_index: Tensor) -> Tensor:
@@ -180,22 +202,59 @@ class StatusAwareHeadMixin:
         return image_class_status(batch_img_metas, batch_gt_instances, self.status_num_classes,
                                   device)
 
+    def batch_population_losses(self) -> List[nn.Module]:
+        """The status losses computing their statistic over the batch (``'batch'``)."""
+        return [loss for loss in self.status_taking_losses()
+                if getattr(loss, 'population', 'call') == 'batch']
+
     @contextmanager
     def batch_status(self, batch_img_metas: Sequence[dict],
                      batch_gt_instances: InstanceList) -> Iterator[None]:
         """Within the block, :meth:`rows_from_images` indexes this batch's status.
 
-        Nothing is computed when no status loss takes ``partial``.
+        A ``'batch'`` population loss may be called once in the block (that call is the
+        batch); a head calling it more often wraps its stock method in
+        :meth:`with_batch_status`. Nothing is computed when no status loss takes ``partial``.
         """
         if not self.status_taking_losses():
             yield
             return
         self.current_status = self.annotation_status(batch_img_metas, batch_gt_instances,
                                                      torch.device('cpu'))
+        batch_losses = self.batch_population_losses()
+        for loss in batch_losses:
+            loss.batch_state = BatchStatistic()
         try:
             yield
         finally:
             self.current_status = None
+            for loss in batch_losses:
+                loss.batch_state = None
+
+    def gather_batch_statistics(self, stock_method, *args, **kwargs) -> None:
+        """First pass for ``'batch'`` population losses: ``stock_method`` without gradient,
+        each such loss summing its calls' statistic, the others skipped, and the random
+        state restored afterwards (samplers draw the same rows in the second pass)."""
+        losses = self.status_taking_losses()
+        states = [BatchStatistic(gathering=True) for _ in losses]
+        for loss, state in zip(losses, states):
+            loss.batch_state = state
+        cpu_rng = torch.get_rng_state()
+        cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+        try:
+            with torch.no_grad():
+                stock_method(*args, **kwargs)
+        finally:
+            torch.set_rng_state(cpu_rng)
+            if cuda_rng is not None:
+                torch.cuda.set_rng_state_all(cuda_rng)
+        for loss, state in zip(losses, states):
+            loss.batch_state = None
+            if getattr(loss, 'population', 'call') == 'batch':
+                fixed = BatchStatistic()
+                gathered = state.gathered()
+                fixed.value = None if gathered is None else loss.reduce_statistics(gathered)
+                loss.batch_state = fixed
 
     @staticmethod
     def metas_and_gt(stock_method, *args, **kwargs) -> Tuple[Sequence[dict], InstanceList]:
@@ -205,8 +264,14 @@ class StatusAwareHeadMixin:
 
     def with_batch_status(self, stock_method, *args, **kwargs):
         """``stock_method(*args, **kwargs)`` (a bound stock ``loss_by_feat``) in
-        :meth:`batch_status`, the metainfo and ground truth taken from its own arguments."""
+        :meth:`batch_status`, the metainfo and ground truth taken from its own arguments.
+
+        For a method that may call a status loss more than once: a ``'batch'`` population
+        loss gets its statistic from a first pass (:meth:`gather_batch_statistics`).
+        """
         with self.batch_status(*self.metas_and_gt(stock_method, *args, **kwargs)):
+            if self.batch_population_losses():
+                self.gather_batch_statistics(stock_method, *args, **kwargs)
             return stock_method(*args, **kwargs)
 
     def rows_partial(self, image_index: Tensor) -> Tensor:
@@ -222,7 +287,8 @@ class StatusAwareHeadMixin:
 
     @contextmanager
     def rows_from_images(self, image_index: Tensor,
-                         paths: Optional[Sequence[str]] = None) -> Iterator[None]:
+                         paths: Optional[Sequence[str]] = None,
+                         level_index: Optional[Tensor] = None) -> Iterator[None]:
         """Within the block, each status loss call gets ``partial`` of these rows' images.
 
         Args:
@@ -230,9 +296,12 @@ class StatusAwareHeadMixin:
                 status loss call made in the block.
             paths (Sequence[str], optional): The losses the rows are for (a cascade stage's);
                 defaults to :attr:`status_losses`.
+            level_index (Tensor, optional): (N,) int64 feature level of each row, given to
+                losses with ``population='level'``; None where the rows have no level.
 
         Raises:
             RuntimeError: When a call's rows are not N.
+            ValueError: For a ``population='level'`` loss where the head named no levels.
         """
         losses = self.status_taking_losses(paths)
         if not losses:
@@ -247,7 +316,15 @@ class StatusAwareHeadMixin:
                 raise RuntimeError(f'{head}: a {type(module).__name__} call of {pred.size(0)} '
                                    f'rows, but the head named the images of '
                                    f'{partial.size(0)} rows')
-            return args, dict(kwargs, partial=partial.to(pred.device))
+            given = dict(kwargs, partial=partial.to(pred.device))
+            if getattr(module, 'population', 'call') == 'level':
+                if level_index is None:
+                    raise ValueError(f"{head}: {type(module).__name__}(population='level') "
+                                     f'needs the feature level of each row, and the rows of '
+                                     f"this head have none; use population='call' or "
+                                     f"'batch'")
+                given['population_index'] = level_index.to(pred.device)
+            return args, given
 
         with ExitStack() as stack:
             for loss in losses:

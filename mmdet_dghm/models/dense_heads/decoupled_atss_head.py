@@ -2,7 +2,7 @@
 from mmdet.models.dense_heads import ATSSHead
 from mmdet.registry import MODELS
 
-from ..status_aware_head import StatusAwareHeadMixin, image_major_index
+from ..status_aware_head import StatusAwareHeadMixin, image_major_index, one_level
 
 
 @MODELS.register_module()
@@ -26,6 +26,7 @@ class DecoupledATSSHead(StatusAwareHeadMixin, ATSSHead):
     def loss_by_feat_single(self, anchors, cls_score, bbox_pred, centerness, labels,
                             label_weights, bbox_targets, avg_factor) -> tuple:
         """ATSSHead's level loss, each row of the level given its image's status."""
-        with self.rows_from_images(image_major_index(*labels.shape[:2], labels.device)):
+        image_index = image_major_index(*labels.shape[:2], labels.device)
+        with self.rows_from_images(image_index, level_index=one_level(image_index)):
             return super().loss_by_feat_single(anchors, cls_score, bbox_pred, centerness,
                                                labels, label_weights, bbox_targets, avg_factor)

@@ -5,7 +5,7 @@ from mmdet.models.dense_heads import FCOSHead
 from mmdet.registry import MODELS
 from torch import Tensor
 
-from ..status_aware_head import StatusAwareHeadMixin, level_major_index
+from ..status_aware_head import StatusAwareHeadMixin, level_major_index, level_major_levels
 
 
 @MODELS.register_module()
@@ -24,10 +24,10 @@ class DecoupledFCOSHead(StatusAwareHeadMixin, FCOSHead):
 
     def loss_by_feat(self, cls_scores: List[Tensor], *args, **kwargs) -> dict:
         """FCOSHead's ``loss_by_feat``, each point given its image's status."""
-        image_index = level_major_index(cls_scores[0].size(0),
-                                        [score[0, 0].numel() for score in cls_scores],
-                                        cls_scores[0].device)
+        shape = (cls_scores[0].size(0), [score[0, 0].numel() for score in cls_scores],
+                 cls_scores[0].device)
         stock = super().loss_by_feat
         with self.batch_status(*self.metas_and_gt(stock, cls_scores, *args, **kwargs)), \
-                self.rows_from_images(image_index):
+                self.rows_from_images(level_major_index(*shape),
+                                      level_index=level_major_levels(*shape)):
             return stock(cls_scores, *args, **kwargs)

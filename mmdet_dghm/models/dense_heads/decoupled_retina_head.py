@@ -15,7 +15,13 @@ from mmdet.structures.bbox import cat_boxes, get_box_tensor
 from mmdet.utils import InstanceList, OptInstanceList
 from torch import Tensor
 
-from ..status_aware_head import StatusAwareHeadMixin, image_major_index, level_major_index
+from ..status_aware_head import (
+    StatusAwareHeadMixin,
+    image_major_index,
+    level_major_index,
+    level_major_levels,
+    one_level,
+)
 
 CLS_LOSS_MODES = ('all_levels', 'per_level')
 
@@ -63,7 +69,8 @@ class DecoupledRetinaHead(StatusAwareHeadMixin, RetinaHead):
                             labels: Tensor, label_weights: Tensor, bbox_targets: Tensor,
                             bbox_weights: Tensor, avg_factor: float) -> tuple:
         """AnchorHead's level loss (``'per_level'``), each row given its image's status."""
-        with self.rows_from_images(image_major_index(*labels.shape[:2], labels.device)):
+        image_index = image_major_index(*labels.shape[:2], labels.device)
+        with self.rows_from_images(image_index, level_index=one_level(image_index)):
             return super().loss_by_feat_single(cls_score, bbox_pred, anchors, labels,
                                                label_weights, bbox_targets, bbox_weights,
                                                avg_factor)
@@ -102,9 +109,9 @@ class DecoupledRetinaHead(StatusAwareHeadMixin, RetinaHead):
             level in ``'per_level'`` mode) and ``loss_bbox`` (per-level list, as RetinaHead).
         """
         if self.cls_loss_mode == 'per_level':
-            with self.batch_status(batch_img_metas, batch_gt_instances):
-                return super().loss_by_feat(cls_scores, bbox_preds, batch_gt_instances,
-                                            batch_img_metas, batch_gt_instances_ignore)
+            return self.with_batch_status(super().loss_by_feat, cls_scores, bbox_preds,
+                                          batch_gt_instances, batch_img_metas,
+                                          batch_gt_instances_ignore)
         featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
         if len(featmap_sizes) != self.prior_generator.num_levels:
             raise ValueError(f'DecoupledRetinaHead: got {len(featmap_sizes)} feature levels, '
@@ -132,8 +139,9 @@ class DecoupledRetinaHead(StatusAwareHeadMixin, RetinaHead):
         flat_labels = torch.cat([labels.reshape(-1) for labels in labels_list])
         flat_weights = torch.cat([weights.reshape(-1) for weights in label_weights_list])
         image_index = level_major_index(len(batch_img_metas), num_level_anchors, device)
+        level_index = level_major_levels(len(batch_img_metas), num_level_anchors, device)
         with self.batch_status(batch_img_metas, batch_gt_instances), \
-                self.rows_from_images(image_index):
+                self.rows_from_images(image_index, level_index=level_index):
             loss_cls = self.loss_cls(flat_scores, flat_labels, flat_weights,
                                      avg_factor=avg_factor)
         return dict(loss_cls=[loss_cls], loss_bbox=losses_bbox)

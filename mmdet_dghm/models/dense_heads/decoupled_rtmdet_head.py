@@ -2,7 +2,7 @@
 from mmdet.models.dense_heads import RTMDetHead, RTMDetSepBNHead
 from mmdet.registry import MODELS
 
-from ..status_aware_head import StatusAwareHeadMixin, image_major_index
+from ..status_aware_head import StatusAwareHeadMixin, image_major_index, one_level
 
 
 class RTMDetStatusRows(StatusAwareHeadMixin):
@@ -21,7 +21,8 @@ class RTMDetStatusRows(StatusAwareHeadMixin):
     def loss_by_feat_single(self, cls_score, bbox_pred, labels, label_weights, bbox_targets,
                             assign_metrics, stride) -> tuple:
         """RTMDetHead's level loss, each row of the level given its image's status."""
-        with self.rows_from_images(image_major_index(*labels.shape[:2], labels.device)):
+        image_index = image_major_index(*labels.shape[:2], labels.device)
+        with self.rows_from_images(image_index, level_index=one_level(image_index)):
             return super().loss_by_feat_single(cls_score, bbox_pred, labels, label_weights,
                                                bbox_targets, assign_metrics, stride)
 

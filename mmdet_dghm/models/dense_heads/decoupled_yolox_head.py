@@ -5,6 +5,7 @@ from mmdet.models.dense_heads import YOLOXHead
 from mmdet.registry import MODELS
 from torch import Tensor
 
+from ..losses.statistic_population import feature_level_index
 from ..status_aware_head import StatusAwareHeadMixin, image_major_index
 
 
@@ -28,10 +29,12 @@ class DecoupledYOLOXHead(StatusAwareHeadMixin, YOLOXHead):
 
     def loss_by_feat(self, cls_scores: Sequence[Tensor], *args, **kwargs) -> dict:
         """YOLOXHead's ``loss_by_feat``, each prior given its image's status."""
-        image_index = image_major_index(cls_scores[0].size(0),
-                                        sum(score[0, 0].numel() for score in cls_scores),
-                                        cls_scores[0].device)
+        num_images, device = cls_scores[0].size(0), cls_scores[0].device
+        per_level = [score[0, 0].numel() for score in cls_scores]
+        image_index = image_major_index(num_images, sum(per_level), device)
+        # Each image's priors run level by level.
+        level_index = feature_level_index(per_level, device).repeat(num_images)
         stock = super().loss_by_feat
         with self.batch_status(*self.metas_and_gt(stock, cls_scores, *args, **kwargs)), \
-                self.rows_from_images(image_index):
+                self.rows_from_images(image_index, level_index=level_index):
             return stock(cls_scores, *args, **kwargs)

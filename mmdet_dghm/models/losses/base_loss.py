@@ -22,6 +22,7 @@ from torch import Tensor
 
 from ...structures.annotation_status import checked_partial
 from .roi_classifier_form import RoIClassifierForm
+from .statistic_population import BatchStatistic, check_population
 from .utils import check_logits, check_reduction, classification_target, label_weight
 
 #: The base losses a partial-annotation loss can be built on.
@@ -142,10 +143,13 @@ class PartialSigmoidLoss(RoIClassifierForm, nn.Module):
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
         roi_classifier (bool): Expose mmdet's ``custom_cls_channels`` interface, the form an
             RoI box head trains (:mod:`.roi_classifier_form`). Defaults to False.
+        population (str): The rows a statistic of the loss is computed over, ``'call'``,
+            ``'level'`` or ``'batch'`` (:mod:`.statistic_population`), for a subclass with
+            :attr:`has_statistic`. Defaults to ``'call'``.
 
     Raises:
         NotImplementedError: For ``use_sigmoid=False``.
-        ValueError: For another reduction.
+        ValueError: For another reduction or population.
     """
 
     #: Whether the loss takes RTMDet's ``(labels, scores)`` soft targets.
@@ -153,10 +157,18 @@ class PartialSigmoidLoss(RoIClassifierForm, nn.Module):
     #: Whether the weighted terms normalise themselves (DGHM-C's harmonizing weights):
     #: ``'mean'`` then sums them, as ``'sum'`` does, and ``avg_factor`` is not used.
     self_normalised = False
+    #: Whether the terms depend on a statistic of the rows (DGHM-C's histogram, PU's prior):
+    #: such a loss implements :meth:`statistics` and :meth:`terms_with_statistics` and takes
+    #: the ``population`` option (:mod:`.statistic_population`).
+    has_statistic = False
 
     def __init__(self, use_sigmoid: bool, loss_weight: float, reduction: str,
-                 roi_classifier: bool = False) -> None:
+                 roi_classifier: bool = False, population: str = 'call') -> None:
         super().__init__()
+        check_population(population, type(self).__name__)
+        self.population = population
+        #: Set by the head for one step (:class:`.BatchStatistic`), None outside it.
+        self.batch_state: Optional[BatchStatistic] = None
         self.use_roi_classifier_form(roi_classifier)
         #: Whether :meth:`forward` requires ``partial``; if not, it validates a given one.
         self.status_required = True
@@ -184,13 +196,83 @@ class PartialSigmoidLoss(RoIClassifierForm, nn.Module):
         """
         raise NotImplementedError
 
+    def statistics(self, logits: Tensor, target: Tensor, weight: Tensor,
+                   status: Optional[Tensor], index: Optional[Tensor], size: int) -> Tensor:
+        """(size, ...) sums of the statistic over the rows of each population.
+
+        Args:
+            logits, target, weight, status: As in :meth:`weighted_terms`.
+            index (Tensor, optional): (N,) int64 population of each row; None: one.
+            size (int): Number of populations.
+        """
+        raise NotImplementedError
+
+    def terms_with_statistics(self, logits: Tensor, target: Tensor, weight: Tensor,
+                              status: Optional[Tensor], statistics: Tensor,
+                              index: Optional[Tensor]) -> Tensor:
+        """The (N, C) terms, each row with the statistic of its population.
+
+        Args:
+            logits, target, weight, status: As in :meth:`weighted_terms`.
+            statistics (Tensor): (P, ...) from :meth:`statistics` (summed over ranks or
+                calls where the population spans them).
+            index (Tensor, optional): (N,) int64 population of each row; None: population 0.
+        """
+        raise NotImplementedError
+
+    def reduce_statistics(self, statistics: Tensor) -> Tensor:
+        """The statistic of the global batch under DDP where the loss syncs; as given here."""
+        return statistics
+
+    def population_terms(self, logits: Tensor, target: Tensor, weight: Tensor,
+                         status: Optional[Tensor],
+                         population_index: Optional[Tensor]) -> Optional[Tensor]:
+        """The (N, C) terms with the statistic over :attr:`population`; None on a gathering
+        pass (the call's loss is zero).
+
+        Raises:
+            ValueError: For ``'level'`` without the rows' levels.
+            RuntimeError: For ``'batch'`` outside a head's step, or called twice in a step
+                whose head did not gather.
+        """
+        name = type(self).__name__
+        state = self.batch_state
+        if state is not None and state.gathering:
+            if self.population == 'batch':
+                state.parts.append(self.statistics(logits, target, weight, status, None, 1))
+            return None
+        if self.population == 'call' or not self.has_statistic:
+            return self.weighted_terms(logits, target, weight, status)
+        index, size = None, 1
+        if self.population == 'level':
+            if population_index is None:
+                raise ValueError(f"{name}: population='level' needs the feature level of each "
+                                 f'row, and the caller named none')
+            index = population_index.to(logits.device)
+            size = int(index.max()) + 1 if index.numel() else 1
+        elif state is None:
+            raise RuntimeError(f"{name}: population='batch' is computed by a status-aware head "
+                               f"over its step's calls; this call came from outside one")
+        elif state.value is not None:
+            return self.terms_with_statistics(logits, target, weight, status, state.value,
+                                              None)
+        else:
+            state.calls += 1
+            if state.calls > 1:
+                raise RuntimeError(f"{name}: population='batch' called twice in one step by a "
+                                   f'head that did not gather the statistic first')
+        statistics = self.reduce_statistics(
+            self.statistics(logits, target, weight, status, index, size))
+        return self.terms_with_statistics(logits, target, weight, status, statistics, index)
+
     def forward(self,
                 pred: Tensor,
                 target: Tensor,
                 weight: Optional[Tensor] = None,
                 avg_factor: Optional[float] = None,
                 reduction_override: Optional[str] = None,
-                partial: Optional[Tensor] = None) -> Tensor:
+                partial: Optional[Tensor] = None,
+                population_index: Optional[Tensor] = None) -> Tensor:
         """Compute the loss times ``loss_weight``.
 
         Args:
@@ -207,6 +289,8 @@ class PartialSigmoidLoss(RoIClassifierForm, nn.Module):
                 the negative of such an element is noisy. The status-aware heads supply it.
                 Required unless :attr:`status_required` is False, and then validated if
                 given.
+            population_index (Tensor, optional): (N,) int64 feature level of each row, for
+                ``population='level'``; the status-aware heads supply it.
 
         Returns:
             Tensor: float32 scalar, or (N, C) terms for reduction ``'none'``.
@@ -225,7 +309,9 @@ class PartialSigmoidLoss(RoIClassifierForm, nn.Module):
         lw = label_weight(pred, weight, name)
         if pred.numel() == 0:
             return pred.float() * 0 if reduction == 'none' else pred.sum().float() * 0
-        terms = self.weighted_terms(pred.float(), binary, lw, status)
+        terms = self.population_terms(pred.float(), binary, lw, status, population_index)
+        if terms is None:
+            return pred.float() * 0 if reduction == 'none' else pred.sum().float() * 0
         if self.self_normalised and reduction == 'mean':
             reduction, avg_factor = 'sum', None
         return self.loss_weight * weight_reduce_loss(terms, None, reduction, avg_factor)

@@ -353,6 +353,89 @@ def dghmc_weights(g: Tensor,
     return table.index_select(0, slots.flatten()).view_as(slots)
 
 
+def dghmc_slots(logits: Tensor, target: Tensor, label_weights: Tensor, partial: Tensor,
+                bins: int, outlier_thr: float, decouple: str) -> Tensor:
+    """Flat slot of every element (:func:`element_slots_`) from the logits.
+
+    Args:
+        logits (Tensor): (N, C) float32 logits.
+        target (Tensor): (N, C) float32 targets.
+        label_weights (Tensor): (N, 1) or (N, C); <= 0 ignores an element.
+        partial (Tensor): (N,), (N, 1) or (N, C) bool status.
+        bins (int): Number of unit regions.
+        outlier_thr (float): lambda.
+        decouple (str): ``'noisy_clean'`` or ``'full'``.
+
+    Returns:
+        Tensor: (N, C) int32 slots in [0, bins * 2K].
+    """
+    g = logits.detach().sigmoid().sub_(target).abs_()
+    codes = group_codes(target, partial, g >= outlier_thr, decouple)
+    return element_slots_(gradient_bins_(g, bins), codes, label_weights > 0,
+                          DECOUPLE_GROUPS[decouple], bins)
+
+
+def slot_statistics(slots: Tensor, label_weights: Tensor, index: Optional[Tensor],
+                    size: int, num_slots: int) -> Tensor:
+    """Element count and label-weight mass of every slot, per population of rows.
+
+    What the weights of eq. (10)-(12) need from a set of rows: the counts R (a slot's
+    elements, summed over its outlier pair) and, for ``normalize='mass'``, the mass
+    sum(w * label_weight) = sum over slots of w(slot) times the slot's label-weight mass.
+    Sums, so a population spanning calls or ranks adds its parts.
+
+    Args:
+        slots (Tensor): (N, C) slots from :func:`element_slots_`.
+        label_weights (Tensor): (N, 1) or (N, C) float32 label weights.
+        index (Tensor, optional): (N,) int64 population of each row; None: one population.
+        size (int): Number of populations.
+        num_slots (int): ``bins * 2K``, the slots before the dump slot.
+
+    Returns:
+        Tensor: (size, 2, num_slots + 1) float64: counts, then masses.
+    """
+    flat = slots.long()
+    if index is not None:
+        flat = flat + index.view(-1, 1) * (num_slots + 1)
+    flat = flat.flatten()
+    length = size * (num_slots + 1)
+    counts = torch.bincount(flat, minlength=length).double()
+    mass = torch.bincount(flat, weights=label_weights.expand_as(slots).flatten().double(),
+                          minlength=length)
+    return torch.stack([counts, mass]).view(2, size, num_slots + 1).transpose(0, 1)
+
+
+def population_weight_tables(statistics: Tensor, gammas: Tensor, bins: int,
+                             density: str = 'paper', reference_size: Optional[float] = None,
+                             normalize: str = 'paper') -> Tensor:
+    """w of every slot (eq. 10-12) for each population, from its :func:`slot_statistics`.
+
+    Args:
+        statistics (Tensor): (P, 2, bins * 2K + 1) counts and masses.
+        gammas (Tensor): (K,) outlier gamma of each group (:func:`outlier_gammas`).
+        bins (int): Number of unit regions.
+        density, reference_size, normalize: As in :func:`dghmc_loss`.
+
+    Returns:
+        Tensor: (P, bins * 2K + 1) float32 tables laid out as
+        :func:`harmonizing_weight_table`'s, divided by the population's mass for
+        ``normalize='mass'``.
+    """
+    num_groups = gammas.numel()
+    num_slots = bins * 2 * num_groups
+    counts = statistics[:, 0, :num_slots].view(-1, bins, num_groups, 2).sum(-1)
+    counts = counts.transpose(1, 2).round().long()  # (P, K, bins)
+    num_present = (counts.sum(-1) > 0).sum(-1)
+    extra = () if reference_size is None else (reference_size, )
+    # One small table per population (a level, or the batch): a handful of iterations.
+    tables = torch.stack([DENSITY_TABLES[density](counts[p], num_present[p], gammas, bins,
+                                                  *extra) for p in range(counts.size(0))])
+    if normalize == 'mass':
+        mass = (tables.double() * statistics[:, 1]).sum(-1, keepdim=True)
+        tables = (tables / mass.clamp(min=torch.finfo(torch.float32).tiny)).float()
+    return tables
+
+
 def dghmc_loss(pred: Tensor,
                target: Tensor,
                partial: Tensor,
@@ -499,10 +582,14 @@ class DGHMCLoss(PartialSigmoidLoss):
             normalise by the number of elements. Defaults to ``'mean'``.
         roi_classifier (bool): The form an RoI box head trains (C sigmoid channels through
             mmdet's ``custom_cls_channels``, :mod:`.roi_classifier_form`). Defaults to False.
+        population (str): The rows whose histogram (and mass) weights them: ``'call'``,
+            ``'level'`` or ``'batch'`` (:mod:`.statistic_population`). Only ``'call'`` keeps
+            a moving average (``momentum``). Defaults to ``'call'``.
     """
 
     soft_targets = True
     self_normalised = True
+    has_statistic = True
 
     def __init__(self,
                  use_sigmoid: bool = True,
@@ -518,10 +605,15 @@ class DGHMCLoss(PartialSigmoidLoss):
                  normalize: str = 'paper',
                  loss_weight: float = 1.0,
                  reduction: str = 'mean',
-                 roi_classifier: bool = False) -> None:
-        super().__init__(use_sigmoid, loss_weight, reduction, roi_classifier)
+                 roi_classifier: bool = False,
+                 population: str = 'call') -> None:
+        super().__init__(use_sigmoid, loss_weight, reduction, roi_classifier, population)
         check_options(type(self).__name__, bins, mu_noisy, mu_clean, outlier_thr, momentum,
                       decouple, density, reference_size, normalize)
+        if momentum > 0 and population != 'call':
+            raise ValueError(f"{type(self).__name__}: momentum averages the counts of each "
+                             f"call; population={population!r} takes them from its rows "
+                             f"(use momentum=0 or population='call')")
         self.normalize = normalize
         self.bins = int(bins)
         self.mu_noisy = mu_noisy
@@ -553,6 +645,39 @@ class DGHMCLoss(PartialSigmoidLoss):
         ``'mean'`` and ``'sum'`` give their sum, ``avg_factor`` unused, like GHM-C."""
         return dghmc_terms(logits, target, weight, status, normalize=self.normalize,
                            **self.options())
+
+    def slots(self, logits: Tensor, target: Tensor, weight: Tensor,
+              status: Optional[Tensor]) -> Tensor:
+        """(N, C) slot of every element (:func:`dghmc_slots`)."""
+        return dghmc_slots(logits, target, weight, status, self.bins, self.outlier_thr,
+                           self.decouple)
+
+    def statistics(self, logits: Tensor, target: Tensor, weight: Tensor,
+                   status: Optional[Tensor], index: Optional[Tensor], size: int) -> Tensor:
+        """(size, 2, bins * 2K + 1) slot counts and masses (:func:`slot_statistics`)."""
+        return slot_statistics(self.slots(logits, target, weight, status), weight, index,
+                               size, self.bins * 2 * self.num_groups)
+
+    def reduce_statistics(self, statistics: Tensor) -> Tensor:
+        """Summed over the ranks with ``sync``, as the per-call counts are."""
+        if self.sync and dist.is_available() and dist.is_initialized() and \
+                dist.get_world_size() > 1:
+            dist.all_reduce(statistics)
+        return statistics
+
+    def terms_with_statistics(self, logits: Tensor, target: Tensor, weight: Tensor,
+                              status: Optional[Tensor], statistics: Tensor,
+                              index: Optional[Tensor]) -> Tensor:
+        """The (N, C) terms of eq. (12), each row weighted by its population's histogram."""
+        tables = population_weight_tables(
+            statistics, outlier_gammas(self.decouple, self.mu_noisy, self.mu_clean), self.bins,
+            self.density, self.reference_size, self.normalize).to(logits.device)
+        slots = self.slots(logits, target, weight, status).long()
+        if index is not None:
+            slots = slots + index.view(-1, 1) * tables.size(1)
+        harmonized = tables.flatten().index_select(0, slots.flatten()).view_as(slots)
+        return F.binary_cross_entropy_with_logits(logits, target, weight=harmonized * weight,
+                                                  reduction='none')
 
     def harmonizing_weights(self, logits: Tensor, target: Tensor, valid: Tensor,
                             partial: Tensor) -> Tensor:

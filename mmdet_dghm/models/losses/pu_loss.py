@@ -22,8 +22,9 @@ Kiryo's pi E_P[l+] + max(0, E_U[l-] - pi E_P[l-]) over U scaled by its size W_U 
 supervised terms: the head's normaliser (``avg_factor``) then divides it like the base loss,
 and pi = 0 gives the base loss exactly. A class without labeled positives in the call (W_P = 0)
 has no estimate of E_P and keeps k = 0 (its unlabeled elements are negatives). The estimates
-are per loss call (and per rank under DDP): over all levels in one call for
-DecoupledRetinaHead and FCOS, per level for ATSS and the RPN, per decoder layer for DINO.
+are per rank under DDP, over the rows the ``population`` option names
+(:mod:`.statistic_population`): by default those of one loss call (all levels at once for
+DecoupledRetinaHead and FCOS, one level for ATSS and the RPN, one decoder layer for DINO).
 
 ``correction='clip'`` minimises L_c as written (max(0, r) stops the gradient of r where it
 is negative). ``correction='ascent'`` is Kiryo's Algorithm 1: where r / W_U < -beta the loss
@@ -50,13 +51,14 @@ unlabeled elements lose their loss, as in clean-only) while the labeled positive
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from mmdet.registry import MODELS
 from torch import Tensor
 
 from .base_loss import PartialSigmoidLoss, resolve_base, sigmoid_base_terms
+from .statistic_population import population_sums
 
 MODES = ('pu', 'pnu')
 CORRECTIONS = ('clip', 'ascent')
@@ -114,12 +116,39 @@ def nnpu_loss(loss_pos: Tensor, loss_neg: Tensor, positive: Tensor, unlabeled: T
     w_pos = weight * positive
     w_unl = weight * unlabeled
     mass_pos, mass_unl = w_pos.sum(0), w_unl.sum(0)
+    k = risk_scale(prior, mass_pos, mass_unl)
+    risk = ((w_unl - k * w_pos) * loss_neg).detach().sum(0)
+    return nnpu_terms(loss_pos, loss_neg, positive, unlabeled, negative, weight, k, risk,
+                      mass_unl, correction, nn_beta, nn_gamma)
+
+
+def risk_scale(prior: Tensor, mass_pos: Tensor, mass_unl: Tensor) -> Tensor:
+    """k = pi * W_U / W_P, 0 where W_P = 0 (module docstring); shapes broadcast."""
     tiny = torch.finfo(torch.float32).tiny
-    k = torch.where(mass_pos > 0, prior * mass_unl / mass_pos.clamp(min=tiny), 0.0)
+    return torch.where(mass_pos > 0, prior * mass_unl / mass_pos.clamp(min=tiny), 0.0)
+
+
+def nnpu_terms(loss_pos: Tensor, loss_neg: Tensor, positive: Tensor, unlabeled: Tensor,
+               negative: Tensor, weight: Tensor, k: Tensor, risk: Tensor, mass_unl: Tensor,
+               correction: str = 'clip', nn_beta: float = 0.0,
+               nn_gamma: float = 1.0) -> Tensor:
+    """:func:`nnpu_loss`'s terms given the statistics of each element's population.
+
+    Args:
+        loss_pos, loss_neg, positive, unlabeled, negative, weight: As in :func:`nnpu_loss`.
+        k (Tensor): k of each element's class and population, broadcastable to (N, C).
+        risk (Tensor): r of each element's class and population, broadcastable to (N, C).
+        mass_unl (Tensor): W_U of each element's class and population, likewise.
+        correction, nn_beta, nn_gamma: As in :func:`nnpu_loss`.
+
+    Returns:
+        Tensor: (N, C) terms.
+    """
+    w_pos = weight * positive
+    w_unl = weight * unlabeled
     positive_terms = (1 + k) * w_pos * loss_pos
     risk_terms = (w_unl - k * w_pos) * loss_neg
     clean_terms = weight * negative * loss_neg
-    risk = risk_terms.detach().sum(0)
     if correction == 'clip':
         return positive_terms + risk_terms * (risk >= 0) + clean_terms
     ascend = (mass_unl > 0) & (risk < -nn_beta * mass_unl)
@@ -179,7 +208,12 @@ class PULoss(PartialSigmoidLoss):
             or ``'sum'``. Defaults to ``'mean'``.
         roi_classifier (bool): The form an RoI box head trains (C sigmoid channels through
             mmdet's ``custom_cls_channels``, :mod:`.roi_classifier_form`). Defaults to False.
+        population (str): The rows whose masses, prior (from ``missing_rate``) and risk each
+            row's terms use: ``'call'``, ``'level'`` or ``'batch'``
+            (:mod:`.statistic_population`). Defaults to ``'call'``.
     """
+
+    has_statistic = True
 
     def __init__(self,
                  use_sigmoid: bool = True,
@@ -194,8 +228,9 @@ class PULoss(PartialSigmoidLoss):
                  alpha: Optional[float] = None,
                  loss_weight: float = 1.0,
                  reduction: str = 'mean',
-                 roi_classifier: bool = False) -> None:
-        super().__init__(use_sigmoid, loss_weight, reduction, roi_classifier)
+                 roi_classifier: bool = False,
+                 population: str = 'call') -> None:
+        super().__init__(use_sigmoid, loss_weight, reduction, roi_classifier, population)
         name = type(self).__name__
         if (prior is None) == (missing_rate is None):
             raise ValueError(f'{name}: give exactly one of prior and missing_rate, got '
@@ -233,12 +268,17 @@ class PULoss(PartialSigmoidLoss):
                              f'{num_classes} classes')
         return value
 
+    def element_sets(self, target: Tensor,
+                     status: Optional[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
+        """(N, C) bool P, U and N of the module docstring."""
+        positive = target > 0
+        unlabeled = ~positive if self.mode == 'pu' else ~positive & status
+        return positive, unlabeled, ~positive & ~unlabeled
+
     def weighted_terms(self, logits: Tensor, target: Tensor, weight: Tensor,
                        status: Optional[Tensor]) -> Tensor:
         """The per-element terms of L_c (:func:`nnpu_loss`), summing over each class to L_c."""
-        positive = target > 0
-        unlabeled = ~positive if self.mode == 'pu' else ~positive & status
-        negative = ~positive & ~unlabeled
+        positive, unlabeled, negative = self.element_sets(target, status)
         if self.missing_rate is None:
             prior = self.class_values(self.prior, logits.size(1), 'prior')
         else:
@@ -248,3 +288,36 @@ class PULoss(PartialSigmoidLoss):
         loss_pos, loss_neg = sigmoid_base_terms(logits, self.base, self.gamma, self.alpha)
         return nnpu_loss(loss_pos, loss_neg, positive, unlabeled, negative, weight, prior,
                          self.correction, self.nn_beta, self.nn_gamma)
+
+    def statistics(self, logits: Tensor, target: Tensor, weight: Tensor,
+                   status: Optional[Tensor], index: Optional[Tensor], size: int) -> Tensor:
+        """(size, 5, C) per population: W_P, W_U, n_P of partial images, and the sums of
+        w l- over U and over P (r = the first minus k times the second)."""
+        positive, unlabeled, _ = self.element_sets(target, status)
+        loss_neg = sigmoid_base_terms(logits.detach(), self.base, self.gamma, self.alpha)[1]
+        w_pos, w_unl = weight * positive, weight * unlabeled
+        labeled_partial = weight * (positive & status) if status is not None \
+            else torch.zeros_like(w_pos)
+        rows = torch.stack([w_pos, w_unl, labeled_partial, w_unl * loss_neg, w_pos * loss_neg],
+                           1)
+        return population_sums(rows, index, size)
+
+    def terms_with_statistics(self, logits: Tensor, target: Tensor, weight: Tensor,
+                              status: Optional[Tensor], statistics: Tensor,
+                              index: Optional[Tensor]) -> Tensor:
+        """The terms of L_c (:func:`nnpu_terms`), k, pi and r those of each row's population."""
+        positive, unlabeled, negative = self.element_sets(target, status)
+        mass_pos, mass_unl, num_positive, unl_neg, pos_neg = statistics.unbind(1)
+        if self.missing_rate is None:
+            prior = self.class_values(self.prior, logits.size(1), 'prior')
+        else:
+            prior = prior_from_missing_rate(
+                self.class_values(self.missing_rate, logits.size(1), 'missing_rate'),
+                num_positive, mass_unl)
+        k = risk_scale(prior, mass_pos, mass_unl)
+        risk = unl_neg - k * pos_neg
+        if index is not None:
+            k, risk, mass_unl = (value.index_select(0, index) for value in (k, risk, mass_unl))
+        loss_pos, loss_neg = sigmoid_base_terms(logits, self.base, self.gamma, self.alpha)
+        return nnpu_terms(loss_pos, loss_neg, positive, unlabeled, negative, weight, k, risk,
+                          mass_unl, self.correction, self.nn_beta, self.nn_gamma)

@@ -63,5 +63,7 @@ class DecoupledCascadeRoIHead(StatusAwareHeadMixin, CascadeRoIHead):
                   sampling_results: List[SamplingResult]) -> dict:
         """The stage's box head loss, each sampled RoI given its image's status."""
         rois = bbox2roi([res.priors for res in sampling_results])
-        with self.rows_from_images(rois[:, 0].long(), [f'bbox_head.{stage}.loss_cls']):
+        extractor = self.bbox_roi_extractor[stage]
+        with self.rows_from_images(rois[:, 0].long(), [f'bbox_head.{stage}.loss_cls'],
+                                   extractor.map_roi_levels(rois, extractor.num_inputs)):
             return super().bbox_loss(stage, x, sampling_results)

@@ -70,5 +70,7 @@ class DecoupledStandardRoIHead(StatusAwareHeadMixin, StandardRoIHead):
     def bbox_loss(self, x: Tuple[Tensor], sampling_results: List[SamplingResult]) -> dict:
         """The box head's loss, each sampled RoI given its image's status."""
         rois = bbox2roi([res.priors for res in sampling_results])
-        with self.rows_from_images(rois[:, 0].long()):
+        extractor = self.bbox_roi_extractor
+        with self.rows_from_images(rois[:, 0].long(), level_index=extractor.map_roi_levels(
+                rois, extractor.num_inputs)):
             return super().bbox_loss(x, sampling_results)
