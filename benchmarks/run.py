@@ -277,10 +277,14 @@ def check_configs(losses: List[str], profile: Profile) -> None:
     """Every loss has a committed config for the profile's variant and detector.
 
     Raises:
-        SystemExit: Naming the first missing config and the losses that have one.
+        SystemExit: Naming the first missing config and the losses that have one, or an
+            unknown detector.
     """
-    paths = {loss: loss_config_path(loss, profile.variant, profile.detector)
-             for loss in ALL_LOSSES}
+    try:
+        paths = {loss: loss_config_path(loss, profile.variant, profile.detector)
+                 for loss in ALL_LOSSES}
+    except ValueError as err:
+        raise SystemExit(str(err)) from err
     missing = [loss for loss in losses if not paths[loss].is_file()]
     if missing:
         have = [loss for loss in ALL_LOSSES if paths[loss].is_file()]

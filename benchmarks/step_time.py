@@ -123,8 +123,14 @@ def train_steps(rows: List[Row],
             for network in networks:
                 state = states.setdefault(profile_name, copy.deepcopy(
                     {k: v for k, v in network.state_dict().items() if '.loss_' not in k}))
-                missing, unexpected = network.load_state_dict(state, strict=False)
-                if unexpected or any('.loss_' not in k for k in missing):
+                own = network.state_dict()
+                # An RoI classifier in a status-aware loss's RoI form has C outputs where the
+                # softmax has C + 1: its output layer keeps its own initialisation.
+                resized = [k for k, v in state.items()
+                           if k in own and own[k].shape != v.shape and '.fc_cls.' in k]
+                missing, unexpected = network.load_state_dict(
+                    {k: v for k, v in state.items() if k not in resized}, strict=False)
+                if unexpected or any('.loss_' not in k and k not in resized for k in missing):
                     raise RuntimeError(f'step_time: {loss} on {profile_name} does not share '
                                        f'the network of the profile ({missing + unexpected})')
             if teacher:

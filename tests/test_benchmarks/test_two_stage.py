@@ -88,6 +88,8 @@ def test_options_of_the_dense_head_are_refused(tmp_path):
      r'fpn_focal_digestpath\.py does not exist\); losses with a config: ce, dghmc-rpn, dghmc, '
      r'pu$'),
     (['--losses', 'dghmc-rpn'], r'no config for dghmc-rpn on detector retinanet'),
+    (['--cfg-options', 'detector=yolo'],
+     r"unknown detector 'yolo'; choose from retinanet, faster-rcnn"),
 ])
 def test_losses_without_a_config_are_refused_before_anything_runs(tmp_path, argv, message):
     with pytest.raises(SystemExit, match=message):
