@@ -27,6 +27,11 @@ does that from anywhere). Examples::
     # any recipe field or model key (the profile becomes converge-iters8000-neckoutchannels64)
     python -m benchmarks --profile converge --cfg-options iters=8000 \
         model.neck.out_channels=64 model.bbox_head.in_channels=64 ...
+    # the same backbone and neck in Faster R-CNN (configs/digestpath/faster-rcnn_*; the profile
+    # becomes converge-detectorfaster-rcnn): CE, DGHM-C on the RPN only, DGHM-C and PU on both
+    # stages, each paired with this detector's CE run
+    python -m benchmarks --profile converge --detector faster-rcnn --protocol table4 \
+        --datasets synthetic --drop-rates 0.7 --losses ce dghmc-rpn dghmc pu --seeds 0 1 2 ...
 """
 import argparse
 import json
@@ -42,6 +47,7 @@ from .harness.ablations import is_ablation
 from .harness.matrix import execute_runs, plan_runs, prepare_run
 from .harness.profiles import (
     ALL_LOSSES,
+    DETECTORS,
     LOSSES,
     MISSING_RATES,
     PROFILES,
@@ -50,7 +56,7 @@ from .harness.profiles import (
     get_profile,
 )
 from .harness.report import write_report
-from .harness.runs import REPO, RESULT_FILE
+from .harness.runs import REPO, RESULT_FILE, loss_config_path
 
 #: The command that runs this module, as the run records and the report print it.
 COMMAND = ('python', '-m', 'benchmarks')
@@ -97,6 +103,9 @@ PROFILE_FLAG_ARGS: Dict[str, dict] = {
     'momentum': dict(type=float, default=None,
                      help='ablation: moving-average momentum of the gradient-density counts '
                      "(GHM-C and DGHM-C losses only; mmdet's GHM config uses 0.75)"),
+    'detector': dict(choices=DETECTORS, default=None,
+                     help="the detector the losses train on (default: the profile's, "
+                     'retinanet); faster-rcnn takes the losses ce, dghmc-rpn, dghmc and pu'),
 }
 
 
@@ -228,6 +237,9 @@ def grad_histograms(work_dirs: List[Path], out_dir: Path) -> List[Path]:
             result = json.loads(path.read_text())
             if is_ablation(result):  # the report shows ablations beside their reference
                 continue
+            # The histograms read RetinaNet's dense head.
+            if result['profile'].get('detector', 'retinanet') != 'retinanet':
+                continue
             spec = result['spec']
             # Committed records of runs made elsewhere (GPU runs) carry no checkpoint.
             if not (path.parent / 'last_checkpoint').is_file():
@@ -259,6 +271,26 @@ def grad_histograms(work_dirs: List[Path], out_dir: Path) -> List[Path]:
             print(f'gradient histogram {png}: {record["num_valid"]} anchors', flush=True)
             pngs.append(png)
     return pngs
+
+
+def check_configs(losses: List[str], profile: Profile) -> None:
+    """Every loss has a committed config for the profile's variant and detector.
+
+    Raises:
+        SystemExit: Naming the first missing config and the losses that have one, or an
+            unknown detector.
+    """
+    try:
+        paths = {loss: loss_config_path(loss, profile.variant, profile.detector)
+                 for loss in ALL_LOSSES}
+    except ValueError as err:
+        raise SystemExit(str(err)) from err
+    missing = [loss for loss in losses if not paths[loss].is_file()]
+    if missing:
+        have = [loss for loss in ALL_LOSSES if paths[loss].is_file()]
+        raise SystemExit(f'benchmark: no config for {", ".join(missing)} on detector '
+                         f'{profile.detector} ({paths[missing[0]].relative_to(REPO)} does not '
+                         f'exist); losses with a config: {", ".join(have)}')
 
 
 def resolve_profile(args: argparse.Namespace) -> Profile:
@@ -298,6 +330,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         failed = sorted(name for name, code in codes.items() if code != 0)
     elif not args.report_only:
         profile = resolve_profile(args)
+        check_configs(args.losses, profile)
         protocols = ['table3', 'table4'] if args.protocol == 'all' else [args.protocol]
         datasets = {p: list(args.datasets or DEFAULT_DATASETS[args.profile][p])
                     for p in protocols}

@@ -8,9 +8,13 @@ Usage::
     # each classification loss against focal on the cpu recipe's model
     python -m benchmarks.step_time --profiles cpu --losses focal ce dghmc cleanonly pu brl \
         --out benchmarks/step_time_losses.md
+    # Faster R-CNN against RetinaNet on the converge recipe's network, CE on both
+    python -m benchmarks.step_time --profiles converge --detectors retinanet faster-rcnn \
+        --losses ce
 
-Each row is one (profile, loss): the DigestPath config of the profile's variant and loss
-(``configs/digestpath/retinanet_<variant>_fpn_<loss>_digestpath.py``) with the profile's
+Each row is one (profile, loss): the DigestPath config of the profile's detector, variant and
+loss (``configs/digestpath/<detector>_<variant>_fpn_<loss>_digestpath.py``; ``--detectors``
+gives each profile under each detector, named as the benchmark names it) with the profile's
 ``model_options``, from random weights (shared by the rows of one profile), running
 ``model.train_step`` (preprocessing, forward, backward, Adam step) on the same batch of the
 profile's geometry: ``batch_size`` crops of ``crop_size`` px, one positive (partially
@@ -39,7 +43,7 @@ from mmengine.structures import InstanceData
 
 import mmdet_dghm  # noqa: F401  (registration)
 
-from .harness.profiles import ALL_LOSSES, PROFILES, Profile
+from .harness.profiles import ALL_LOSSES, DETECTORS, PROFILES, Profile
 from .harness.runs import apply_model_options, detector_config, loss_config_path
 from .head_cost import time_rounds
 
@@ -50,6 +54,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--profiles', nargs='+', default=['cpu'], choices=sorted(PROFILES))
     p.add_argument('--losses', nargs='+', default=['ce'], choices=ALL_LOSSES)
+    p.add_argument('--detectors', nargs='+', default=['retinanet'], choices=DETECTORS,
+                   help='each profile under each detector (default: RetinaNet)')
     p.add_argument('--repeats', type=int, default=15)
     p.add_argument('--threads', type=int, default=1, help='torch intra-op threads')
     p.add_argument('--out', type=Path, default=None, help='markdown table (default: print)')
@@ -81,7 +87,7 @@ def profile_batch(profile: Profile, seed: int = 0) -> dict:
 def model_config(profile: Profile, loss: str) -> Config:
     """The run's model config: the committed loss config with the profile's model options
     (on the detector of a PartialTeacher)."""
-    cfg = Config.fromfile(str(loss_config_path(loss, profile.variant)))
+    cfg = Config.fromfile(str(loss_config_path(loss, profile.variant, profile.detector)))
     apply_model_options(cfg, profile.model_options)
     detector_config(cfg.model).backbone.init_cfg = None
     return cfg
@@ -94,11 +100,16 @@ def teacher_batch(data: dict) -> dict:
                                   student=copy.deepcopy(data['data_samples'])))
 
 
-def train_steps(rows: List[Row]) -> Dict[Row, Callable[[], None]]:
-    """One ``train_step`` closure per row; rows of one profile start from the same weights."""
+def train_steps(rows: List[Row],
+                profiles: Optional[Dict[str, Profile]] = None) -> Dict[Row, Callable[[], None]]:
+    """One ``train_step`` closure per row; rows of one profile start from the same weights.
+
+    ``profiles`` names the profiles of the rows (default: the recipes, :data:`PROFILES`).
+    """
+    profiles = PROFILES if profiles is None else profiles
     steps, states = {}, {}
     for profile_name, loss in rows:
-        profile = PROFILES[profile_name]
+        profile = profiles[profile_name]
         cfg = model_config(profile, loss)
         torch.manual_seed(0)
         with DefaultScope.overwrite_default_scope('mmdet'):
@@ -112,8 +123,14 @@ def train_steps(rows: List[Row]) -> Dict[Row, Callable[[], None]]:
             for network in networks:
                 state = states.setdefault(profile_name, copy.deepcopy(
                     {k: v for k, v in network.state_dict().items() if '.loss_' not in k}))
-                missing, unexpected = network.load_state_dict(state, strict=False)
-                if unexpected or any('.loss_' not in k for k in missing):
+                own = network.state_dict()
+                # An RoI classifier in a status-aware loss's RoI form has C outputs where the
+                # softmax has C + 1: its output layer keeps its own initialisation.
+                resized = [k for k, v in state.items()
+                           if k in own and own[k].shape != v.shape and '.fc_cls.' in k]
+                missing, unexpected = network.load_state_dict(
+                    {k: v for k, v in state.items() if k not in resized}, strict=False)
+                if unexpected or any('.loss_' not in k and k not in resized for k in missing):
                     raise RuntimeError(f'step_time: {loss} on {profile_name} does not share '
                                        f'the network of the profile ({missing + unexpected})')
             if teacher:
@@ -144,18 +161,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     load = os.getloadavg()[0]
-    rows = [(p, loss) for p in args.profiles for loss in args.losses]
-    times = time_rounds(train_steps(rows), args.repeats)
+    profiles = {profile.name: profile for profile in (
+        PROFILES[name].with_overrides(detector=detector)
+        for name in args.profiles for detector in args.detectors)}
+    rows = [(p, loss) for p in profiles for loss in args.losses]
+    times = time_rounds(train_steps(rows, profiles), args.repeats)
     command = 'python -m benchmarks.step_time ' + shlex.join(
         sys.argv[1:] if argv is None else argv)
-    profiles = '; '.join(
-        f'`{p}`: {PROFILES[p].variant}, model options {PROFILES[p].model_options or "none"}, '
-        f'batch {PROFILES[p].batch_size} x {PROFILES[p].crop_size} px' for p in args.profiles)
+    described = '; '.join(
+        f'`{name}`: {p.detector} {p.variant}, model options {p.model_options or "none"}, '
+        f'batch {p.batch_size} x {p.crop_size} px' for name, p in profiles.items())
     text = '\n'.join([
-        f'# Training-step time (CPU): {", ".join(args.profiles)} x {", ".join(args.losses)}',
+        f'# Training-step time (CPU): {", ".join(profiles)} x {", ".join(args.losses)}',
         '',
         f'Command: `{command.strip()}`', '',
-        f'- Profiles: {profiles}',
+        f'- Profiles: {described}',
         f'- `model.train_step` on one fixed batch (1 partially annotated positive, the rest '
         f'clean negatives); median of {args.repeats} rotated rounds after 2 warm-up rounds; '
         f'torch threads: {args.threads}',

@@ -17,6 +17,10 @@ positive tile for three negative ones (``pos_fraction=0.25``).
 The ablation switches (``cls_loss_mode``, ``density``, ``mu_noisy``, ``mu_clean``) default to
 the committed configs' settings; set through :meth:`Profile.with_overrides` they rename the
 profile, so ablation runs never share run ids or report rows with the default recipe.
+
+``detector`` picks the detector the losses train on (RetinaNet by default; ``faster-rcnn`` for
+the two-stage comparison of :data:`TWO_STAGE_LOSSES`): another detector renames the profile
+too, so its runs form a table of their own and pair with that detector's CE run.
 """
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -24,7 +28,10 @@ from typing import Dict, Optional, Tuple
 
 from mmengine.config import Config
 
-#: Loss name -> config stem; ``retinanet_<variant>_fpn_<stem>_digestpath.py``.
+#: Detectors a profile may train: the prefix of their configs,
+#: ``configs/digestpath/<detector>_<variant>_fpn_<loss>_digestpath.py``.
+DETECTORS: Tuple[str, ...] = ('retinanet', 'faster-rcnn')
+#: Loss name -> config stem; ``<detector>_<variant>_fpn_<stem>_digestpath.py``.
 LOSSES: Tuple[str, ...] = ('ce', 'focal', 'ghmc', 'sce', 'dghmc', 'dghmc-star')
 #: The other partial-annotation methods (``--losses`` takes them; not run by default): noisy
 #: negatives without loss, PU learning (a PNU risk), BRL on the noisy negatives.
@@ -34,13 +41,17 @@ TEACHERS: Tuple[str, ...] = ('teacher-ce', 'teacher-pu')
 #: Baselines in the form users know from elsewhere: GHM-C as mmdet's GHM RetinaNet config sets
 #: it (per FPN level, 30 bins, momentum 0.75), where ``ghmc`` is DGHM-C's setting of GHM-C.
 BASELINE_VARIANTS: Tuple[str, ...] = ('ghmc-mmdet', )
+#: Arms of a two-stage detector (``--detector faster-rcnn``): DGHM-C on the RPN only, the RoI
+#: head keeping its CE (``dghmc`` and ``pu`` there put the loss on both stages).
+TWO_STAGE_LOSSES: Tuple[str, ...] = ('dghmc-rpn', )
 #: Every loss the benchmark runs, in the report's order.
-ALL_LOSSES: Tuple[str, ...] = (LOSSES[:3] + BASELINE_VARIANTS + LOSSES[3:] + METHODS
-                                + TEACHERS)
+ALL_LOSSES: Tuple[str, ...] = (LOSSES[:3] + BASELINE_VARIANTS + LOSSES[3:4] + TWO_STAGE_LOSSES
+                                + LOSSES[4:] + METHODS + TEACHERS)
 LOSS_LABELS: Dict[str, str] = {
     'ce': 'CE', 'focal': 'Focal', 'ghmc': 'GHM-C', 'ghmc-mmdet': 'GHM-C (mmdet)', 'sce': 'SCE',
     'dghmc': 'DGHM-C', 'dghmc-star': 'DGHM-C*', 'cleanonly': 'Clean-only', 'pu': 'PU (PNU)',
-    'brl': 'BRL', 'teacher-ce': 'Teacher (CE)', 'teacher-pu': 'Teacher (PU)'}
+    'brl': 'BRL', 'teacher-ce': 'Teacher (CE)', 'teacher-pu': 'Teacher (PU)',
+    'dghmc-rpn': 'DGHM-C (RPN only)'}
 #: Paper section 4.6: controlled missing rates of Table 4.
 MISSING_RATES: Tuple[float, ...] = (0.3, 0.5, 0.7)
 
@@ -93,9 +104,14 @@ class Profile:
         momentum (float, optional): Moving-average momentum of the gradient-density counts
             of ``DGHMCLoss`` or ``GHMC`` (None: the config's; mmdet's GHM RetinaNet uses
             0.75).
+        detector (str): The detector of :data:`DETECTORS` whose configs the losses name
+            (``'retinanet'``; ``'faster-rcnn'``: the same backbone and neck under an RPN and an
+            RoI head).
         model_options (dict): ``--cfg-options``-style overrides of the variant's model config,
             keys relative to ``model`` (e.g. ``{'neck.out_channels': 32}``): how a recipe sizes
             the network without a config file per loss. Empty: the variant as committed.
+            The keys name RetinaNet's modules; on a two-stage detector the head's width goes
+            to the RPN and the RoI head (``benchmarks.harness.runs.apply_model_options``).
     """
 
     name: str
@@ -131,6 +147,7 @@ class Profile:
     mu_clean: Optional[float] = None
     pu_missing_rate: Optional[float] = None
     momentum: Optional[float] = None
+    detector: str = 'retinanet'
     model_options: Dict[str, object] = field(default_factory=dict)
 
     @property

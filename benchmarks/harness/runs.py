@@ -20,12 +20,12 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
 from .ablations import ablation_of
-from .profiles import Profile
+from .profiles import DETECTORS, Profile
 
 #: ``Profile.cls_loss_mode``'s default: one histogram over every FPN level.
 CLS_LOSS_MODE_DEFAULT = Profile.__dataclass_fields__['cls_loss_mode'].default
@@ -72,9 +72,9 @@ class RunSpec:
         return (f'{self.profile}_{self.protocol}_{self.dataset}_drop{self.drop_rate:.2f}_'
                 f'fold{self.fold}_{self.loss}_seed{self.seed}')
 
-    def config_path(self, variant: str) -> Path:
-        """The committed config of this loss and model variant."""
-        return loss_config_path(self.loss, variant)
+    def config_path(self, variant: str, detector: str = 'retinanet') -> Path:
+        """The committed config of this loss, model variant and detector."""
+        return loss_config_path(self.loss, variant, detector)
 
 
 def detector_config(model_cfg):
@@ -83,15 +83,53 @@ def detector_config(model_cfg):
     return model_cfg.detector if 'detector' in model_cfg else model_cfg
 
 
+#: A ``model_options`` key of RetinaNet's head -> the keys that size the same width on a
+#: two-stage detector: the head's input is the RPN's, the RoI extractor's output and the box
+#: head's input; the width of its convolutions is the RPN's.
+TWO_STAGE_HEAD_OPTIONS: Dict[str, Tuple[str, ...]] = {
+    'bbox_head.in_channels': ('rpn_head.in_channels', 'roi_head.bbox_roi_extractor.out_channels',
+                              'roi_head.bbox_head.in_channels'),
+    'bbox_head.feat_channels': ('rpn_head.feat_channels', ),
+}
+
+
 def apply_model_options(cfg: Config, options: dict) -> None:
-    """Merge a profile's ``model_options`` (keys relative to the detector) into ``cfg``."""
+    """Merge a profile's ``model_options`` (keys relative to the detector) into ``cfg``.
+
+    The keys name RetinaNet's modules (a recipe sizes every detector alike); on a two-stage
+    detector (an ``rpn_head``, no ``bbox_head``) each ``bbox_head`` key sets the keys of
+    :data:`TWO_STAGE_HEAD_OPTIONS` instead.
+
+    Raises:
+        ValueError: For a ``bbox_head`` key without a two-stage counterpart.
+    """
+    model = detector_config(cfg.model)
     prefix = 'model.detector' if 'detector' in cfg.model else 'model'
-    cfg.merge_from_dict({f'{prefix}.{key}': value for key, value in options.items()})
+    two_stage = 'rpn_head' in model and 'bbox_head' not in model
+    merged = {}
+    for key, value in options.items():
+        keys: Sequence[str] = (key, )
+        if two_stage and key.startswith('bbox_head.'):
+            if key not in TWO_STAGE_HEAD_OPTIONS:
+                raise ValueError(f'benchmark: model option {key} has no counterpart on a '
+                                 f'two-stage detector (mapped: '
+                                 f'{", ".join(sorted(TWO_STAGE_HEAD_OPTIONS))}); set its '
+                                 'rpn_head / roi_head keys instead')
+            keys = TWO_STAGE_HEAD_OPTIONS[key]
+        merged.update({f'{prefix}.{k}': value for k in keys})
+    cfg.merge_from_dict(merged)
 
 
-def loss_config_path(loss: str, variant: str) -> Path:
-    """``configs/digestpath/retinanet_<variant>_fpn_<loss>_digestpath.py``."""
-    return REPO / 'configs' / 'digestpath' / f'retinanet_{variant}_fpn_{loss}_digestpath.py'
+def loss_config_path(loss: str, variant: str, detector: str = 'retinanet') -> Path:
+    """``configs/digestpath/<detector>_<variant>_fpn_<loss>_digestpath.py``.
+
+    Raises:
+        ValueError: For a detector outside :data:`~.profiles.DETECTORS`.
+    """
+    if detector not in DETECTORS:
+        raise ValueError(f'benchmark: unknown detector {detector!r}; choose from '
+                         f'{", ".join(DETECTORS)}')
+    return REPO / 'configs' / 'digestpath' / f'{detector}_{variant}_fpn_{loss}_digestpath.py'
 
 
 def set_crop_size(pipeline: list, crop_size: int) -> None:
@@ -153,9 +191,22 @@ def apply_ablations(cfg: Config, profile: Profile) -> None:
 
     Raises:
         ValueError: When the profile sets ``DGHMCLoss`` options for another loss (such runs
-            would repeat the default recipe under an ablation's name).
+            would repeat the default recipe under an ablation's name), or sets any of them on
+            a detector without RetinaNet's dense head.
     """
-    head = detector_config(cfg.model).bbox_head
+    detector = detector_config(cfg.model)
+    if 'bbox_head' not in detector:
+        ablated = [name for name, changed in (
+            ('cls_loss_mode', profile.cls_loss_mode != CLS_LOSS_MODE_DEFAULT),
+            ('density / mu_noisy / mu_clean', bool(profile.dghmc_overrides)),
+            ('pu_missing_rate', profile.pu_missing_rate is not None),
+            ('momentum', profile.momentum is not None)) if changed]
+        if ablated:
+            raise ValueError(f'benchmark: profile {profile.name} sets {", ".join(ablated)}, '
+                             f'options of the dense head and its loss; detector '
+                             f'{profile.detector} has none')
+        return
+    head = detector.bbox_head
     # A config that fixes its own histogram population (GHM-C as mmdet's) keeps it unless
     # the profile changes it.
     if 'cls_loss_mode' not in head or profile.cls_loss_mode != CLS_LOSS_MODE_DEFAULT:
@@ -197,7 +248,7 @@ def anchors_per_image(head: dict, size: int) -> int:
 
 def test_cfg_of(spec: RunSpec, profile: Profile) -> dict:
     """The committed config's ``model.test_cfg`` for a run (what its evaluation used)."""
-    model = Config.fromfile(str(spec.config_path(profile.variant))).model
+    model = Config.fromfile(str(spec.config_path(profile.variant, profile.detector))).model
     return detector_config(model).test_cfg.to_dict()
 
 
@@ -217,10 +268,11 @@ def build_run_config(spec: RunSpec, profile: Profile, run_dir: Path) -> Config:
     Returns:
         Config: Ready for ``Runner.from_cfg``.
     """
-    config_path = spec.config_path(profile.variant)
+    config_path = spec.config_path(profile.variant, profile.detector)
     if not config_path.is_file():
-        raise FileNotFoundError(f'benchmark: config {config_path} of loss {spec.loss!r} '
-                                f'and variant {profile.variant!r} does not exist')
+        raise FileNotFoundError(f'benchmark: config {config_path} of loss {spec.loss!r}, '
+                                f'variant {profile.variant!r} and detector '
+                                f'{profile.detector!r} does not exist')
     cfg = Config.fromfile(str(config_path))
     apply_model_options(cfg, profile.model_options)
     cfg.work_dir = str(run_dir)
@@ -437,7 +489,7 @@ def execute(run_dir: Path) -> dict:
     evaluation = _evaluate(runner, spec.drop_rate)
     result = dict(
         run_id=spec.run_id, spec=asdict(spec), profile=profile.to_dict(),
-        config=str(spec.config_path(profile.variant).relative_to(REPO)),
+        config=str(spec.config_path(profile.variant, profile.detector).relative_to(REPO)),
         command=record['command'],
         # A resumed run's train time is that of its last attempt only.
         resumed_from=resumed_from,

@@ -1,5 +1,6 @@
 """FROC sees the whole ranking: invariant to strictly increasing score maps, through the metric
-and through every DigestPath config's test-time post-processing; truncation is never silent."""
+and through every DigestPath config's test-time post-processing (RetinaNet's dense head, Faster
+R-CNN's RoI head); truncation is never silent."""
 import copy
 import logging
 from pathlib import Path
@@ -24,6 +25,10 @@ from mmdet_dghm.evaluation.metrics import (
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((REPO / 'configs' / 'digestpath').glob('*.py'))
+#: Two-stage configs: their detections come from the RoI head, the others' from a dense head.
+TWO_STAGE_CONFIGS = [path for path in CONFIGS if path.name.startswith('faster-rcnn_')]
+DENSE_CONFIGS = [path for path in CONFIGS if path not in TWO_STAGE_CONFIGS]
+NUM_PROPOSALS = 1000  # the two-stage configs' test-time RPN max_per_img
 IMG = 64  # one tile per image; FPN levels of 8, 4, 2, 1, 1 cells
 NUM_POS, NUM_NORMAL = 3, 3
 
@@ -188,7 +193,11 @@ def predict(head, cfg_test, transform=None) -> List[dict]:
     return samples
 
 
-@pytest.mark.parametrize('config', CONFIGS, ids=lambda p: p.stem)
+def test_configs_of_both_kinds_are_found():
+    assert len(TWO_STAGE_CONFIGS) == 4 and len(DENSE_CONFIGS) >= 20
+
+
+@pytest.mark.parametrize('config', DENSE_CONFIGS, ids=lambda p: p.stem)
 def test_every_config_lets_froc_see_the_full_ranking(config):
     cfg = Config.fromfile(str(config))
     test_cfg = detector(cfg).test_cfg
@@ -206,7 +215,7 @@ def test_every_config_lets_froc_see_the_full_ranking(config):
 
 
 def test_the_old_threshold_fails_the_same_check_and_warns():
-    cfg = Config.fromfile(str(CONFIGS[0]))
+    cfg = Config.fromfile(str(DENSE_CONFIGS[0]))
     head = build_head(cfg)
     old = copy.deepcopy(cfg.model.test_cfg)
     old.score_thr = 0.05
@@ -217,3 +226,58 @@ def test_the_old_threshold_fails_the_same_check_and_warns():
     assert mapped['digestpath/froc'] == 0.0
     assert mapped['digestpath/froc_complete'] == 0.0
     assert len(warnings) == 1 and 'model.test_cfg.score_thr' in warnings[0]
+
+
+def roi_predict(bbox_head, cfg_test, transform=None) -> List[dict]:
+    """Metric samples as :func:`predict`'s, through the RoI box head's ``predict_by_feat``:
+    NUM_PROPOSALS random proposals per image, distinct logits in [-8, 0.2] for the class (a
+    softmax classifier gets a background logit of 0, so its score is the sigmoid too), zero
+    box deltas."""
+    samples = []
+    meta = dict(img_shape=(IMG, IMG), ori_shape=(IMG, IMG), scale_factor=(1.0, 1.0))
+    sigmoid_form = bbox_head.custom_cls_channels
+    for index in range(NUM_POS + NUM_NORMAL):
+        gen = torch.Generator().manual_seed(index)
+        corner = torch.rand(NUM_PROPOSALS, 2, generator=gen) * (IMG - 20)
+        size = 8 + torch.rand(NUM_PROPOSALS, 2, generator=gen) * 12
+        rois = torch.cat([torch.zeros(NUM_PROPOSALS, 1), corner, corner + size], dim=1)
+        logits = torch.linspace(-8.0, 0.2, NUM_PROPOSALS, dtype=torch.float64)[
+            torch.randperm(NUM_PROPOSALS, generator=gen)]
+        if transform is not None:
+            logits = transform(logits)
+        logits = logits.float()[:, None]
+        cls = logits if sigmoid_form else torch.cat([logits, torch.zeros_like(logits)], dim=1)
+        reg = torch.zeros(NUM_PROPOSALS, 4 * bbox_head.num_classes)
+        with torch.no_grad():
+            pred = bbox_head.predict_by_feat((rois, ), (cls, ), (reg, ), batch_img_metas=[meta],
+                                             rcnn_test_cfg=cfg_test, rescale=False)[0]
+        positive = index < NUM_POS
+        gt = [[4.0, 4.0, 20.0, 20.0], [30.0, 8.0, 46.0, 24.0], [10.0, 36.0, 42.0, 60.0]]
+        samples.append(dict(img_path=f'{index}.png', partially_annotated=positive,
+                            pred_instances=dict(bboxes=pred.bboxes, scores=pred.scores),
+                            gt_instances=dict(bboxes=torch.tensor(gt if positive else [])
+                                              .reshape(-1, 4))))
+    return samples
+
+
+@pytest.mark.parametrize('config', TWO_STAGE_CONFIGS, ids=lambda p: p.stem)
+def test_every_two_stage_config_lets_froc_see_the_full_ranking(config):
+    cfg = Config.fromfile(str(config))
+    rpn, rcnn = cfg.model.test_cfg.rpn, cfg.model.test_cfg.rcnn
+    assert rcnn.score_thr < 1e-4
+    assert rcnn.max_per_img >= 32 and rpn.max_per_img == NUM_PROPOSALS >= rcnn.max_per_img
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        bbox_head = MODELS.build(copy.deepcopy(cfg.model.roi_head.bbox_head))
+    plain, _ = evaluate(roi_predict(bbox_head, rcnn))
+    mapped, warnings = evaluate(roi_predict(bbox_head, rcnn, pow8_logits), score_thr=0.5 ** 8)
+    assert not warnings
+    assert plain['digestpath/froc_complete'] == mapped['digestpath/froc_complete'] == 1.0
+    for key in ('froc', 'recall@1fp', 'recall@8fp'):
+        assert mapped[f'digestpath/{key}'] == pytest.approx(plain[f'digestpath/{key}'],
+                                                            abs=1e-12)
+    assert plain['digestpath/froc'] > 0
+    # The same proposals under the old threshold lose the mapped ranking.
+    old = copy.deepcopy(rcnn)
+    old.score_thr = 0.05
+    assert evaluate(roi_predict(bbox_head, old, pow8_logits),
+                    score_thr=0.5 ** 8)[0]['digestpath/froc_complete'] == 0.0
