@@ -6,6 +6,7 @@ setup.py cannot import torch, producing a pure-Python mmcv without the compiled 
 (``mmcv._ext``) that mmdet needs. ``tools/setup_env.sh`` installs mmcv 2.1.0 with its ops
 (from a prebuilt wheel cache or a ``--no-build-isolation`` source build) before this package.
 """
+import os
 import re
 import shutil
 import sys
@@ -21,24 +22,35 @@ MIM_FILES = ('configs', 'model-index.yml', 'tools/train.py', 'tools/test.py', 't
              'tools/slurm_infer.sh', 'tools/export_detector.py', 'tools/pseudo_label.py',
              'tools/mark_partial.py')
 BUILD_COMMANDS = ('bdist_wheel', 'sdist', 'build', 'build_py')
+#: ``pip install -e`` runs ``editable_wheel`` (PEP 660), older pips ``develop``.
+EDITABLE_COMMANDS = ('editable_wheel', 'develop')
 
 
 def add_mim_extension() -> None:
-    """Copy :data:`MIM_FILES` into ``mmdet_dghm/.mim/`` when building a wheel or an sdist.
+    """Fill ``mmdet_dghm/.mim/`` with :data:`MIM_FILES`, as OpenMMLab's setup.py files do.
 
-    An editable install needs no copy (the checkout's files are there). A build from an
-    sdist, which carries ``.mim/`` but no top-level ``configs/``, keeps the copy it has.
+    A wheel or an sdist gets copies. An editable install gets symbolic links to the checkout's
+    files (edits to ``configs/`` are live): ``mmdet_dghm::`` configs resolve in the package's
+    own folder (:mod:`mmdet_dghm.utils.config_scope`), which an editable install leaves in the
+    checkout. A build from an sdist, which carries ``.mim/`` but no top-level ``configs/``,
+    keeps the copy it has.
     """
-    if not any(command in sys.argv for command in BUILD_COMMANDS):
+    if any(command in sys.argv for command in EDITABLE_COMMANDS):
+        link = True
+    elif any(command in sys.argv for command in BUILD_COMMANDS):
+        link = False
+    else:
         return
     if not (HERE / 'configs').is_dir():
         return
     mim = HERE / 'mmdet_dghm' / '.mim'
-    shutil.rmtree(mim, ignore_errors=True)
+    shutil.rmtree(mim, ignore_errors=True)  # removes links, never what they point to
     for name in MIM_FILES:
         source, target = HERE / name, mim / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
+        if link:
+            target.symlink_to(os.path.relpath(source, target.parent))
+        elif source.is_dir():
             shutil.copytree(source, target, ignore=shutil.ignore_patterns('__pycache__'))
         else:
             shutil.copy2(source, target)

@@ -240,10 +240,12 @@ else
     say "mmcv $MMCV_VERSION with compiled ops ok"
 fi
 
-# The project itself, editable. A stamp of setup.py skips the pip call when nothing changed.
+# The project itself, editable. A stamp of setup.py skips the pip call when nothing changed and
+# mmdet_dghm/.mim still links to the checkout's configs (a wheel built since leaves copies there).
 STAMP="$VENV/.mmdet_dghm_setup_stamp"
 WANT="$(sha256sum "$REPO/setup.py" | cut -d' ' -f1) $EXTRAS $REPO"
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && "$(state_of mmdet_dghm)" == ok* ]]; then
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && "$(state_of mmdet_dghm)" == ok* \
+      && -L "$REPO/mmdet_dghm/.mim/configs" ]]; then
     say "mmdet_dghm ok (editable, extras: $EXTRAS)"
 else
     say "installing mmdet_dghm in editable mode with extras [$EXTRAS]"

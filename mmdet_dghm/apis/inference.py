@@ -43,7 +43,8 @@ __all__ = ['DEFAULT_IOS_THR', 'HALF_DTYPES', 'Detections', 'TiledDetector', 'bui
            'load_checkpoint_strict']
 
 # Boxes overlapping by more than half of the smaller one are one cell: chosen on the demo's
-# held-out image, where it makes 9 overlapping windows count as one window does (README).
+# held-out image, where it makes 9 overlapping windows count as one window does
+# (docs/inference.md, benchmarks/seam_merging.md).
 DEFAULT_IOS_THR = 0.5
 logger = logging.getLogger(__name__)
 

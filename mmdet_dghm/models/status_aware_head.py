@@ -24,7 +24,7 @@ A call whose rows do not match the named images raises instead of guessing; a st
 loss called where the head named no rows gets no ``partial`` and raises its own error. Losses
 without a ``partial`` argument run the stock code untouched. The stock loss code, targets,
 ``avg_factor`` and loss dicts stay mmdet's; adding a family is one subclass that wraps its
-loss-calling methods this way (see the "adding a detector family" section of the README).
+loss-calling methods this way (see "Adding a detector family" in docs/development.md).
 
 The status is a bool today: True where the negative of (row, class) is noisy. It is indexed
 per row like any per-image target, so a float reliability per element can travel the same way.
