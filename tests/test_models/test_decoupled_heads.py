@@ -273,32 +273,53 @@ def test_softmax_classification_is_refused_naming_the_head(head_cfg, loss_cls):
         build(head_cfg, loss_cls)
 
 
+def eq12_of_recorded_calls(calls: List[dict], partial: bool = True) -> List[torch.Tensor]:
+    """DGHMCLoss on the rows, targets, weights and status each recorded call received (or
+    with every row clean)."""
+    loss = MODELS.build(DGHMC)
+    return [loss(call['pred'], call['target'], call['weight'], call['avg_factor'],
+                 partial=call['partial'] if partial else torch.zeros_like(call['partial']))
+            for call in calls]
+
+
 @pytest.mark.parametrize('head_cfg, strides, priors, centerness', [
     (fcos_head, STRIDES, 1, True), (atss_head, STRIDES, 1, True),
     (rpn_head, RPN_STRIDES, 3, False)])
-def test_dghmc_trains_every_dense_head(head_cfg, strides, priors, centerness):
-    head = build(head_cfg, DGHMC)
+def test_dghmc_of_every_dense_head_is_eq12_of_each_calls_rows_and_status(
+        head_cfg, strides, priors, centerness):
+    head, spy = build(head_cfg, DGHMC), build(head_cfg, SPY)
     gen = torch.Generator().manual_seed(1)
     inputs = dense_inputs(head, strides, priors, centerness)
     inputs[0] = [torch.randn(s.shape, generator=gen, requires_grad=True) for s in inputs[0]]
-    losses = head.loss_by_feat(*inputs)
-    loss_cls = losses.get('loss_cls', losses.get('loss_rpn_cls'))
-    total = sum(loss_cls) if isinstance(loss_cls, list) else loss_cls
-    assert torch.isfinite(total) and float(total.detach()) > 0
-    total.backward()
-    # RPN samples 64 anchors per image: a small level may hold none of them.
-    assert sum(float(s.grad.abs().sum()) for s in inputs[0]) > 0
+    losses = []
+    for module in (head, spy):  # the RPN samples its anchors at random: the same draws
+        torch.manual_seed(0)
+        losses.append(module.loss_by_feat(*inputs))
+    key = 'loss_cls' if 'loss_cls' in losses[0] else 'loss_rpn_cls'
+    got = losses[0][key] if isinstance(losses[0][key], list) else [losses[0][key]]
+    expected = eq12_of_recorded_calls(spy.loss_cls.calls)
+    assert len(got) == len(expected) == (1 if head_cfg is fcos_head else len(strides))
+    torch.testing.assert_close(torch.stack(got), torch.stack(expected))
+    # The status is what moves it: every row clean gives other values.
+    assert not torch.allclose(torch.stack(expected),
+                              torch.stack(eq12_of_recorded_calls(spy.loss_cls.calls, False)))
+    sum(got).backward()
+    assert all(bool(torch.isfinite(s.grad).all()) for s in inputs[0])
 
 
-def test_dghmc_trains_dino_head():
-    head = build(dino_head, DGHMC)
+def test_dghmc_of_dino_is_eq12_of_each_query_calls_rows_and_status():
+    head, spy = build(dino_head, DGHMC), build(dino_head, SPY)
     inputs = dino_inputs(head)
     inputs[0] = (inputs[0] / 10).requires_grad_()
     losses = head.loss_by_feat(*inputs)
-    for key in ('loss_cls', 'enc_loss_cls', 'dn_loss_cls', 'd0.loss_cls'):
-        assert torch.isfinite(losses[key]) and float(losses[key].detach()) > 0, key
-    sum(losses[k] for k in losses if 'cls' in k).backward()
-    assert inputs[0].grad.abs().sum() > 0
+    spy.loss_by_feat(*inputs)
+    got = sum(losses[k] for k in losses if k.endswith('loss_cls'))
+    # Matching queries of each decoder layer, the encoder's proposals, denoising queries.
+    assert len(spy.loss_cls.calls) == 2 * NUM_LAYERS + 1
+    torch.testing.assert_close(got, sum(eq12_of_recorded_calls(spy.loss_cls.calls)))
+    assert not torch.allclose(got, sum(eq12_of_recorded_calls(spy.loss_cls.calls, False)))
+    got.backward()
+    assert bool(torch.isfinite(inputs[0].grad).all()) and inputs[0].grad.abs().sum() > 0
 
 
 def test_partial_labels_out_of_range_names_image_and_key():
