@@ -75,7 +75,8 @@ def test_selection_picks_the_best_partial_evaluation():
     curves = {'ce_0': {'annotated/digestpath/froc': [(500, 0.3), (1000, 0.6), (1500, 0.5)],
                        'digestpath/froc': [(500, 0.4), (1000, 0.8), (1500, 0.7)]},
               'ce_1': {'annotated/digestpath/froc': [(500, 0.3), (1000, 0.4), (1500, 0.5)],
-                       'digestpath/froc': [(500, 0.4), (1000, 0.8), (1500, 0.9)]}}
+                       'digestpath/froc': [(500, 0.4), (1000, 0.95), (1500, 0.9)]}}
+    # Picked on the partial fold (seed 1: 1500), not where the complete fold peaks (1000).
     (row, ) = selections(by_loss, curves)
     assert (row.picks, row.at_pick, row.at_end) == ((1000, 1500), pytest.approx(0.85),
                                                     pytest.approx(0.8))

@@ -100,7 +100,9 @@ def _groups(*results):
 
 def test_verdict_pairs_each_method_with_ce_by_seed_and_fold():
     ce = [record('ce', s, 0.5 + 0.01 * s, r8=0.40) for s in range(6)]
-    pu = [record('pu', s, 0.6 + 0.01 * s, r8=0.44) for s in range(4)]  # seeds 0-3 only
+    # PU: seeds 0-3, and seed 6 that CE did not run (it pairs with nothing).
+    pu = [record('pu', s, 0.6 + 0.01 * s, r8=0.44) for s in range(4)]
+    pu.append(record('pu', 6, 0.99, r8=0.9))
     dghmc = [record('dghmc', s, 0.4 + 0.01 * s, r8=0.40 - 0.01 * (s % 2)) for s in range(6)]
     real_ce = [record('ce', s, 0.5, rate=0.0, dataset='real') for s in range(2)]
     groups = _groups(*ce, *pu, *dghmc, *real_ce)
