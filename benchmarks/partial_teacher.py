@@ -3,7 +3,7 @@
 Reads the result files and mmengine scalars logs of the runs (``benchmarks/converge_runs`` by
 default), pairs each teacher run with the CE / PU run of the same seed, and writes
 ``benchmarks/partial_teacher.md`` (verdict first) with the pseudo-label quality curves
-(``benchmarks/figures/partial_teacher_pseudo_labels.png``). The runs themselves come from the
+(``benchmarks/figures/partial_teacher/pseudo_labels.png``). The runs themselves come from the
 matrix::
 
     python -m benchmarks --profile converge --protocol table4 --datasets synthetic \\
@@ -28,8 +28,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from .harness.curves import scalar_logs
+from .harness.loss_names import LOSS_LABELS
 from .harness.paired_stats import by_pair, paired_summary
-from .harness.profiles import LOSS_LABELS
 
 BENCH = Path(__file__).resolve().parent
 #: Teacher -> the loss its student trains with.
@@ -187,7 +187,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument('--drop-rate', type=float, default=0.7)
     p.add_argument('--out', type=Path, default=BENCH / 'partial_teacher.md')
     p.add_argument('--figure', type=Path,
-                   default=BENCH / 'figures' / 'partial_teacher_pseudo_labels.png')
+                   default=BENCH / 'figures' / 'partial_teacher' / 'pseudo_labels.png')
     args = p.parse_args(argv)
     command = 'python -m benchmarks.partial_teacher ' + shlex.join(
         sys.argv[1:] if argv is None else argv)

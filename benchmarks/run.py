@@ -14,7 +14,7 @@ does that from anywhere). Examples::
     # a CUDA machine: six concurrent runs share its GPU
     python -m benchmarks --profile paper --protocol table3 --device cuda --parallel 6 \
         --threads 2 --num-workers 2 ...
-    # rebuild RESULTS.md from the result files only
+    # rebuild RESULTS.md from the result files only (as python -m benchmarks.report does)
     python -m benchmarks --report-only --work-dir /work/bench_runs/cpu
     # cross-validation: mean ± std over folds
     python -m benchmarks --profile cpu --protocol table3 --folds 0 1 2 3 4 ...
@@ -43,7 +43,8 @@ from typing import Dict, List, Optional
 
 from mmengine.config import DictAction
 
-from .harness.ablations import is_ablation
+from . import report as benchmark_report
+from .harness.ablations import find_ablations
 from .harness.matrix import execute_runs, plan_runs, prepare_run
 from .harness.profiles import (
     ALL_LOSSES,
@@ -55,8 +56,8 @@ from .harness.profiles import (
     cfg_option_overrides,
     get_profile,
 )
-from .harness.report import write_report
-from .harness.runs import REPO, RESULT_FILE, loss_config_path
+from .harness.records import RESULT_FILE, recorded_profiles
+from .harness.runs import REPO, loss_config_path
 
 #: The command that runs this module, as the run records and the report print it.
 COMMAND = ('python', '-m', 'benchmarks')
@@ -71,9 +72,6 @@ DEFAULT_DATASETS: Dict[str, Dict[str, List[str]]] = {
     'gpu-real': {'table3': ['real'], 'table4': ['real']},
     'paper': {'table3': ['real'], 'table4': ['real']},
 }
-# Included verbatim when present: earlier issues' figures and the written analysis.
-EXTRA_SECTIONS = ('analysis.md', 'step_time_recipes.md', 'step_time_losses.md',
-                  'density_scaling.md', 'loss_benchmark.md', 'inference_overhead.md')
 SYNTHETIC_DONE = '.complete'
 
 
@@ -225,30 +223,33 @@ def synthetic_root(args: argparse.Namespace, profile: Profile) -> str:
 
 def grad_histograms(work_dirs: List[Path], out_dir: Path) -> List[Path]:
     """Histograms of the CE and DGHM-C models of one Table 4 setting per profile (ablation
-    runs left out): synthetic data first, then the highest missing rate, the first seed and
+    runs left out), written to ``out_dir/figures/grad_hist/<profile>_<dataset>_<loss>.png``
+    with their JSON: synthetic data first, then the highest missing rate, the first seed and
     fold; [] without such runs (runs whose folder holds no checkpoint, such as committed GPU
     records, are left out).
     A histogram whose JSON already names the same checkpoint is kept, not recomputed.
     """
     from .harness.grad_histogram import gradient_histogram
+    found = [(path, json.loads(path.read_text()))
+             for work_dir in work_dirs for path in sorted(work_dir.rglob(RESULT_FILE))]
+    # The report shows ablations beside their reference: no histogram of their own.
+    ablations = find_ablations(recorded_profiles(result for _, result in found))
     runs: Dict[str, dict] = {}
-    for work_dir in work_dirs:
-        for path in work_dir.rglob(RESULT_FILE):
-            result = json.loads(path.read_text())
-            if is_ablation(result):  # the report shows ablations beside their reference
-                continue
-            # The histograms read RetinaNet's dense head.
-            if result['profile'].get('detector', 'retinanet') != 'retinanet':
-                continue
-            spec = result['spec']
-            # Committed records of runs made elsewhere (GPU runs) carry no checkpoint.
-            if not (path.parent / 'last_checkpoint').is_file():
-                continue
-            if spec['protocol'] == 'table4' and spec['loss'] in ('ce', 'dghmc'):
-                setting = (spec['dataset'] == 'synthetic', spec['drop_rate'], -spec['seed'],
-                           -spec['fold'])
-                runs.setdefault(spec['profile'], {})[setting + (spec['loss'], )] = (
-                    path.parent, spec)
+    for path, result in found:
+        if result['profile']['name'] in ablations:
+            continue
+        # The histograms read RetinaNet's dense head.
+        if result['profile'].get('detector', 'retinanet') != 'retinanet':
+            continue
+        spec = result['spec']
+        # Committed records of runs made elsewhere (GPU runs) carry no checkpoint.
+        if not (path.parent / 'last_checkpoint').is_file():
+            continue
+        if spec['protocol'] == 'table4' and spec['loss'] in ('ce', 'dghmc'):
+            setting = (spec['dataset'] == 'synthetic', spec['drop_rate'], -spec['seed'],
+                       -spec['fold'])
+            runs.setdefault(spec['profile'], {})[setting + (spec['loss'], )] = (
+                path.parent, spec)
     pngs = []
     for profile in sorted(runs):
         best = max(key[:-1] for key in runs[profile])
@@ -257,7 +258,9 @@ def grad_histograms(work_dirs: List[Path], out_dir: Path) -> List[Path]:
                 continue
             run_dir, spec = runs[profile][best + (loss, )]
             checkpoint = (run_dir / 'last_checkpoint').read_text().strip()
-            png = out_dir / f'grad_hist_{profile}_{spec["dataset"]}_{loss}.png'
+            png = out_dir / benchmark_report.GRAD_HIST_DIR / (
+                f'{profile}_{spec["dataset"]}_{loss}.png')
+            png.parent.mkdir(parents=True, exist_ok=True)
             done = png.with_suffix('.json')
             if (png.is_file() and done.is_file()
                     and json.loads(done.read_text()).get('checkpoint') == checkpoint):
@@ -353,12 +356,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'{len(failed)} runs failed: {", ".join(failed)}', flush=True)
     if args.no_report:
         return 1 if failed else 0
-    pngs = grad_histograms(work_dirs, report_dir) if args.grad_hist else sorted(
-        report_dir.glob('grad_hist_*.png'))
-    report = write_report(work_dirs, report_dir, command_line(argv),
-                          extra_sections=[report_dir / name for name in EXTRA_SECTIONS],
-                          grad_histograms=pngs,
-                          recipe_runs=[Path(d) for d in args.recipe_runs])
+    pngs = grad_histograms(work_dirs, report_dir) if args.grad_hist else None
+    report = benchmark_report.write(work_dirs, report_dir, grad_histograms=pngs,
+                                    recipe_runs=[Path(d) for d in args.recipe_runs])
     print(f'report: {report}', flush=True)
     return 1 if failed else 0
 

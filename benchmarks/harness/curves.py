@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ['scalar_logs', 'read_loss_curve', 'read_val_curve', 'read_eval_curves',
+__all__ = ['scalar_logs', 'read_loss_curve', 'read_eval_curves',
            'plateau_iteration', 'final_trend', 'PLATEAU_TOL', 'PLATEAU_WINDOW', 'TREND_SHARE']
 
 
@@ -37,29 +37,6 @@ def read_loss_curve(run_dir: Path) -> Dict[str, np.ndarray]:
             for name in ('iter', 'loss_cls', 'loss_bbox')}
 
 
-def read_val_curve(run_dir: Path, iters: int, val_interval: int) -> List[Tuple[int, float]]:
-    """(iteration, held-out FROC) of every evaluation in a run's mmengine scalars logs.
-
-    The benchmark's logger records an evaluation at the iteration it ran
-    (``log_metric_by_epoch=False``); an iteration evaluated twice (the loop's own last
-    evaluation and the caller's after training, or again by a resumed run) keeps its last
-    value. Runs made before that logged every evaluation at ``step`` 0 (mmengine's default
-    logs the epoch, always 0 in an ``IterBasedTrainLoop``) and never resumed: their latest
-    log alone counts, its iterations recovered from the order (every ``val_interval``
-    iterations, then the one after training).
-    """
-    logs = [[(r.get('step', 0), r['digestpath/froc']) for r in log
-             if r.get('digestpath/froc') is not None] for log in scalar_logs(run_dir)]
-    if not logs:
-        return []
-    if any(step == 0 for step, _ in logs[-1]):
-        during = [val_interval * (k + 1)
-                  for k in range(iters // val_interval if val_interval else 0)]
-        steps = during[:len(logs[-1])] + [iters] * max(len(logs[-1]) - len(during), 0)
-        return sorted(dict(zip(steps, (froc for _, froc in logs[-1]))).items())
-    return sorted(dict((step, froc) for log in logs for step, froc in log if step > 0).items())
-
-
 #: A run is at its plateau once held-out FROC moves by less than this over the last
 #: ``PLATEAU_WINDOW`` evaluations.
 PLATEAU_TOL = 0.01
@@ -75,7 +52,8 @@ def plateau_iteration(val: Sequence[Tuple[int, float]], tol: float = PLATEAU_TOL
     evaluation of the earliest window from which every later window is flat too.
 
     Args:
-        val: ``(iteration, FROC)`` in iteration order (:func:`read_val_curve`).
+        val: ``(iteration, FROC)`` in iteration order (``digestpath/froc`` of
+            :func:`read_eval_curves`).
         tol: Largest FROC range of a flat window.
         window: Evaluations per window.
 
@@ -136,7 +114,8 @@ def read_eval_curves(run_dir: Path) -> Dict[str, List[Tuple[int, float]]]:
 
     An evaluation record is one with ``digestpath/froc``; an iteration evaluated twice (the
     loop's last evaluation and the one after training, or a resumed attempt) keeps its last
-    record. Logs of runs that recorded evaluations at step 0 (no iteration) give nothing.
+    record. An evaluation logged at step 0 has no iteration and is left out (the records of
+    runs whose logs did that were converted once: ``benchmarks/archive/convert_records.py``).
     """
     by_iter: Dict[int, dict] = {}
     for log in scalar_logs(run_dir):

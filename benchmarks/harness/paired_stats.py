@@ -112,24 +112,25 @@ def compare(diffs: np.ndarray, level: float = 0.95, seed: int = 0) -> PairedComp
     return PairedComparison(len(diffs), float(diffs.mean()), (low, high), wins, p, verdict)
 
 
-def paired_summary(a: Dict[tuple, float], b: Dict[tuple, float], sign_test_p: bool = True) -> str:
+def comparison_text(c: PairedComparison, sign_test_p: bool = True) -> str:
     """``'+0.031 [-0.012, +0.070], 3/4 higher, sign p 0.62, 4 pairs: not distinguishable'``:
-    :func:`compare` of a - b over the (seed, fold) keys both hold, as report text.
+    a :class:`PairedComparison` as report text (``'no pairs'`` without pairs).
 
     Args:
-        a (Dict[tuple, float]): One metric keyed by (seed, fold), see :func:`by_pair`.
-        b (Dict[tuple, float]): The same metric of the other side.
+        c (PairedComparison): The comparison.
         sign_test_p (bool): Give the sign-test p-value and the pair count (a table with a
             pairs column leaves them out: ``'+0.031 [-0.012, +0.070], 3/4 higher, not
             distinguishable'``). Defaults to True.
-
-    Returns:
-        str: The summary, or ``'no pairs'``.
     """
-    c = compare(paired_differences(a, b))
     if c.n == 0:
         return 'no pairs'
     text = f'{c.mean:+.3f} [{c.ci[0]:+.3f}, {c.ci[1]:+.3f}], {c.wins}/{c.n} higher'
     if sign_test_p:
         return f'{text}, sign p {c.sign_p:.2f}, {counted(c.n, "pair")}: {c.verdict}'
     return f'{text}, {c.verdict}'
+
+
+def paired_summary(a: Dict[tuple, float], b: Dict[tuple, float], sign_test_p: bool = True) -> str:
+    """:func:`comparison_text` of :func:`compare` of a - b over the (seed, fold) keys both
+    hold (see :func:`by_pair`)."""
+    return comparison_text(compare(paired_differences(a, b)), sign_test_p)

@@ -28,30 +28,20 @@ from typing import Dict, Optional, Tuple
 
 from mmengine.config import Config
 
+from .ablations import ABLATION_FIELDS
+from .loss_names import (  # noqa: F401 (the run tools' names)
+    ALL_LOSSES,
+    BASELINE_VARIANTS,
+    LOSS_LABELS,
+    LOSSES,
+    METHODS,
+    TEACHERS,
+    TWO_STAGE_LOSSES,
+)
+
 #: Detectors a profile may train: the prefix of their configs,
 #: ``configs/digestpath/<detector>_<variant>_fpn_<loss>_digestpath.py``.
 DETECTORS: Tuple[str, ...] = ('retinanet', 'faster-rcnn')
-#: Loss name -> config stem; ``<detector>_<variant>_fpn_<stem>_digestpath.py``.
-LOSSES: Tuple[str, ...] = ('ce', 'focal', 'ghmc', 'sce', 'dghmc', 'dghmc-star')
-#: The other partial-annotation methods (``--losses`` takes them; not run by default): noisy
-#: negatives without loss, PU learning (a PNU risk), BRL on the noisy negatives.
-METHODS: Tuple[str, ...] = ('cleanonly', 'pu', 'brl')
-#: Pseudo-label mining: a PartialTeacher over CE and over PU (not run by default).
-TEACHERS: Tuple[str, ...] = ('teacher-ce', 'teacher-pu')
-#: Baselines in the form users know from elsewhere: GHM-C as mmdet's GHM RetinaNet config sets
-#: it (per FPN level, 30 bins, momentum 0.75), where ``ghmc`` is DGHM-C's setting of GHM-C.
-BASELINE_VARIANTS: Tuple[str, ...] = ('ghmc-mmdet', )
-#: Arms of a two-stage detector (``--detector faster-rcnn``): DGHM-C on the RPN only, the RoI
-#: head keeping its CE (``dghmc`` and ``pu`` there put the loss on both stages).
-TWO_STAGE_LOSSES: Tuple[str, ...] = ('dghmc-rpn', )
-#: Every loss the benchmark runs, in the report's order.
-ALL_LOSSES: Tuple[str, ...] = (LOSSES[:3] + BASELINE_VARIANTS + LOSSES[3:4] + TWO_STAGE_LOSSES
-                                + LOSSES[4:] + METHODS + TEACHERS)
-LOSS_LABELS: Dict[str, str] = {
-    'ce': 'CE', 'focal': 'Focal', 'ghmc': 'GHM-C', 'ghmc-mmdet': 'GHM-C (mmdet)', 'sce': 'SCE',
-    'dghmc': 'DGHM-C', 'dghmc-star': 'DGHM-C*', 'cleanonly': 'Clean-only', 'pu': 'PU (PNU)',
-    'brl': 'BRL', 'teacher-ce': 'Teacher (CE)', 'teacher-pu': 'Teacher (PU)',
-    'dghmc-rpn': 'DGHM-C (RPN only)'}
 #: Paper section 4.6: controlled missing rates of Table 4.
 MISSING_RATES: Tuple[float, ...] = (0.3, 0.5, 0.7)
 
@@ -271,27 +261,34 @@ def load_recipes(folder: Path = RECIPES_DIR, record_type: type = Profile) -> Dic
 PROFILES: Dict[str, Profile] = load_recipes()
 
 
-def canonical_name(record: dict) -> str:
-    """The name a recorded profile would get today: its named profile with every value that
-    differs from today's applied as an override (:meth:`Profile.with_overrides`).
-
-    Records made before a profile changed (for example under ``pos_fraction=0.5``) thereby
-    keep apart from the runs of its current settings in the report. Fields a record lacks
-    take their defaults.
-    """
-    base = base_profile(record)
-    if base is None:
-        return record['name']
-    names = {f.name for f in fields(Profile)} - {'name'}
-    return base.with_overrides(**{k: v for k, v in record.items() if k in names}).name
-
-
 def base_profile(record: dict) -> Optional[Profile]:
     """The named profile a recorded profile derives from (the longest name its name starts
     with: ``cpu-real-iters900`` is ``cpu-real``'s), or None."""
     name = max((n for n in PROFILES if record['name'] == n or record['name'].startswith(n + '-')),
                key=len, default=None)
     return PROFILES[name] if name else None
+
+
+def ablation_of(record: dict) -> Optional[Tuple[Profile, Dict[str, object]]]:
+    """``(recipe, changes)``: the recipe a profile (as a dict) is an ablation of and the
+    :data:`ABLATION_FIELDS` it changes, or None when it changes none.
+
+    The recipe is the named profile with the record's other changes applied (``cpu`` with
+    ``--iters 600 --density normalized`` is an ablation of ``cpu-iters600``). This reads
+    today's recipes: it is for planning and running; the report derives ablations from the
+    records alone (:func:`benchmarks.harness.ablations.find_ablations`).
+    """
+    base = base_profile(record)
+    if base is None:
+        return None
+    changed = {f.name: record.get(f.name, getattr(base, f.name)) for f in fields(Profile)
+               if f.name != 'name'
+               and record.get(f.name, getattr(base, f.name)) != getattr(base, f.name)}
+    changes = {k: v for k, v in changed.items() if k in ABLATION_FIELDS}
+    if not changes:
+        return None
+    recipe = base.with_overrides(**{k: v for k, v in changed.items() if k not in changes})
+    return recipe, changes
 
 
 def get_profile(name: str, **overrides: Optional[object]) -> Profile:

@@ -24,14 +24,13 @@ from typing import Dict, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-from .ablations import ablation_of
-from .profiles import DETECTORS, Profile
+from .profiles import DETECTORS, Profile, ablation_of
+from .records import RESULT_FILE
 
 #: ``Profile.cls_loss_mode``'s default: one histogram over every FPN level.
 CLS_LOSS_MODE_DEFAULT = Profile.__dataclass_fields__['cls_loss_mode'].default
 
 REPO = Path(__file__).resolve().parents[2]
-RESULT_FILE = 'result.json'
 SPEC_FILE = 'spec.json'
 #: Work folder of re-evaluations: kept apart from the training logs the report reads.
 REEVALUATION_DIR = 'reevaluation'

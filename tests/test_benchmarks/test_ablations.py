@@ -1,17 +1,14 @@
 """The report's ablation section: which runs are ablations, and what each is compared with."""
 import pytest
+from report_records import record
 
-from benchmarks.harness.ablations import ablation_of, ablation_rows, ablation_table, split_ablations
-from benchmarks.harness.profiles import PROFILES
-from benchmarks.harness.report import group_results
+from benchmarks.harness.ablations import ablation_rows, find_ablations, split_ablations
+from benchmarks.harness.profiles import PROFILES, ablation_of
+from benchmarks.harness.records import group_results, recorded_profiles
 
 
 def _result(profile, seed, froc, r_recall):
-    return dict(run_id=f'{profile.name}-{seed}', profile=profile.to_dict(),
-                spec=dict(profile=profile.name, protocol='table4', dataset='synthetic',
-                          drop_rate=0.7, loss='dghmc', seed=seed, fold=0),
-                metrics={'digestpath/froc': froc},
-                train_metrics={'digestpath/r_recall': r_recall})
+    return record('dghmc', seed, froc, r_recall=r_recall, prof=profile.to_dict())
 
 
 CPU = PROFILES['cpu']
@@ -21,7 +18,8 @@ BATCH8_NORMALIZED = CPU.with_overrides(batch_size=8, density='normalized')
 OLD_RECIPE = CPU.with_overrides(pos_fraction=0.5)
 
 
-def test_ablation_of():
+def test_ablation_of_todays_recipe():
+    """At run time (the ``rescaled`` density's reference batch), from today's recipes."""
     assert ablation_of(CPU.to_dict()) is None  # the named profile itself
     assert ablation_of(PER_LEVEL.to_dict()) == (CPU, {'cls_loss_mode': 'per_level'})
     assert ablation_of(BATCH8_NORMALIZED.to_dict()) == (CPU, {'batch_size': 8,
@@ -33,6 +31,29 @@ def test_ablation_of():
     assert ablation_of(dict(name='elsewhere', batch_size=8)) is None
 
 
+def test_ablations_come_from_the_recorded_profiles():
+    """In the report, from the records alone: the recipe is a recorded profile."""
+    profiles = {p.name: p.to_dict() for p in (CPU, PER_LEVEL, BATCH8, BATCH8_NORMALIZED,
+                                              OLD_RECIPE)}
+    assert BATCH8_NORMALIZED.name == 'cpu-batchsize8-densitynormalized'
+    found = find_ablations(profiles)
+    assert found == {
+        PER_LEVEL.name: ('cpu', {'cls_loss_mode': ('all_levels', 'per_level')}),
+        BATCH8.name: ('cpu', {'batch_size': (4, 8)}),
+        BATCH8_NORMALIZED.name: ('cpu', {'batch_size': (4, 8),
+                                         'density': ('paper', 'normalized')})}
+    # Without its recipe's runs an ablation is a profile of its own.
+    del profiles['cpu']
+    assert find_ablations(profiles) == {
+        BATCH8_NORMALIZED.name: (BATCH8.name, {'density': ('paper', 'normalized')})}
+    # The names' parts, not their order: the run tool sorts the changes it appends.
+    density = CPU.with_overrides(iters=2, density='normalized')
+    recipe = CPU.with_overrides(iters=2)
+    assert density.name == 'cpu-densitynormalized-iters2'
+    assert find_ablations({p.name: p.to_dict() for p in (recipe, density)}) == {
+        density.name: (recipe.name, {'density': ('paper', 'normalized')})}
+
+
 def test_ablation_rows_pair_each_change_with_its_reference():
     results = [_result(CPU, s, 0.5, 0.2) for s in range(5)]
     # per level: +0.1 FROC on every seed, R-recall -0.05 on seeds 0-3, +0.05 on seed 4
@@ -41,29 +62,35 @@ def test_ablation_rows_pair_each_change_with_its_reference():
     results += [_result(BATCH8_NORMALIZED, s, 0.45, 0.3) for s in range(3)]  # seed 2 unpaired
     results += [_result(OLD_RECIPE, 0, 0.9, 0.9)]
     groups = group_results(results)
+    assert set(find_ablations(recorded_profiles(results))) == {
+        PER_LEVEL.name, BATCH8.name, BATCH8_NORMALIZED.name}
     main, ablations = split_ablations(groups)
-    assert [key[0] for key in main] == ['cpu', 'cpu-posfraction0.5']
-    assert sorted(key[0] for key in ablations) == [
+    assert [group.profile for group in main] == ['cpu', 'cpu-posfraction0.5']
+    assert sorted(group.profile for group in ablations) == [
         BATCH8.name, BATCH8_NORMALIZED.name, PER_LEVEL.name]
-    rows = {row[1] + ' / ' + row[2]: row for row in ablation_rows(groups)}
-    assert set(rows) == {'cls_loss_mode: all_levels -> per_level / -',
-                         'batch_size: 4 -> 8 / -',
-                         'density: paper -> normalized / batch_size 8'}
-    per_level = rows['cls_loss_mode: all_levels -> per_level / -']
-    assert per_level[3:6] == ('5', '0.600', '0.500')
-    assert per_level[6].startswith('+0.100 [+0.100, +0.100], 5/5 higher, higher')
-    assert per_level[7:9] == ('0.170', '0.200')
-    assert per_level[9].endswith('1/5 higher, not distinguishable')
-    # Batch 8 vs 4 under the paper's density: the 2 seeds both ran.
-    assert rows['batch_size: 4 -> 8 / -'][3:6] == ('2', '0.400', '0.500')
+    rows = {(row.field, tuple(row.held_fixed.items())): row for row in ablation_rows(groups)}
     # The normalized density at batch 8 has no batch-4 reference: not compared on batch size.
-    density = rows['density: paper -> normalized / batch_size 8']
-    assert density[3:6] == ('2', '0.450', '0.400')
-    assert density[6].endswith('2/2 higher, not distinguishable')  # too few pairs
-    # A missing reference leaves the row out instead of comparing with nothing.
-    assert len(ablation_table(groups)) == 2 + 3
-    assert BATCH8_NORMALIZED.name == 'cpu-batchsize8-densitynormalized'
-    assert ablation_table(main) == []
+    assert set(rows) == {('cls_loss_mode', ()), ('batch_size', ()),
+                         ('density', (('batch_size', 8), ))}
+    per_level = rows[('cls_loss_mode', ())]
+    assert (per_level.recipe, per_level.values, per_level.pairs) == (
+        'cpu', ('all_levels', 'per_level'), 5)
+    (froc, froc_ref, froc_diff), (r, r_ref, r_diff), _ = per_level.metrics
+    assert (froc, froc_ref) == (pytest.approx(0.6), pytest.approx(0.5))
+    assert (froc_diff.mean, froc_diff.wins, froc_diff.verdict) == (pytest.approx(0.1), 5,
+                                                                   'higher')
+    assert (r, r_ref) == (pytest.approx(0.17), pytest.approx(0.2))
+    assert (r_diff.wins, r_diff.n, r_diff.verdict) == (1, 5, 'not distinguishable')
+    # Batch 8 vs 4 under the paper's density: the 2 seeds both ran.
+    batch = rows[('batch_size', ())]
+    assert (batch.values, batch.pairs, batch.metrics[0][:2]) == (
+        (4, 8), 2, (pytest.approx(0.4), pytest.approx(0.5)))
+    density = rows[('density', (('batch_size', 8), ))]
+    assert (density.pairs, density.metrics[0][:2]) == (
+        2, (pytest.approx(0.45), pytest.approx(0.4)))
+    assert (density.metrics[0][2].wins, density.metrics[0][2].verdict) == (
+        2, 'not distinguishable')  # too few pairs
+    assert ablation_rows(main) == []
 
 
 def test_rescaled_density_keeps_the_recipes_batch_as_reference(repo_root):

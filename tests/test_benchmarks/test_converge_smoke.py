@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from benchmarks import run as benchmark_run
+from benchmarks.harness.convergence import mechanisms, reference_rows, selections
 from benchmarks.harness.curves import read_eval_curves
 from benchmarks.harness.matrix import execute_runs, prepare_run
 from benchmarks.harness.profiles import get_profile
+from benchmarks.harness.records import load_records
 from benchmarks.harness.runs import RunSpec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,12 +63,19 @@ def test_converge_protocol_resumes_and_reports(tmp_path):
     report_dir = tmp_path / 'report'
     assert benchmark_run.main(['--report-only', '--work-dir', str(work), '--report-dir',
                                str(report_dir)]) == 0
-    text = (report_dir / 'RESULTS.md').read_text()
-    stem = f'{profile.name}_table4_synthetic'
-    assert '### At convergence, missing rate 0.7' in text
-    assert f'![learning curves, missing rate 0.7]({stem}_curves_0.7.png)' in text
-    assert (report_dir / f'{stem}_curves_0.7.png').stat().st_size > 1000
-    ratio = pu['metrics']['digestpath/froc'] / ce['metrics']['digestpath/froc']
-    assert f'| PU (PNU) | 1 | {pu["metrics"]["digestpath/froc"]:.3f} | {ratio:.2f} |' in text
-    assert '- CE (1 run): R-recall @8 FP/img peaks at' in text
-    assert '| Loss | Runs | Picked at (per run) |' in text
+    # The convergence section's numbers, from the two records and their curves.
+    results, run_dirs = load_records([work])
+    by_loss = {r['spec']['loss']: [r] for r in sorted(results, key=lambda r: r['spec']['loss'])}
+    curves = {r['run_id']: read_eval_curves(run_dirs[r['run_id']]) for r in results}
+    rows = {row.loss: row for row in reference_rows(by_loss)}
+    froc = rows['pu'].cells[0]
+    assert froc.ratio == pytest.approx(pu['metrics']['digestpath/froc']
+                                       / ce['metrics']['digestpath/froc'])
+    assert (rows['pu'].runs, froc.comparison.n) == (1, 1)
+    assert {row.loss: row.runs for row in mechanisms(by_loss, curves)} == {'ce': 1, 'pu': 1}
+    assert {row.loss: row.picks[0] in steps for row in selections(by_loss, curves)} == {
+        'ce': True, 'pu': True}
+    # Its figure, in the result set's folder, linked from the report.
+    figure = report_dir / 'figures' / 'synthetic_t4' / 'curves_0.7.png'
+    assert figure.stat().st_size > 1000
+    assert '](figures/synthetic_t4/curves_0.7.png)' in (report_dir / 'RESULTS.md').read_text()

@@ -6,7 +6,7 @@ import pytest
 from smoke_runs import smoke_run_id
 
 from benchmarks import run as benchmark_run
-from benchmarks.harness.profiles import PROFILES, canonical_name
+from benchmarks.harness.profiles import PROFILES
 from benchmarks.harness.runs import RunSpec, build_run_config, missing_metrics
 
 ARGS = ['--profile', 'smoke', '--protocol', 'table4', '--losses', 'ce', '--drop-rates', '0.5',
@@ -99,14 +99,3 @@ def test_ablation_switches_rename_the_profile_and_reach_the_config(tmp_path):
     # Histogram population applies to every loss.
     ce = build_run_config(spec('ce'), cpu.with_overrides(cls_loss_mode='per_level'), tmp_path)
     assert ce.model.bbox_head.cls_loss_mode == 'per_level'
-
-
-def test_records_of_an_older_recipe_get_their_own_name():
-    old = dict(PROFILES['cpu'].to_dict(), pos_fraction=0.5, iters=600, name='cpu-iters600')
-    for key in ('cls_loss_mode', 'density', 'mu_noisy', 'mu_clean'):
-        del old[key]  # written before these fields existed
-    assert canonical_name(old) == 'cpu-iters600-posfraction0.5'
-    real = dict(PROFILES['cpu-real'].to_dict(), pos_fraction=0.5)
-    assert canonical_name(real) == 'cpu-real-posfraction0.5'
-    assert canonical_name(PROFILES['gpu-real'].to_dict()) == 'gpu-real'
-    assert canonical_name(dict(old, name='elsewhere')) == 'elsewhere'

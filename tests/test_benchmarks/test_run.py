@@ -12,26 +12,41 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from report_records import record
 from smoke_runs import smoke_run_id
 
 from benchmarks import grad_histogram
+from benchmarks import report as benchmark_report
 from benchmarks import run as benchmark_run
-from benchmarks.harness.curves import read_loss_curve, read_val_curve
+from benchmarks.harness.ablations import ablation_rows, split_ablations
+from benchmarks.harness.curves import read_eval_curves, read_loss_curve
 from benchmarks.harness.grad_histogram import (
     GROUPS,
     element_groups,
     gradient_norms,
     group_histograms,
 )
+from benchmarks.harness.paired_stats import (
+    NOT_DISTINGUISHABLE,
+    by_pair,
+    compare,
+    paired_differences,
+)
 from benchmarks.harness.profiles import PROFILES
-from benchmarks.harness.report import (
-    claim_check,
+from benchmarks.harness.records import ResultSet, group_results, load_records
+from benchmarks.harness.report import report_lines
+from benchmarks.harness.tables import (
     format_mean_std,
-    grad_histogram_summary,
-    paired_text,
-    pivot_table,
+    grad_histogram_shares,
+    pivot_means,
     train_time_text,
-    verdict_table,
+)
+from benchmarks.harness.verdict import (
+    VERDICT_OPPONENTS,
+    claim_comparisons,
+    claim_ranks,
+    verdict_cells,
+    verdict_claims,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -84,62 +99,53 @@ def test_second_invocation_skips_finished_runs(smoke, smoke_args, capsys):
 
 def test_report_only_aggregates_result_files(smoke, tmp_path):
     benchmark, work = smoke
-    # A second seed of CE with other metric values: the table must show their mean ± std.
-    seed0 = work / 'runs' / smoke_run_id('ce')
-    seed1 = tmp_path / 'more' / 'runs' / seed0.name.replace('seed0', 'seed1')
-    shutil.copytree(seed0, seed1)
-    result = json.loads((seed1 / 'result.json').read_text())
-    result['run_id'] = seed1.name
-    result['spec']['seed'] = 1
-    result['metrics'].update({'digestpath/froc': 0.25, 'digestpath/precision': 0.75})
-    result['train_metrics']['digestpath/r_recall'] = 0.125
-    (seed1 / 'result.json').write_text(json.dumps(result))
-    ce = [json.loads((seed0 / 'result.json').read_text()), result]
+    # Seed 1 of both losses, other metric values: copies of seed 0's records.
+    more = []
+    for loss, froc in (('ce', 0.25), ('dghmc', 0.5)):
+        seed0 = work / 'runs' / smoke_run_id(loss)
+        seed1 = tmp_path / 'more' / 'runs' / seed0.name.replace('seed0', 'seed1')
+        shutil.copytree(seed0, seed1)
+        result = json.loads((seed1 / 'result.json').read_text())
+        result['run_id'] = seed1.name
+        result['spec']['seed'] = 1
+        result['metrics'].update({'digestpath/froc': froc, 'digestpath/precision': 0.75})
+        (seed1 / 'result.json').write_text(json.dumps(result))
+        more.append(result)
+    ce = [json.loads((work / 'runs' / smoke_run_id('ce') / 'result.json').read_text()), more[0]]
+    dghmc = [json.loads((work / 'runs' / smoke_run_id('dghmc') / 'result.json').read_text()),
+             more[1]]
 
     report_dir = tmp_path / 'report'
+    work_dirs = [work, tmp_path / 'more']
     assert benchmark.main(['--report-only', '--work-dir', str(work), '--extra-results',
                            str(tmp_path / 'more'), '--report-dir', str(report_dir)]) == 0
+    # The tool writes what the records give: the report's function of the same records.
+    results, dirs = load_records(work_dirs)
+    assert len(results) == 4
     text = (report_dir / 'RESULTS.md').read_text()
-
-    def cell(field, key):
-        values = np.array([r[field][f'digestpath/{key}'] for r in ce])
-        finite = values[np.isfinite(values)]
-        if finite.size == 0:
-            return 'n/a'
-        text = (f'{finite.mean():.3f} ± {finite.std(ddof=1):.3f}' if finite.size > 1
-                else f'{finite.mean():.3f}')
-        return text if finite.size == 2 else f'{text} ({finite.size}/2)'
-
-    expected = ('| CE | 0.5 | ' + ' | '.join(
-        [cell('metrics', k) for k in ('precision', 'nfps', 'recall', 'froc', 'recall@1fp',
-                                      'recall@8fp')]
-        + [cell('train_metrics', k) for k in ('r_recall', 't_recall', 'r_recall@1fp',
-                                              'r_recall@8fp')]) + ' | 2 |')
-    assert expected in text
-    assert '| DGHM-C | 0.5 |' in text and '| 1 |' in text
-    assert 'python -m benchmarks --profile smoke' in text
-    assert 'Mean FROC by missing rate (best in bold):' in text
-    assert '| SCE | 0.0495 | 0.0397 | 1.247 |' in text  # committed SCE config at p = 0.01
-    dghmc = json.loads((seed0.parent / seed0.name.replace('_ce_', '_dghmc_') / 'result.json')
-                       .read_text())
-    # Only seed 0 ran with both losses: one pair per metric.
-    diff = dghmc['metrics']['digestpath/froc'] - ce[0]['metrics']['digestpath/froc']
-    wins = int(diff > 0)
-    assert '- synthetic, table4, `smoke-iters2`, missing rate 0.5, FROC: DGHM-C' in text
-    assert (f'CE {diff:+.3f} [{diff:+.3f}, {diff:+.3f}], {wins}/1 higher, sign p 1.00, 1 pair: '
-            'not distinguishable') in text
-    assert '| Precision (score >= 0.5) | NFPs (score >= 0.5) | Recall (score >= 0.5) |' in text
-    assert '## Verdict per claim of the paper' in text
-    assert '| R-recall at missing rate 0.5 | `smoke-iters2` | synthetic |' in text
-    assert '| R-recall @8 FP/img at missing rate 0.5 | `smoke-iters2` | synthetic |' in text
-    assert "## Our recipe vs the paper's" in text
-    assert '| Batch composition | 1 positive : 3 negative tiles | 0.25 positive |' in text
-    assert '| Evaluation threshold | not stated | score_thr 0.0, max_per_img 500 |' in text
-    for png in ('smoke-iters2_table4_synthetic_froc_vs_missing.png',
-                'smoke-iters2_table4_synthetic_r_recall_vs_missing.png',
-                'smoke-iters2_table4_synthetic_r_recall_at_8fp_vs_missing.png',
-                'smoke-iters2_table4_synthetic_learning_curves.png'):
-        assert (report_dir / png).stat().st_size > 1000 and f']({png})' in text
+    assert text == '\n'.join(report_lines(
+        results, dirs, benchmark_report.report_command(work_dirs), None,
+        sections=[benchmark_report.BENCH / name for name in benchmark_report.SECTIONS],
+        loss_settings=json.loads((benchmark_report.BENCH / 'loss_settings.json').read_text())))
+    groups = group_results(results)
+    froc = [r['metrics']['digestpath/froc'] for r in ce]
+    assert pivot_means(groups, 'val', 'froc')['ce'] == {0.5: pytest.approx(np.mean(froc))}
+    # Seeds 0 and 1 ran with both losses: two pairs, too few for a verdict.
+    (froc_cell, r8_cell), = verdict_cells(groups).values()
+    assert froc_cell.ratio == pytest.approx(
+        sum(r['metrics']['digestpath/froc'] for r in dghmc) / sum(froc))
+    assert (froc_cell.comparison.n, froc_cell.comparison.verdict) == (2, NOT_DISTINGUISHABLE)
+    assert r8_cell.comparison.n == 2
+    # Every figure the report links (but those of the sections it includes) was drawn in its
+    # result set's folder, and no other.
+    sections = ''.join(path.read_text() for path in (
+        benchmark_report.BENCH / name for name in benchmark_report.SECTIONS) if path.is_file())
+    links = set(re.findall(r'!\[[^\]]*\]\(([^)]+)\)', text)) - set(
+        re.findall(r'!\[[^\]]*\]\(([^)]+)\)', sections))
+    drawn = {p.relative_to(report_dir).as_posix() for p in report_dir.rglob('*.png')}
+    assert links == drawn
+    assert {link.rsplit('/', 1)[0] for link in links} == {'figures/synthetic_t4'}
+    assert all((report_dir / link).stat().st_size > 1000 for link in links)
 
 
 def test_format_mean_std():
@@ -213,28 +219,25 @@ def test_every_profile_has_default_datasets():
 
 
 def _result(loss, rate, seed, froc, r_recall=float('nan')):
-    return dict(run_id=f'{loss}{rate}{seed}',
-                spec=dict(profile='p', protocol='table4', dataset='synthetic', drop_rate=rate,
-                          loss=loss, seed=seed, fold=0),
-                metrics={'digestpath/froc': froc},
-                train_metrics={'digestpath/r_recall': r_recall})
+    return record(loss, seed, froc, rate=rate, r_recall=r_recall)
 
 
-def test_pivot_table_and_paired_text():
+def test_pivot_means_and_paired_differences():
     ce = [_result('ce', 0.3, 0, 0.9), _result('ce', 0.3, 1, 0.7)]
     dghmc = [_result('dghmc', 0.3, 0, 0.8), _result('dghmc', 0.3, 1, 0.75),
              _result('dghmc', 0.3, 2, 0.1)]  # seed 2 has no CE partner
-    groups = {('p', 'table4', 'synthetic', 0.3, 'ce'): ce,
-              ('p', 'table4', 'synthetic', 0.3, 'dghmc'): dghmc,
-              ('p', 'table4', 'synthetic', 0.7, 'dghmc'): [_result('dghmc', 0.7, 0, 0.6)]}
-    assert pivot_table(groups, 'val', 'froc') == [
-        '| Loss | 0.3 | 0.7 |', '|---|---|---|',
-        '| CE | **0.800** | n/a |',
-        '| DGHM-C | 0.550 | **0.600** |']
+    groups = group_results(ce + dghmc + [_result('dghmc', 0.7, 0, 0.6)])
+    assert pivot_means(groups, 'val', 'froc') == {
+        'ce': {0.3: pytest.approx(0.8)},
+        'dghmc': {0.3: pytest.approx(0.55), 0.7: pytest.approx(0.6)}}
     # Pairs (seed 0, 1): -0.1 and +0.05; two pairs are too few for a verdict.
-    assert paired_text(dghmc, ce, 'val', 'froc') == (
-        '-0.025 [-0.100, +0.050], 1/2 higher, sign p 1.00, 2 pairs: not distinguishable')
-    assert paired_text(dghmc, ce, 'train', 'r_recall') == 'no pairs'  # NaN pairs not counted
+    c = compare(paired_differences(by_pair(dghmc, 'val', 'froc'), by_pair(ce, 'val', 'froc')))
+    assert (c.n, c.wins, c.verdict) == (2, 1, NOT_DISTINGUISHABLE)
+    assert (c.mean, c.ci, c.sign_p) == (pytest.approx(-0.025), pytest.approx((-0.1, 0.05)), 1.0)
+    # NaN values pair with nothing.
+    nan = compare(paired_differences(by_pair(dghmc, 'train', 'r_recall'),
+                                     by_pair(ce, 'train', 'r_recall')))
+    assert nan.n == 0
 
 
 def test_train_time_per_cpu():
@@ -247,14 +250,14 @@ def test_train_time_per_cpu():
         == '579 (AMD EPYC x1), 398 (Intel Xeon x2)'
 
 
-def test_grad_histogram_summary():
+def test_grad_histogram_shares():
     record = dict(bins=10, groups=['AP_P', 'AP_N', 'NP_N'],
                   counts={'AP_P': [1, 0, 0, 0, 0, 0, 0, 0, 0, 3],
                           'AP_N': [6, 1, 0, 0, 0, 0, 0, 0, 1, 0],
                           'NP_N': [0] * 10})
-    assert grad_histogram_summary([('ce', record)])[2:] == [
-        '| ce | AP_P | 4 | 25.00 % | 0.00 % | 75.00 % |',
-        '| ce | AP_N | 8 | 75.00 % | 25.00 % | 0.00 % |']
+    # g < 0.1, 0.1 <= g < 0.9, g >= 0.9; the empty group left out.
+    assert grad_histogram_shares([('ce', record)]) == [
+        ('ce', 'AP_P', 4, (0.25, 0.0, 0.75)), ('ce', 'AP_N', 8, (0.75, 0.25, 0.0))]
 
 
 def test_overrides_rename_the_profile():
@@ -286,18 +289,19 @@ def test_report_with_gradient_histograms_per_profile(smoke, tmp_path):
     assert benchmark.main(['--report-only', '--grad-hist', '--work-dir', str(work),
                            '--report-dir', str(report_dir)]) == 0
     text = (report_dir / 'RESULTS.md').read_text()
+    hist_dir = report_dir / 'figures' / 'grad_hist'
     for loss in ('ce', 'dghmc'):
-        stem = f'grad_hist_smoke-iters2_synthetic_{loss}'
-        record = json.loads((report_dir / f'{stem}.json').read_text())
+        stem = f'smoke-iters2_synthetic_{loss}'
+        record = json.loads((hist_dir / f'{stem}.json').read_text())
         assert record['drop_rate'] == 0.5 and record['num_tiles'] == 6
-        assert f']({stem}.png)' in text
-        # The summary row of the positives: their count from the histogram's JSON.
-        assert f'| smoke-iters2_synthetic_{loss} | AP_P | {sum(record["counts"]["AP_P"]):,} |' \
-            in text
-    stamps = {p.name: p.stat().st_mtime_ns for p in report_dir.glob('grad_hist_*')}
+        assert f'](figures/grad_hist/{stem}.png)' in text
+        # The shares the report tabulates come from the histogram's counts.
+        shares = {row.group: row for row in grad_histogram_shares([(stem, record)])}
+        assert shares['AP_P'].anchors == sum(record['counts']['AP_P'])
+    stamps = {p.name: p.stat().st_mtime_ns for p in hist_dir.iterdir()}
     assert benchmark.main(['--report-only', '--grad-hist', '--work-dir', str(work),
                            '--report-dir', str(report_dir)]) == 0
-    assert {p.name: p.stat().st_mtime_ns for p in report_dir.glob('grad_hist_*')} == stamps
+    assert {p.name: p.stat().st_mtime_ns for p in hist_dir.iterdir()} == stamps
 
 
 def test_grad_histograms_skip_records_without_checkpoint(smoke, tmp_path):
@@ -314,8 +318,11 @@ def test_grad_histograms_skip_records_without_checkpoint(smoke, tmp_path):
     report_dir = tmp_path / 'report'
     assert benchmark.main(['--report-only', '--grad-hist', '--work-dir', str(tmp_path / 'gpu'),
                            '--report-dir', str(report_dir)]) == 0
-    assert not list(report_dir.glob('grad_hist_*'))
-    assert 'profile `gpu-x`' in (report_dir / 'RESULTS.md').read_text()
+    assert not (report_dir / 'figures' / 'grad_hist').exists()
+    results, _ = load_records([tmp_path / 'gpu'])
+    assert {g.result_set for g in group_results(results)} == {
+        ResultSet('gpu-x', 'table4', 'synthetic')}
+    assert (report_dir / 'figures' / 'synthetic_t4' / 'froc_vs_missing.png').is_file()
 
 
 def _write_scalars(run_dir: Path, stamp: str, records: list) -> None:
@@ -324,22 +331,13 @@ def _write_scalars(run_dir: Path, stamp: str, records: list) -> None:
     log.write_text(''.join(json.dumps(r) + '\n' for r in records))
 
 
-def test_val_curve_from_steps_order_and_resumed_logs(tmp_path):
+def test_eval_curves_of_resumed_logs(tmp_path):
     def val(froc, step):
-        return {'digestpath/froc': froc, 'step': step}
+        return {'digestpath/froc': froc, 'train/digestpath/r_recall@8fp': froc / 2, 'step': step}
 
-    # Older logs: every evaluation at step 0; the loop's and the caller's last both at 1500.
-    old = tmp_path / 'old'
-    _write_scalars(old, '20260101_000000', [val(0.1, 0), {'loss_cls': 1.0, 'loss_bbox': 0.5,
-                                            'iter': 10, 'step': 10}, val(0.2, 0), val(0.3, 0),
-                                            val(0.35, 0)])
-    assert read_val_curve(old, 1500, 500) == [(500, 0.1), (1000, 0.2), (1500, 0.35)]
-    # Such a run restarted from scratch: its latest log alone counts.
-    _write_scalars(old, '20260101_010000', [val(0.15, 0), val(0.25, 0), val(0.4, 0),
-                                            val(0.4, 0)])
-    assert read_val_curve(old, 1500, 500) == [(500, 0.15), (1000, 0.25), (1500, 0.4)]
     # A resumed run: the first attempt evaluated at 500, logged iterations 10 and 20, and was
-    # stopped; the second resumed from 500 and logged 20 again (its value wins).
+    # stopped; the second resumed from 500 and logged 20 again (its value wins), and both
+    # the loop's last evaluation and the one after training logged 1500 (the last wins).
     resumed = tmp_path / 'resumed'
     _write_scalars(resumed, '20260101_000000', [
         {'iter': 10, 'loss_cls': 1.0, 'loss_bbox': 0.5}, val(0.1, 500),
@@ -347,10 +345,12 @@ def test_val_curve_from_steps_order_and_resumed_logs(tmp_path):
     _write_scalars(resumed, '20260101_010000', [
         {'iter': 20, 'loss_cls': 0.8, 'loss_bbox': 0.3}, val(0.2, 1000), val(0.3, 1500),
         val(0.31, 1500)])
-    assert read_val_curve(resumed, 1500, 500) == [(500, 0.1), (1000, 0.2), (1500, 0.31)]
+    curves = read_eval_curves(resumed)
+    assert curves['digestpath/froc'] == [(500, 0.1), (1000, 0.2), (1500, 0.31)]
+    assert curves['train/digestpath/r_recall@8fp'] == [(500, 0.05), (1000, 0.1), (1500, 0.155)]
     curve = read_loss_curve(resumed)
     assert curve['iter'].tolist() == [10, 20] and curve['loss_cls'].tolist() == [1.0, 0.8]
-    assert read_val_curve(tmp_path / 'none', 1500, 500) == []
+    assert read_eval_curves(tmp_path / 'none') == {}
 
 
 def test_interrupted_run_resumes_from_its_checkpoint(smoke_ce_spec, tmp_path):
@@ -363,7 +363,7 @@ def test_interrupted_run_resumes_from_its_checkpoint(smoke_ce_spec, tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # Stop it once the evaluation at iteration 10 is logged (its checkpoint is saved before).
     deadline = time.monotonic() + 300
-    while not read_val_curve(run_dir, 20, 10):
+    while not read_eval_curves(run_dir):
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     proc.kill()
@@ -387,7 +387,7 @@ def test_interrupted_run_resumes_from_its_checkpoint(smoke_ce_spec, tmp_path):
     second = sorted(run_dir.glob('*/vis_data/scalars.json'))[-1]
     first_iter = json.loads(second.read_text().splitlines()[0])['iter']
     assert first_iter == 11  # the resumed attempt trains iterations 11..20 only
-    assert [it for it, _ in read_val_curve(run_dir, 20, 10)] == [10, 20]
+    assert [it for it, _ in read_eval_curves(run_dir)['digestpath/froc']] == [10, 20]
     assert read_loss_curve(run_dir)['iter'].tolist() == list(range(1, 21))
 
 
@@ -417,6 +417,7 @@ def test_ablation_runs_get_no_gradient_histogram(smoke, tmp_path):
     dst = tmp_path / 'work' / 'runs' / src.name.replace('smoke-iters2', ablation.name)
     shutil.copytree(src, dst)
     result = json.loads((dst / 'result.json').read_text())
+    result['run_id'] = dst.name
     result['profile'] = ablation.to_dict()
     result['spec']['profile'] = ablation.name
     (dst / 'result.json').write_text(json.dumps(result))
@@ -424,63 +425,59 @@ def test_ablation_runs_get_no_gradient_histogram(smoke, tmp_path):
     assert benchmark.main(['--report-only', '--grad-hist', '--work-dir', str(tmp_path / 'work'),
                            '--extra-results', str(work), '--report-dir',
                            str(report_dir)]) == 0
-    assert sorted(p.name for p in report_dir.glob('grad_hist_*.png')) == [
-        'grad_hist_smoke-iters2_synthetic_ce.png', 'grad_hist_smoke-iters2_synthetic_dghmc.png']
-    text = (report_dir / 'RESULTS.md').read_text()
-    assert '## Ablations' in text
-    row = next(line for line in text.splitlines() if 'density: paper -> normalized' in line)
+    assert sorted(p.name for p in (report_dir / 'figures' / 'grad_hist').glob('*.png')) == [
+        'smoke-iters2_synthetic_ce.png', 'smoke-iters2_synthetic_dghmc.png']
+    results, _ = load_records([tmp_path / 'work', work])
+    groups = group_results(results)
+    main, ablations = split_ablations(groups)
+    assert {g.profile for g in main} == {'smoke-iters2'}
+    assert {g.profile for g in ablations} == {ablation.name}
     # Compared with the recipe it changes (smoke with 2 iterations), nothing else held fixed;
     # the same model under both names: identical metrics, a zero paired difference.
-    assert '`smoke-iters2` | density: paper -> normalized | - | 1 |' in row
-    assert '+0.000 [+0.000, +0.000], 0/1 higher' in row
-    assert f'profile `{ablation.name}`' not in text  # no table section of its own
+    (row, ) = ablation_rows(groups)
+    assert (row.recipe, row.field, row.values, row.held_fixed, row.pairs) == (
+        'smoke-iters2', 'density', ('paper', 'normalized'), {}, 1)
+    froc_mean, froc_ref, froc_diff = row.metrics[0]
+    assert froc_mean == froc_ref and (froc_diff.mean, froc_diff.wins) == (0.0, 0)
+    # No table (and no figure folder) of its own.
+    assert [p.name for p in (report_dir / 'figures').iterdir()] == sorted(
+        ['grad_hist', 'synthetic_t4'])
 
 
-def test_truncated_froc_is_flagged_in_the_verdict():
+def test_truncated_froc_is_counted_in_the_claim():
     def table3(loss, froc, complete):
-        result = _result(loss, 0.0, 0, froc)
-        result['spec']['protocol'] = 'table3'
-        if complete is not None:
-            result['metrics']['digestpath/froc_complete'] = complete
-        return result
+        return record(loss, 0, froc, rate=0.0, dataset='real', froc_complete=complete)
 
     def claim(runs):
-        groups = {('p', 'table3', 'real', 0.0, r['spec']['loss']): [r] for r in runs}
-        return verdict_table(groups)[2].split(' | ')[0]
+        (claim, ) = verdict_claims(group_results(runs))
+        return claim.key, claim.truncated
 
-    assert claim([table3('dghmc', 0.5, 1.0), table3('ce', 0.4, 1.0)]) == \
-        '| FROC, natural annotation'
-    # One curve stopped early, one run predates the flag (evaluated with score_thr 0.05).
-    assert claim([table3('dghmc', 0.5, 0.0), table3('ce', 0.4, None)]) == \
-        '| FROC, natural annotation (FROC truncated in 2 of 2 runs)'
-    assert claim([table3('dghmc', 0.5, 1.0), table3('ce', 0.4, None)]) == \
-        '| FROC, natural annotation (FROC truncated in 1 of 2 runs)'
+    assert claim([table3('dghmc', 0.5, 1.0), table3('ce', 0.4, 1.0)]) == ('froc', 0)
+    # A curve stopped before 32 false positives per normal image.
+    assert claim([table3('dghmc', 0.5, 0.0), table3('ce', 0.4, 0.0)]) == ('froc', 2)
+    assert claim([table3('dghmc', 0.5, 1.0), table3('ce', 0.4, 0.0)]) == ('froc', 1)
 
 
-def test_claims_of_a_metric_older_records_lack_are_left_out():
-    # Records written before the threshold-free R-recall existed: only the thresholded claim.
-    groups = {('p', 'table4', 'synthetic', 0.7, loss): [_result(loss, 0.7, 0, 0.5, r)]
-              for loss, r in (('dghmc', 0.3), ('ce', 0.1))}
-    assert [row.split(' | ')[0] for row in verdict_table(groups)[2:]] == [
-        '| R-recall at missing rate 0.7']
-    groups[('p', 'table4', 'synthetic', 0.7, 'dghmc')][0]['train_metrics'][
-        'digestpath/r_recall@8fp'] = 0.6
-    rows = verdict_table(groups)[2:]
-    assert rows[0].startswith('| R-recall @8 FP/img at missing rate 0.7 | `p` | synthetic | '
-                              'no pairs |')  # CE lacks it: nothing to pair
-    # A claim no other loss measured is not ranked.
-    checks = claim_check(groups)
-    assert len(checks) == 2 and not any('R-recall @8 FP/img' in line for line in checks)
+def test_claims_of_a_metric_dghmc_did_not_measure_are_left_out():
+    runs = {loss: record(loss, 0, froc, r_recall=r)
+            for loss, froc, r in (('dghmc', 0.6, 0.3), ('ce', 0.5, 0.1))}
+    assert [c.key for c in verdict_claims(group_results(runs.values()))] == ['r_recall']
+    runs['dghmc']['train_metrics']['digestpath/r_recall@8fp'] = 0.6
+    claims = verdict_claims(group_results(runs.values()))
+    assert [c.key for c in claims] == ['r_recall@8fp', 'r_recall']
+    assert claim_comparisons(claims[0])['ce'].n == 0  # CE lacks it: nothing to pair
+    # A metric no other loss measured is not ranked.
+    assert [(c.key, c.rank) for c in claim_ranks(group_results(runs.values()))] == [
+        ('froc', 1), ('r_recall', 1)]
 
 
 def test_verdict_checks_every_loss_of_the_paper_claim():
-    # DGHM-C against CE, focal, both GHM-C forms and SCE: one column each, unrun ones marked.
-    groups = {('p', 'table4', 'synthetic', 0.7, loss): [_result(loss, 0.7, 0, 0.5, r)]
-              for loss, r in (('dghmc', 0.3), ('ce', 0.1), ('sce', 0.4))}
-    header, _, row = verdict_table(groups)
-    assert header == ('| Claim | Profile | Data | DGHM-C - CE | DGHM-C - Focal | DGHM-C - GHM-C | '
-                      'DGHM-C - GHM-C (mmdet) | DGHM-C - SCE |')
-    cells = row.split(' | ')
-    assert cells[3].startswith('+0.200 [+0.200, +0.200], 1/1 higher')
-    assert cells[4:6] == ['not run', 'not run']
-    assert cells[7].startswith('-0.100 [-0.100, -0.100], 0/1 higher')
+    # DGHM-C against CE, focal, both GHM-C forms and SCE: one comparison each, unrun ones None.
+    groups = group_results([record(loss, 0, 0.5, r_recall=r)
+                            for loss, r in (('dghmc', 0.3), ('ce', 0.1), ('sce', 0.4))])
+    (claim, ) = verdict_claims(groups)
+    comparisons = claim_comparisons(claim)
+    assert tuple(comparisons) == VERDICT_OPPONENTS
+    assert (comparisons['ce'].mean, comparisons['ce'].wins) == (pytest.approx(0.2), 1)
+    assert (comparisons['sce'].mean, comparisons['sce'].wins) == (pytest.approx(-0.1), 0)
+    assert [comparisons[loss] for loss in ('focal', 'ghmc', 'ghmc-mmdet')] == [None] * 3
