@@ -75,6 +75,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--size', type=int, default=128, help='image side in pixels')
     parser.add_argument('--families', nargs='+', default=list(FAMILIES), choices=list(FAMILIES))
     parser.add_argument('--out', type=Path, default=Path('benchmarks/head_cost.md'))
+    parser.add_argument('--population', choices=('call', 'level', 'batch'), default='call',
+                        help="the swapped DGHM-C losses' statistic population ('batch': heads "
+                             'calling the loss more than once compute their targets twice)')
     return parser.parse_args()
 
 
@@ -100,11 +103,27 @@ def batch(size: int, with_masks: bool) -> dict:
     return dict(inputs=inputs, data_samples=samples)
 
 
-def train_steps(family: str, size: int) -> Dict[str, Callable[[], None]]:
-    """One ``train_step`` closure per model: the stock config's and the swap config's."""
+def set_population(node, population: str) -> None:
+    """Set ``population`` on every DGHM-C loss of a config tree."""
+    if isinstance(node, dict):
+        if node.get('type') == 'DGHMCLoss':
+            node['population'] = population
+        for value in node.values():
+            set_population(value, population)
+    elif isinstance(node, list):
+        for value in node:
+            set_population(value, population)
+
+
+def train_steps(family: str, size: int,
+                population: str = 'call') -> Dict[str, Callable[[], None]]:
+    """One ``train_step`` closure per model: the stock config's and the swap config's (its
+    DGHM-C losses with ``population``)."""
     swap, stock, _ = FAMILIES[family]
     cfgs = dict(stock=Config.fromfile(str(STOCK_ROOT / stock)),
                 dghmc=Config.fromfile(str(REPO / 'configs/dghmc_swap' / swap)))
+    if population != 'call':
+        set_population(cfgs['dghmc'].model, population)
     steps, state = {}, None
     for name, cfg in cfgs.items():
         model_cfg = copy.deepcopy(cfg.model)
@@ -153,7 +172,7 @@ def main() -> None:
     rows = []
     for family in args.families:
         size = max(args.size, MIN_SIZE.get(family, 0))
-        times = time_rounds(train_steps(family, size), args.repeats)
+        times = time_rounds(train_steps(family, size, args.population), args.repeats)
         stock_ms = statistics.median(times['stock']) * 1e3
         dghmc_ms = statistics.median(times['dghmc']) * 1e3
         per_round = statistics.median(d / s for d, s in zip(times['dghmc'], times['stock']))
@@ -169,7 +188,8 @@ def main() -> None:
         '- `model.train_step` (preprocess, forward, backward, optimiser step), batch of 2 '
         'random images with 2 boxes each, one `partially_annotated`, one `partial_labels=[1]` '
         "(per-class mask); the stock configs' models (ResNet-50; YOLOX-s, RTMDet-tiny), no "
-        "pretrained weights; DGHM-C as the swap file sets it (`normalize='mass'`)",
+        "pretrained weights; DGHM-C as the swap file sets it (`normalize='mass'`; YOLOX "
+        f"`'count'`), population `'{args.population}'`",
         f'- Median of {args.repeats} interleaved rounds after 2 warm-up rounds; torch threads: '
         f'{args.threads}',
         f'- Machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} logical '
