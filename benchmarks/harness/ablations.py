@@ -42,8 +42,13 @@ class Ablation(NamedTuple):
     changes: Dict[str, Tuple[object, object]]
 
 
+#: What a field absent from a record compares as: different from every recorded value.
+_ABSENT = object()
+
+
 def _differences(a: dict, b: dict) -> List[str]:
-    return sorted(k for k in a if k != 'name' and a[k] != b[k])
+    return sorted(k for k in a.keys() | b.keys()
+                  if k != 'name' and a.get(k, _ABSENT) != b.get(k, _ABSENT))
 
 
 def find_ablations(profiles: Mapping[str, dict]) -> Dict[str, Ablation]:
