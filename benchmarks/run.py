@@ -27,6 +27,11 @@ does that from anywhere). Examples::
     # any recipe field or model key (the profile becomes converge-iters8000-neckoutchannels64)
     python -m benchmarks --profile converge --cfg-options iters=8000 \
         model.neck.out_channels=64 model.bbox_head.in_channels=64 ...
+    # one round of self-training over CE and over PU: each labels the training images with the
+    # final checkpoint of the plain run of its loss (same seed; listed, it runs first), then
+    # trains that loss from scratch on them; CE and PU must keep their checkpoints until then
+    python -m benchmarks --profile converge --protocol table4 --datasets synthetic \
+        --drop-rates 0.7 --losses ce pu selftrain-ce selftrain-pu --seeds 0 1 2 ...
     # the same backbone and neck in Faster R-CNN (configs/digestpath/faster-rcnn_*; the profile
     # becomes converge-detectorfaster-rcnn): CE, DGHM-C on the RPN only, DGHM-C and PU on both
     # stages, each paired with this detector's CE run
@@ -45,7 +50,7 @@ from mmengine.config import DictAction
 
 from . import report as benchmark_report
 from .harness.ablations import find_ablations
-from .harness.matrix import execute_runs, plan_runs, prepare_run
+from .harness.matrix import execute_runs, plan_runs, prepare_run, round_one_dependencies
 from .harness.profiles import (
     ALL_LOSSES,
     DETECTORS,
@@ -346,11 +351,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         runs = plan_runs(protocols, datasets, roots, args.losses, args.seeds, args.folds,
                          args.num_folds, profile, args.drop_rates)
         command = command_line(argv)
+        try:
+            waits = round_one_dependencies(runs, profile, work_dir / 'runs')
+        except ValueError as err:
+            raise SystemExit(str(err)) from err
         run_dirs = [prepare_run(spec, profile, work_dir / 'runs', command) for spec in runs]
         print(f'{len(run_dirs)} runs ({sum(not (d / RESULT_FILE).is_file() for d in run_dirs)}'
               f' to do) under {work_dir / "runs"}', flush=True)
         codes = execute_runs(run_dirs, parallel=args.parallel, device=args.device,
-                             threads=args.threads, log=lambda m: print(m, flush=True))
+                             threads=args.threads, log=lambda m: print(m, flush=True),
+                             depends_on=waits)
         failed = sorted(name for name, code in codes.items() if code != 0)
     if failed:
         print(f'{len(failed)} runs failed: {", ".join(failed)}', flush=True)

@@ -16,6 +16,15 @@ annotated box, confident ones as boxes, uncertain ones as ignored boxes). Two la
   ignored boxes: there ``--ignore-thr`` must equal ``--pos-thr``. Train the next round with
   ``data_root=OUT``.
 
+A DigestPath training dataset with ``drop_rate > 0`` (a controlled missing rate) removes
+boxes as it loads the XML files, which hold them all; labelling it needs
+``--materialise-drop``, which writes what that dataset yields: OUT's XML files hold the kept
+boxes only (and the pseudo-boxes), and ``OUT/removed_boxes.json`` the removed ones
+(``mmdet_dghm.datasets.removed_boxes``), against which ``--summary`` scores the pseudo-boxes.
+Train the next round with ``data_root=OUT, drop_rate=0`` (the dataset refuses to remove boxes
+from such a root twice). Every positive image is written so, the held-out fold's too: score a
+model on the original data root.
+
 Example (two rounds on a COCO json)::
 
     python tools/train.py CONFIG --work-dir work_dirs/round0
@@ -25,6 +34,15 @@ Example (two rounds on a COCO json)::
         --cfg-options train_dataloader.dataset.ann_file=data/round1.json
     python tools/pseudo_label.py CONFIG work_dirs/round1/epoch_12.pth \
         --ann-file data/coco/annotations/train_partial.json --out data/round2.json
+
+One round on DigestPath with 70% of the boxes removed (the training dataset's
+``drop_rate=0.7``)::
+
+    python tools/pseudo_label.py CONFIG work_dirs/round0/iter_5000.pth --out data/round1 \
+        --pos-thr 0.4 --iou-thr 0.3 --max-per-annotated 2.33 --materialise-drop \
+        --summary data/round1/pseudo_labels.json
+    python tools/train.py CONFIG --work-dir work_dirs/round1 --cfg-options \
+        train_dataloader.dataset.data_root=data/round1 train_dataloader.dataset.drop_rate=0
 """
 import argparse
 import copy
@@ -32,7 +50,7 @@ import json
 import os
 from collections import defaultdict
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -45,9 +63,19 @@ from mmengine.structures import InstanceData
 from mmengine.utils import ProgressBar, track_iter_progress
 
 import mmdet_dghm  # noqa: F401  registers the plugin
-from mmdet_dghm.datasets.voc_annotation import add_voc_pseudo_boxes
+from mmdet_dghm.datasets.removed_boxes import (
+    REMOVED_BOXES_FILE,
+    RemovedBoxes,
+    write_removed_boxes,
+)
+from mmdet_dghm.datasets.voc_annotation import add_voc_pseudo_boxes, parse_voc_xml
 from mmdet_dghm.fileio.coco_pseudo_labels import add_pseudo_annotations, count_pseudo_annotations
-from mmdet_dghm.structures import check_thresholds, merge_tile_predictions, select_pseudo_boxes
+from mmdet_dghm.structures import (
+    check_thresholds,
+    merge_tile_predictions,
+    pseudo_box_quality,
+    select_pseudo_boxes,
+)
 from mmdet_dghm.structures.annotation_status import image_class_status
 from mmdet_dghm.utils import allow_mmengine_checkpoint_globals
 
@@ -75,6 +103,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--max-per-annotated', type=float, default=None,
                         help='at most this many pseudo-boxes per annotated box of a class in '
                         'an image (m / (1 - m) for a missing rate m; default: no bound)')
+    parser.add_argument('--materialise-drop', action='store_true',
+                        help='DigestPath with drop_rate > 0: write the kept boxes only into '
+                        "OUT's XML and the removed ones into OUT/removed_boxes.json (train on "
+                        'OUT with drop_rate=0); refused without it')
+    parser.add_argument('--summary', help='write the counts to this json, and where the '
+                        "removed boxes are known (DigestPath), the pseudo-boxes' precision "
+                        'and recall against them')
+    parser.add_argument('--match-iou-thr', type=float, default=0.5,
+                        help='IoU from which a pseudo-box is on a removed box (--summary)')
     parser.add_argument('--batch-size', type=int, default=4,
                         help='tiles per forward pass (DigestPath)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
@@ -95,8 +132,9 @@ def _status_row(meta: dict, annotated: torch.Tensor, num_classes: int) -> torch.
                               torch.device('cpu'))[0]
 
 
-def label_coco(args: argparse.Namespace, cfg: Config, model) -> str:
-    """Pseudo-boxes of a COCO json (see the module doc); returns the summary line."""
+def label_coco(args: argparse.Namespace, cfg: Config, model) -> Tuple[str, dict]:
+    """Pseudo-boxes of a COCO json (see the module doc); returns the summary line and the
+    counts."""
     if not args.ann_file:
         raise ValueError(f'{cfg.filename}: a COCO-layout dataset needs --ann-file')
     dataset_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
@@ -138,7 +176,9 @@ def label_coco(args: argparse.Namespace, cfg: Config, model) -> str:
     Path(args.out).write_text(json.dumps(out))
     counts = count_pseudo_annotations(out)
     return (f'{args.out}: {counts["positive"]} pseudo-boxes and {counts["ignored"]} ignored '
-            f'boxes on {len(set(image_ids))} of {len(dataset)} images')
+            f'boxes on {len(set(image_ids))} of {len(dataset)} images',
+            dict(layout='coco', images_with_pseudo_boxes=len(set(image_ids)),
+                 pseudo_boxes=counts['positive'], pseudo_ignored=counts['ignored']))
 
 
 def _link(source: Path, target: Path) -> None:
@@ -148,17 +188,46 @@ def _link(source: Path, target: Path) -> None:
     os.symlink(source.resolve(), target)
 
 
-def label_digestpath(args: argparse.Namespace, cfg: Config, model) -> str:
-    """Pseudo-boxes of a DigestPath layout (see the module doc); returns the summary line."""
+def _check_drop(args: argparse.Namespace, cfg: Config, train: dict) -> float:
+    """The training dataset's drop rate, refused unless ``--materialise-drop`` matches it."""
+    drop_rate = train.get('drop_rate', 0)
+    if drop_rate > 0 and not args.materialise_drop:
+        raise ValueError(
+            f'{cfg.filename}: the training dataset removes {drop_rate:.0%} of the boxes of '
+            f'each positive image as it loads them (drop_rate={drop_rate}, drop_seed='
+            f'{train.get("drop_seed", 0)}); the XML files hold them all, and pseudo-boxes '
+            'written beside them would hand the next round the removed boxes. Pass '
+            "--materialise-drop to write OUT's XML with the kept boxes only (the removed ones "
+            'into OUT/removed_boxes.json), then train on OUT with drop_rate=0')
+    if args.materialise_drop and not drop_rate > 0:
+        raise ValueError(f'{cfg.filename}: --materialise-drop, but the training dataset '
+                         'removes no boxes (drop_rate=0)')
+    return drop_rate
+
+
+def _pseudo_boxes_of(xml: Path, classes) -> np.ndarray:
+    """(P, 4) the pseudo-boxes an XML file holds."""
+    annotation = parse_voc_xml(xml, classes)
+    return annotation.bboxes[annotation.pseudo]
+
+
+def _pseudo_on_negatives(out: Path, neg_dirs: List[str], classes) -> int:
+    """Pseudo-boxes in the XML files of OUT's negative (exhaustively annotated) folders, where
+    the dataset reads none; counted from the written files."""
+    files = [xml for folder in neg_dirs
+             for xml_dir in (out / folder, out / f'{folder}-xml') if xml_dir.is_dir()
+             for xml in sorted(xml_dir.glob('*.xml'))]
+    return sum(len(_pseudo_boxes_of(xml, classes)) for xml in files)
+
+
+def label_digestpath(args: argparse.Namespace, cfg: Config, model) -> Tuple[str, dict]:
+    """Pseudo-boxes of a DigestPath layout (see the module doc); returns the summary line and
+    the counts."""
     if args.ignore_thr != args.pos_thr:
         raise ValueError('DigestPath VOC XML has no ignored boxes: give --ignore-thr equal to '
                          '--pos-thr (uncertain detections then stay unlabelled)')
     train = copy.deepcopy(cfg.train_dataloader.dataset)
-    if train.get('drop_rate', 0) > 0:
-        raise ValueError(f'{cfg.filename}: the training dataset removes boxes (drop_rate='
-                         f'{train.drop_rate}); the XML files hold them all, so pseudo-boxes '
-                         'would be written beside boxes the model never saw removed; label '
-                         'with drop_rate=0')
+    drop_rate = _check_drop(args, cfg, train)
     val = cfg.val_dataloader.dataset
     # The positive training images (negatives are exhaustive), tiled whole as the held-out
     # evaluation tiles them.
@@ -181,14 +250,21 @@ def label_digestpath(args: argparse.Namespace, cfg: Config, model) -> str:
     for folder in neg_dirs:
         for image in sorted((root / folder).iterdir()):
             _link(image, out / image.relative_to(root))
+    # A root whose removal is written already (an earlier --materialise-drop) passes it on.
+    earlier = dataset.written_removal
+    removed: Dict[str, np.ndarray] = {}
+    labelled: List[Tuple[str, Path]] = []
     total = 0
     for source in dataset.scan_sources():
         relative = source.path.relative_to(root)
         _link(source.path, out / relative)
+        target = out / relative.with_suffix('.xml')
+        boxes = dataset.source_boxes(source)
+        removed[source.path.name] = boxes.removed
         parts = tiles.get(str(source.path))
-        if not parts:  # another fold's image: its XML as it is
-            add_voc_pseudo_boxes(source.xml_path, out / relative.with_suffix('.xml'),
-                                 np.zeros((0, 4)), np.zeros(0), [])
+        if not parts:  # another fold's image: its XML as the dataset reads it
+            add_voc_pseudo_boxes(source.xml_path, target, np.zeros((0, 4)), np.zeros(0), [],
+                                 remove_objects=boxes.removed_objects)
             continue
         meta = parts[0][0].metainfo
         bboxes, scores = merge_tile_predictions([p.bboxes.numpy() for _, p in parts],
@@ -207,9 +283,31 @@ def label_digestpath(args: argparse.Namespace, cfg: Config, model) -> str:
         keep = chosen.positive.numpy()
         # Tiles are in the dataset's scaled pixels; the XML in the image's own.
         total += add_voc_pseudo_boxes(
-            source.xml_path, out / relative.with_suffix('.xml'), bboxes[keep] / dataset.scale,
-            scores[keep], [dataset.metainfo['classes'][0]] * int(keep.sum()))
-    return f'{out}: {total} pseudo-boxes on {len(tiles)} positive images'
+            source.xml_path, target, bboxes[keep] / dataset.scale, scores[keep],
+            [dataset.metainfo['classes'][0]] * int(keep.sum()),
+            remove_objects=boxes.removed_objects)
+        labelled.append((source.path.name, target))
+    classes = dataset.metainfo['classes']
+    summary = dict(layout='digestpath', images=len(labelled), pseudo_boxes=total,
+                   pseudo_on_exhaustive=_pseudo_on_negatives(out, neg_dirs, classes),
+                   materialised_drop=bool(args.materialise_drop), quality=None)
+    text = f'{out}: {total} pseudo-boxes on {len(tiles)} positive images'
+    if args.materialise_drop or earlier is not None:
+        removal = RemovedBoxes(boxes=removed, drop_rate=drop_rate,
+                               drop_seed=train.get('drop_seed', 0), source=str(root))
+        if earlier is not None:  # where the boxes were removed first
+            removal = RemovedBoxes(boxes=removed, drop_rate=earlier.drop_rate,
+                                   drop_seed=earlier.drop_seed, source=earlier.source)
+        written = write_removed_boxes(out, removal)
+        summary['quality'] = pseudo_box_quality(
+            [_pseudo_boxes_of(xml, classes) for _, xml in labelled],
+            [removed[name] for name, _ in labelled], iou_thr=args.match_iou_thr)
+        text += (f'; {sum(map(len, removed.values()))} boxes removed (drop_rate '
+                 f'{removal.drop_rate}, drop_seed {removal.drop_seed}) are left out of its XML '
+                 f'files and listed in {written}: train on {out} with drop_rate=0')
+    elif (out / REMOVED_BOXES_FILE).is_file():
+        (out / REMOVED_BOXES_FILE).unlink()  # an earlier run's into the same folder
+    return text, summary
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -219,7 +317,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     allow_mmengine_checkpoint_globals()
     model = init_detector(cfg, args.checkpoint, device=args.device)
     digestpath = cfg.train_dataloader.dataset.get('type') == DIGESTPATH
-    print((label_digestpath if digestpath else label_coco)(args, cfg, model))
+    if args.materialise_drop and not digestpath:
+        raise ValueError(f'{cfg.filename}: --materialise-drop is for a DigestPathDataset '
+                         'training dataset (drop_rate)')
+    text, summary = (label_digestpath if digestpath else label_coco)(args, cfg, model)
+    if args.summary:
+        summary.update(config=cfg.filename, checkpoint=args.checkpoint, out=args.out,
+                       pos_thr=args.pos_thr, ignore_thr=args.ignore_thr, iou_thr=args.iou_thr,
+                       max_per_annotated=args.max_per_annotated)
+        Path(args.summary).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.summary).write_text(json.dumps(summary, indent=2))
+    print(text)
     return 0
 
 

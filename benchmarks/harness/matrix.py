@@ -8,15 +8,17 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from .profiles import MISSING_RATES, Profile
-from .runs import REPO, RESULT_FILE, SPEC_FILE, RunSpec, needs_reevaluation
+from .profiles import MISSING_RATES, SELF_TRAINING, Profile
+from .runs import REPO, RESULT_FILE, SPEC_FILE, RunSpec, needs_reevaluation, round_one_checkpoint
+from .self_training import SUMMARY_FILE, round_one
 
 
 def plan_runs(protocols: Sequence[str], datasets: Dict[str, Sequence[str]],
               data_roots: Dict[str, str], losses: Sequence[str], seeds: Sequence[int],
               folds: Sequence[int], num_folds: int, profile: Profile,
               drop_rates: Sequence[float] = MISSING_RATES) -> List[RunSpec]:
-    """Every run of the matrix, ordered seed-major so that early stops leave whole seeds.
+    """Every run of the matrix, ordered seed-major so that early stops leave whole seeds, and
+    within a setting the self-training runs after the others (their round one among them).
 
     Args:
         protocols (Sequence[str]): Subset of ``('table3', 'table4')``.
@@ -32,6 +34,8 @@ def plan_runs(protocols: Sequence[str], datasets: Dict[str, Sequence[str]],
     Returns:
         list[RunSpec]: The runs, table 3 before table 4 within a seed.
     """
+    losses = ([loss for loss in losses if loss not in SELF_TRAINING]
+              + [loss for loss in losses if loss in SELF_TRAINING])
     runs = []
     for seed in seeds:
         for fold in folds:
@@ -79,6 +83,41 @@ def prepare_run(spec: RunSpec, profile: Profile, runs_dir: Path, command: str) -
     record = dict(spec=asdict(spec), profile=profile.to_dict(), command=command)
     (run_dir / SPEC_FILE).write_text(json.dumps(record, indent=2))
     return run_dir
+
+
+def round_one_dependencies(specs: Sequence[RunSpec], profile: Profile,
+                           runs_dir: Path) -> Dict[Path, Path]:
+    """The round one each pending self-training run of an invocation waits for.
+
+    A self-training run needs the final checkpoint of its round one (:func:`.self_training.
+    round_one`): that run is planned in the same invocation (it runs first), or finished
+    under ``runs_dir`` with its checkpoint. A finished self-training run, or one whose labels
+    are written already, needs nothing.
+
+    Returns:
+        Dict[Path, Path]: Self-training run folder -> its round one's folder, for the round
+        ones of this invocation that have not finished yet.
+
+    Raises:
+        ValueError: Naming the round one to run first, or whose checkpoint is missing.
+    """
+    planned = {spec.run_id for spec in specs}
+    waits: Dict[Path, Path] = {}
+    for spec in specs:
+        run_dir = runs_dir / spec.run_id
+        if (spec.loss not in SELF_TRAINING or is_done(run_dir)
+                or (run_dir / SUMMARY_FILE).is_file()):
+            continue
+        first = round_one(spec)
+        first_dir = runs_dir / first.run_id
+        if first.run_id in planned and not is_done(first_dir):
+            waits[run_dir] = first_dir
+            continue
+        try:
+            round_one_checkpoint(run_dir, spec, profile)
+        except RuntimeError as err:
+            raise ValueError(str(err)) from err
+    return waits
 
 
 def is_done(run_dir: Path) -> bool:
@@ -142,7 +181,8 @@ def _duration_text(seconds: float) -> str:
 
 def execute_runs(run_dirs: Sequence[Path], parallel: int = 1, device: str = 'cpu',
                  threads: Optional[int] = None, log=print,
-                 reevaluate: bool = False) -> Dict[str, int]:
+                 reevaluate: bool = False,
+                 depends_on: Optional[Dict[Path, Path]] = None) -> Dict[str, int]:
     """Execute pending runs, ``parallel`` at a time, each in its own process, logging each
     run's start and end with the count finished and an estimate of the time left
     (:func:`time_left`).
@@ -154,6 +194,10 @@ def execute_runs(run_dirs: Sequence[Path], parallel: int = 1, device: str = 'cpu
     A separate process per run isolates mmengine's global state and lets ``parallel`` runs
     share one GPU. A failed or interrupted run leaves no ``result.json``: it is retried next
     time, from its latest checkpoint when it saved one, its log appended to ``run.log``.
+
+    A run of ``depends_on`` (a self-training run -> its round one) starts once the run it
+    depends on has finished, the next run that can start going first meanwhile; when that
+    run fails, it is not started and counts as failed (exit code -1).
 
     Returns:
         Dict[str, int]: Exit code of each executed run (by folder name).
@@ -169,9 +213,24 @@ def execute_runs(run_dirs: Sequence[Path], parallel: int = 1, device: str = 'cpu
     starts: Dict[Path, float] = {}
     durations: List[float] = []
     total = len(pending)
+    depends_on = depends_on or {}
+
+    def waiting(run_dir: Path) -> bool:
+        first = depends_on.get(run_dir)
+        return first is not None and (first in pending or first in running)
+
     while pending or running:
-        while pending and len(running) < parallel:
-            run_dir = pending.pop(0)
+        while len(running) < parallel:
+            run_dir = next((d for d in pending if not waiting(d)), None)
+            if run_dir is None:
+                break
+            pending.remove(run_dir)
+            first = depends_on.get(run_dir)
+            if first is not None and not is_done(first):
+                codes[run_dir.name] = -1
+                log(f'FAILED (not started) ({len(codes)}/{total}): {run_dir.name}: its round '
+                    f'one {first.name} did not finish')
+                continue
             log(f'start: {run_dir.name}')
             running[run_dir] = _launch(run_dir, device, threads, reevaluate)
             starts[run_dir] = time.perf_counter()

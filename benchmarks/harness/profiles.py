@@ -35,6 +35,7 @@ from .loss_names import (  # noqa: F401 (the run tools' names)
     LOSS_LABELS,
     LOSSES,
     METHODS,
+    SELF_TRAINING,
     TEACHERS,
     TWO_STAGE_LOSSES,
 )

@@ -9,6 +9,9 @@ A finished run whose recorded ``test_cfg`` is not the committed config's (its ev
 predates a change of the test-time post-processing) is re-evaluated from its checkpoint, or
 re-trained when it has none (:func:`reevaluate`); the metrics it replaces stay in the result
 under ``superseded``.
+
+A self-training run (:data:`~.profiles.SELF_TRAINING`) first labels the training images with
+its round one's final checkpoint, then trains on them (:mod:`.self_training`).
 """
 import copy
 import json
@@ -24,8 +27,9 @@ from typing import Dict, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-from .profiles import DETECTORS, Profile, ablation_of
+from .profiles import DETECTORS, SELF_TRAINING, Profile, ablation_of
 from .records import RESULT_FILE
+from .self_training import SUMMARY_FILE, pseudo_label, round_one, use_pseudo_labels
 
 #: ``Profile.cls_loss_mode``'s default: one histogram over every FPN level.
 CLS_LOSS_MODE_DEFAULT = Profile.__dataclass_fields__['cls_loss_mode'].default
@@ -259,6 +263,9 @@ def build_run_config(spec: RunSpec, profile: Profile, run_dir: Path) -> Config:
     boxes) through ``val``, and, when boxes were removed, on the positive training images in
     test mode with the same removal (``src_removed_bboxes``: R-/T-recall) through ``test``.
 
+    A self-training run trains on its pseudo-labelled data root (``run_dir/pseudo_labels``,
+    nothing removed again) and is evaluated on the original data as every run.
+
     Args:
         spec (RunSpec): The run.
         profile (Profile): Its profile.
@@ -303,6 +310,8 @@ def build_run_config(spec: RunSpec, profile: Profile, run_dir: Path) -> Config:
     train.dataset.update(common, split='train', tile_size=profile.train_tile,
                          tile_stride=profile.train_stride, drop_rate=spec.drop_rate,
                          drop_seed=spec.seed)
+    if spec.loss in SELF_TRAINING:
+        use_pseudo_labels(train.dataset, run_dir)
     set_crop_size(train.dataset.pipeline, profile.crop_size)
 
     val = cfg.val_dataloader
@@ -365,6 +374,35 @@ def _checkpoint(run_dir: Path) -> Optional[Path]:
     # The pointer holds an absolute path of the machine that trained; the file is the run's.
     checkpoint = run_dir / Path(pointer.read_text().strip()).name
     return checkpoint if checkpoint.is_file() else None
+
+
+def round_one_checkpoint(run_dir: Path, spec: RunSpec, profile: Profile) -> Tuple[Path, Path]:
+    """A self-training run's round one (beside it in ``run_dir.parent``) and its final
+    checkpoint.
+
+    Raises:
+        RuntimeError: Naming round one's run, when it has not finished under this spec and
+            profile, or its folder lacks the checkpoint of its last iteration.
+    """
+    first = round_one(spec)
+    first_dir = run_dir.parent / first.run_id
+    if not (first_dir / RESULT_FILE).is_file():
+        raise RuntimeError(f'benchmark: {spec.run_id} trains on the pseudo-labels of '
+                           f'{first.run_id}, which has not finished ({first_dir} has no '
+                           f'{RESULT_FILE}); run it first: --losses {first.loss} {spec.loss} '
+                           'trains it before this run')
+    done = json.loads((first_dir / RESULT_FILE).read_text())
+    if done['spec'] != asdict(first) or Profile(**done['profile']) != profile:
+        raise RuntimeError(f'benchmark: {first_dir} finished under other settings than '
+                           f'{spec.run_id} asks of its round one')
+    checkpoint = _checkpoint(first_dir)
+    final = f'iter_{profile.iters}.pth'
+    if checkpoint is None or checkpoint.name != final:
+        raise RuntimeError(f'benchmark: {spec.run_id} needs the final checkpoint {final} of '
+                           f'{first.run_id}, and {first_dir} holds '
+                           f'{checkpoint.name if checkpoint else "none"}; remove its '
+                           f'{RESULT_FILE} (and checkpoints) to train it again')
+    return first_dir, checkpoint
 
 
 def missing_metrics(result: dict) -> list:
@@ -473,6 +511,9 @@ def execute(run_dir: Path) -> dict:
     previous = (json.loads((run_dir / RESULT_FILE).read_text())
                 if (run_dir / RESULT_FILE).is_file() else None)
     cfg = _run_config(run_dir, spec, profile)
+    self_training = {}
+    if spec.loss in SELF_TRAINING:
+        self_training = _label_round_one(run_dir, spec, profile)
     # An interrupted run (a checkpoint, no result) resumes: mmengine loads the latest
     # checkpoint of the work directory with its optimizer, scheduler and iteration.
     resumed_from = None
@@ -492,10 +533,28 @@ def execute(run_dir: Path) -> dict:
         command=record['command'],
         # A resumed run's train time is that of its last attempt only.
         resumed_from=resumed_from,
-        train_time_s=round(train_time, 1), **evaluation, machine=machine_info(),
-        finished=time.strftime('%Y-%m-%d %H:%M:%S'), superseded=_superseded(previous))
+        train_time_s=round(train_time, 1), **evaluation, **self_training,
+        machine=machine_info(), finished=time.strftime('%Y-%m-%d %H:%M:%S'),
+        superseded=_superseded(previous))
     _write_result(run_dir, result)
     return result
+
+
+def _label_round_one(run_dir: Path, spec: RunSpec, profile: Profile) -> dict:
+    """A self-training run's pseudo-labels (written now, or earlier by an interrupted attempt)
+    as the result's ``round1_run_id``, ``round1_checkpoint`` and ``pseudo_labels``: the tool's
+    summary with ``pseudo_boxes``, ``pseudo_on_exhaustive`` and the ``quality`` against the
+    removed boxes."""
+    if (run_dir / SUMMARY_FILE).is_file():
+        summary = json.loads((run_dir / SUMMARY_FILE).read_text())
+        print(f'benchmark: {run_dir.name} trains on its pseudo-labels of {summary["checkpoint"]}',
+              flush=True)
+    else:
+        first_dir, checkpoint = round_one_checkpoint(run_dir, spec, profile)
+        summary = pseudo_label(run_dir, spec.config_path(profile.variant, profile.detector),
+                               first_dir, checkpoint, spec.drop_rate)
+    return dict(round1_run_id=round_one(spec).run_id,
+                round1_checkpoint=Path(summary['checkpoint']).name, pseudo_labels=summary)
 
 
 def reevaluate(run_dir: Path) -> dict:

@@ -15,6 +15,7 @@ from ..structures.annotation_status import PARTIAL_KEY
 from .digestpath_layout import NEG_DIR, POS_DIR, SRC_CLASS
 from .folds import assign_slide_folds, slide_id
 from .missing import drop_mask
+from .removed_boxes import REMOVED_BOXES_FILE, RemovedBoxes, read_removed_boxes
 from .status_keys import check_status_keys
 from .voc_annotation import parse_voc_xml, sanitize_boxes
 
@@ -38,6 +39,30 @@ class SourceImage:
     xml_path: Optional[Path] = None
 
 
+@dataclass(frozen=True)
+class SourceBoxes:
+    """The boxes of a whole image as the dataset reads them, in the image's own pixels.
+
+    Attributes:
+        kept (np.ndarray): (K, 4) the boxes it trains on (clipped to the image).
+        removed (np.ndarray): (R, 4) the boxes a missing rate removed.
+        removed_objects (np.ndarray): (R,) int64, the ``<object>`` of the XML each removed
+            box was read from (document order); empty where the removal was read from the
+            data root's ``removed_boxes.json`` (those objects are gone already).
+        width (int): Image width.
+        height (int): Image height.
+    """
+
+    kept: np.ndarray
+    removed: np.ndarray
+    removed_objects: np.ndarray
+    width: int
+    height: int
+
+
+_UNREAD = object()
+
+
 @DATASETS.register_module()
 class DigestPathDataset(BaseDetDataset):
     """DigestPath2019 signet ring cell (SRC) detection, one entry per sliding-window tile.
@@ -55,8 +80,14 @@ class DigestPathDataset(BaseDetDataset):
     with less than ``min_visible`` of their area inside the tile). In test mode entries also
     carry ``src_gt_bboxes`` (kept boxes of the whole image) and ``src_removed_bboxes`` (boxes
     removed by ``drop_rate``), both in source coordinates, for stitching and R-/T-recall;
-    training entries carry ``src_removed_bboxes`` too when ``drop_rate`` > 0 (the quality of
+    training entries carry ``src_removed_bboxes`` too when boxes were removed (the quality of
     a teacher's pseudo-boxes is measured against them).
+
+    A data root with a ``removed_boxes.json`` (``mmdet_dghm.datasets.removed_boxes``: a
+    missing rate written out, ``tools/pseudo_label.py --materialise-drop``) has had its
+    removal done already: its XML files hold the kept boxes, and the file the removed ones,
+    which the entries carry as ``src_removed_bboxes``. Such a root is read with
+    ``drop_rate=0``; the file must list every positive image and no other.
 
     Args:
         pos_dirs (Sequence[str]): Positive folders, relative to ``data_root`` or absolute.
@@ -85,8 +116,9 @@ class DigestPathDataset(BaseDetDataset):
         ValueError: Naming the file or argument, for empty or missing folders, a file name in
             two folders, a positive image without XML, an XML without size or whose size
             disagrees with the image, a box with ``xmin > xmax``, an unknown class, an
-            unreadable image, bad arguments, or a training pipeline whose ``PackDetInputs``
-            drops ``partially_annotated``.
+            unreadable image, bad arguments, a training pipeline whose ``PackDetInputs``
+            drops ``partially_annotated``, a malformed ``removed_boxes.json``, one that misses
+            a positive image or names another, or ``drop_rate > 0`` on a root that has one.
     """
 
     METAINFO = dict(classes=(SRC_CLASS, ), palette=[(220, 20, 60)])
@@ -132,6 +164,7 @@ class DigestPathDataset(BaseDetDataset):
         self.drop_seed = drop_seed
         self.scale = scale
         self._positive_indices: Optional[np.ndarray] = None
+        self._written_removal = _UNREAD
         super().__init__(*args, **kwargs)
         check_status_keys(self.pipeline, (PARTIAL_KEY, ), self.test_mode,
                           f'DigestPathDataset({self.data_root})')
@@ -204,22 +237,72 @@ class DigestPathDataset(BaseDetDataset):
         return (fold == self.fold) == (self.split == 'val')
 
     # ------------------------------------------------------------------ annotations
-    def _read_boxes(self, source: SourceImage, stats: Dict[str, list]) -> Tuple[np.ndarray,
-                                                                               int, int]:
+    @property
+    def written_removal(self) -> Optional[RemovedBoxes]:
+        """The removal written into the data root (its ``removed_boxes.json``), or None.
+
+        Raises:
+            ValueError: For a malformed file, or one on a dataset removing boxes itself.
+        """
+        if self._written_removal is _UNREAD:
+            removal = read_removed_boxes(self.data_root) if self.data_root else None
+            if removal is not None and self.drop_rate > 0:
+                raise ValueError(
+                    f'{osp.join(self.data_root, REMOVED_BOXES_FILE)}: this data root has its '
+                    f'boxes removed already (drop_rate={removal.drop_rate}, drop_seed='
+                    f'{removal.drop_seed} of {removal.source}); read it with drop_rate=0, not '
+                    f'{self.drop_rate}')
+            self._written_removal = removal
+        return self._written_removal
+
+    def _check_written_removal(self, sources: Sequence[SourceImage]) -> None:
+        removal = self.written_removal
+        if removal is None:
+            return
+        positives = {s.path.name for s in sources if s.positive}
+        path = osp.join(self.data_root, REMOVED_BOXES_FILE)
+        missing, unknown = sorted(positives - set(removal.boxes)), sorted(
+            set(removal.boxes) - positives)
+        if missing:
+            raise ValueError(f'{path}: lists no removed boxes of the positive images '
+                             f'{missing} (an empty list where none were removed)')
+        if unknown:
+            raise ValueError(f'{path}: lists {unknown}, which are no positive images of '
+                             f'{self.data_root}')
+
+    def source_boxes(self, source: SourceImage,
+                     stats: Optional[Dict[str, list]] = None) -> SourceBoxes:
+        """The kept and removed boxes of a whole image (see :class:`SourceBoxes`).
+
+        Boxes reaching outside the image are clipped and those left without area dropped
+        (counted into ``stats`` for a warning), then ``drop_rate`` removes its share, or the
+        data root's ``removed_boxes.json`` says what was removed.
+        """
         width, height = read_image_size(source.path)
+        none = np.zeros((0, 4), dtype=np.float32)
         if source.xml_path is None:
-            return np.zeros((0, 4), dtype=np.float32), width, height
+            return SourceBoxes(none, none, np.zeros(0, dtype=np.int64), width, height)
         annotation = parse_voc_xml(source.xml_path, self.metainfo['classes'])
         if (annotation.width, annotation.height) != (width, height):
             raise ValueError(
                 f'{source.xml_path}: <size> {annotation.width} x {annotation.height} disagrees '
                 f'with image {source.path} of {width} x {height}')
         boxes, keep, num_clipped = sanitize_boxes(annotation.bboxes, width, height)
-        if num_clipped:
+        if stats is not None and num_clipped:
             stats['clipped'].append((source.xml_path, num_clipped))
-        if not keep.all():
+        if stats is not None and not keep.all():
             stats['zero_area'].append((source.xml_path, int((~keep).sum())))
-        return boxes[keep], width, height
+        boxes = boxes[keep]
+        removal = self.written_removal
+        if removal is not None:
+            if source.path.name not in removal.boxes:
+                raise ValueError(f'{osp.join(self.data_root, REMOVED_BOXES_FILE)}: lists no '
+                                 f'removed boxes of {source.path.name}')
+            return SourceBoxes(boxes, removal.boxes[source.path.name],
+                               np.zeros(0, dtype=np.int64), width, height)
+        dropped = drop_mask(len(boxes), self.drop_rate, self.drop_seed, source.path.name)
+        return SourceBoxes(boxes[~dropped], boxes[dropped],
+                           np.flatnonzero(keep)[dropped].astype(np.int64), width, height)
 
     @staticmethod
     def _warn(stats: Dict[str, list]) -> None:
@@ -258,7 +341,7 @@ class DigestPathDataset(BaseDetDataset):
                 instances=instances)
             if self.test_mode:
                 entry['src_gt_bboxes'] = boxes.copy()
-            if self.test_mode or self.drop_rate > 0:
+            if self.test_mode or self.drop_rate > 0 or self.written_removal is not None:
                 entry['src_removed_bboxes'] = removed.copy()
             entries.append(entry)
         return entries
@@ -266,18 +349,19 @@ class DigestPathDataset(BaseDetDataset):
     def load_data_list(self) -> List[dict]:
         """One entry per tile of every source image in the split (see the class docstring)."""
         sources = self.scan_sources()
+        self._check_written_removal(sources)
         folds = self.slide_folds(sources)
         stats: Dict[str, list] = dict(clipped=[], zero_area=[])
         data_list: List[dict] = []
         for source in sources:
             if not self._in_split(folds[source.slide]):
                 continue
-            boxes, width, height = self._read_boxes(source, stats)
-            dropped = drop_mask(len(boxes), self.drop_rate, self.drop_seed, source.path.name)
-            scaled_w, scaled_h = scaled_size(width, height, self.scale)
-            factor = np.array([scaled_w / width, scaled_h / height] * 2, dtype=np.float32)
+            boxes = self.source_boxes(source, stats)
+            scaled_w, scaled_h = scaled_size(boxes.width, boxes.height, self.scale)
+            factor = np.array([scaled_w / boxes.width, scaled_h / boxes.height] * 2,
+                              dtype=np.float32)
             data_list.extend(self._tile_entries(
-                source, boxes[~dropped] * factor, boxes[dropped] * factor, (scaled_h, scaled_w)))
+                source, boxes.kept * factor, boxes.removed * factor, (scaled_h, scaled_w)))
         self._warn(stats)
         if not data_list:
             raise ValueError(

@@ -114,3 +114,19 @@ def test_light_config_trains_a_step(repo_root, train_step, make_batch, loss):
     for key in ('loss', 'loss_cls', 'loss_bbox'):
         assert math.isfinite(float(log_vars[key])), (key, log_vars)
     assert float(log_vars['loss_cls']) > 0 and float(log_vars['loss_bbox']) > 0
+
+
+@pytest.mark.parametrize('loss', ['ce', 'pu'])
+def test_self_training_config_is_its_loss_at_its_teachers_thresholds(repo_root, loss):
+    """The model trained on the pseudo-labels is the plain one; the tool's settings are the
+    teacher's of the same loss, with no uncertain band (VOC XML has no ignored boxes)."""
+    selftrain = parse(str(repo_root / CONFIG_DIR / f'retinanet_r18-light_fpn_selftrain-{loss}'
+                          '_digestpath.py')).to_dict()
+    settings = selftrain.pop('pseudo_label_cfg')
+    assert selftrain == load(repo_root, 'r18-light', loss).to_dict()
+    teacher = parse(str(repo_root / CONFIG_DIR / f'retinanet_r18-light_fpn_teacher-{loss}'
+                        '_digestpath.py')).model.semi_train_cfg
+    assert settings == dict(pos_thr=teacher.pos_thr, ignore_thr=teacher.pos_thr,
+                            iou_thr=teacher.iou_thr,
+                            max_per_annotated=teacher.max_per_annotated)
+    assert teacher.ignore_thr < teacher.pos_thr

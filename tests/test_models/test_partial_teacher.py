@@ -21,7 +21,7 @@ from test_decoupled_heads import BOXES, IMG, METAS
 
 import mmdet_dghm  # noqa: F401  (registration)
 from mmdet_dghm.engine import PartialTeacherHook, check_teacher_pipeline
-from mmdet_dghm.structures import select_pseudo_boxes
+from mmdet_dghm.structures import pseudo_box_quality, select_pseudo_boxes
 
 CE = dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)
 PU = dict(type='PULoss', use_sigmoid=True, mode='pnu', missing_rate=0.5, base='ce')
@@ -170,6 +170,25 @@ def test_removed_boxes_in_view_are_counted(monkeypatch):
     assert float(stats['removed_boxes']) == 6.0
     assert float(stats['removed_found']) == 1.0
     assert float(stats['pseudo_on_removed']) == 1.0
+
+
+def test_pseudo_box_quality_counts_as_the_teacher_does():
+    # Image 0: two pseudo-boxes on its first removed cell (IoU 1 and 100/110), one on nothing,
+    # a removed cell missed; image 1: a removed cell, no pseudo-box; image 2: the reverse.
+    pseudo = [np.array([[0, 0, 10, 10], [50, 50, 60, 60], [0, 0, 10, 11]]), np.zeros((0, 4)),
+              np.array([[5, 5, 9, 9]])]
+    removed = [np.array([[0, 0, 10, 10], [100, 100, 110, 110]]), np.array([[1, 1, 4, 4]]),
+               np.zeros((0, 4))]
+    assert pseudo_box_quality(pseudo, removed) == dict(
+        images=3, pseudo_boxes=4, removed_boxes=3, pseudo_on_removed=2, removed_found=1,
+        precision=0.5, recall=1 / 3, iou_thr=0.5)
+    # The third pseudo-box overlaps the first removed cell by IoU 0.91 only.
+    assert pseudo_box_quality(pseudo[:1], removed[:1], iou_thr=0.95)['pseudo_on_removed'] == 1
+    assert pseudo_box_quality([], []) == dict(
+        images=0, pseudo_boxes=0, removed_boxes=0, pseudo_on_removed=0, removed_found=0,
+        precision=None, recall=None, iou_thr=0.5)
+    with pytest.raises(ValueError, match='2 images of pseudo-boxes, 1 of removed boxes'):
+        pseudo_box_quality(pseudo[:2], removed[:1])
 
 
 def test_hook_burn_in_then_ema():
