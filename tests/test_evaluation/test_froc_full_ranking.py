@@ -197,6 +197,19 @@ def test_configs_of_both_kinds_are_found():
     assert len(TWO_STAGE_CONFIGS) == 4 and len(DENSE_CONFIGS) >= 20
 
 
+def check_full_ranking(samples_of) -> None:
+    """The FROC of the predictions equals the FROC of the same ranking mapped to scores below
+    2 ** -8 (``samples_of(transform)``), every operating point reached, nothing warned."""
+    plain, _ = evaluate(samples_of(None))
+    mapped, warnings = evaluate(samples_of(pow8_logits), score_thr=0.5 ** 8)
+    assert not warnings
+    assert plain['digestpath/froc_complete'] == mapped['digestpath/froc_complete'] == 1.0
+    for key in ('froc', 'recall@1fp', 'recall@8fp'):
+        assert mapped[f'digestpath/{key}'] == pytest.approx(plain[f'digestpath/{key}'],
+                                                            abs=1e-12)
+    assert plain['digestpath/froc'] > 0
+
+
 @pytest.mark.parametrize('config', DENSE_CONFIGS, ids=lambda p: p.stem)
 def test_every_config_lets_froc_see_the_full_ranking(config):
     cfg = Config.fromfile(str(config))
@@ -204,14 +217,7 @@ def test_every_config_lets_froc_see_the_full_ranking(config):
     assert test_cfg.score_thr < 1e-4
     assert test_cfg.max_per_img >= 32 and test_cfg.nms_pre >= test_cfg.max_per_img
     head = build_head(cfg)
-    plain, _ = evaluate(predict(head, test_cfg))
-    mapped, warnings = evaluate(predict(head, test_cfg, pow8_logits), score_thr=0.5 ** 8)
-    assert not warnings
-    assert plain['digestpath/froc_complete'] == mapped['digestpath/froc_complete'] == 1.0
-    for key in ('froc', 'recall@1fp', 'recall@8fp'):
-        assert mapped[f'digestpath/{key}'] == pytest.approx(plain[f'digestpath/{key}'],
-                                                            abs=1e-12)
-    assert plain['digestpath/froc'] > 0
+    check_full_ranking(lambda transform: predict(head, test_cfg, transform))
 
 
 def test_the_old_threshold_fails_the_same_check_and_warns():
@@ -268,14 +274,7 @@ def test_every_two_stage_config_lets_froc_see_the_full_ranking(config):
     assert rcnn.max_per_img >= 32 and rpn.max_per_img == NUM_PROPOSALS >= rcnn.max_per_img
     with DefaultScope.overwrite_default_scope('mmdet'):
         bbox_head = MODELS.build(copy.deepcopy(cfg.model.roi_head.bbox_head))
-    plain, _ = evaluate(roi_predict(bbox_head, rcnn))
-    mapped, warnings = evaluate(roi_predict(bbox_head, rcnn, pow8_logits), score_thr=0.5 ** 8)
-    assert not warnings
-    assert plain['digestpath/froc_complete'] == mapped['digestpath/froc_complete'] == 1.0
-    for key in ('froc', 'recall@1fp', 'recall@8fp'):
-        assert mapped[f'digestpath/{key}'] == pytest.approx(plain[f'digestpath/{key}'],
-                                                            abs=1e-12)
-    assert plain['digestpath/froc'] > 0
+    check_full_ranking(lambda transform: roi_predict(bbox_head, rcnn, transform))
     # The same proposals under the old threshold lose the mapped ranking.
     old = copy.deepcopy(rcnn)
     old.score_thr = 0.05
