@@ -108,11 +108,9 @@ def test_swap_replaces_the_losses_without_leaking_their_arguments(repo_root, fam
     name, stock, heads, losses = FAMILIES[family]
     cfg = Config.fromfile(str(repo_root / SWAP_DIR / name))
     # No gamma / alpha / loss_weight / reduction inherited: exactly the line's dicts.
-    # YOLOX sums its objectness and divides it by the positives itself: a sum's scale.
-    dghmc = dict(DGHMC, normalize='count') if family == 'yolox' else DGHMC
-    roi_form = dict(dghmc, roi_classifier=True)
+    roi_form = dict(DGHMC, roi_classifier=True)
     assert swapped_loss_cfgs(cfg, family) == {
-        path: roi_form if path.startswith('roi_head') else dghmc for path, _ in losses}
+        path: roi_form if path.startswith('roi_head') else DGHMC for path, _ in losses}
     for key, head in heads:
         assert cfg.model[key].type == head
     assert cfg.custom_imports.to_dict() == dict(imports=['mmdet_dghm'], allow_failed_imports=False)

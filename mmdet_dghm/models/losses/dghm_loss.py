@@ -223,9 +223,8 @@ def rescaled_weight_table(density_counts: Tensor, num_present: Tensor, gammas: T
 #: Weight table of each ``density`` option of :func:`dghmc_loss`.
 DENSITY_TABLES = {'paper': harmonizing_weight_table, 'normalized': normalized_weight_table,
                   'rescaled': rescaled_weight_table}
-#: How :func:`dghmc_loss` scales the weighted sum: eq. (12) as written, by the weights' mass
-#: (a weighted mean), or by their mean (a weighted sum on the scale of an unweighted one).
-NORMALIZATIONS = ('paper', 'mass', 'count')
+#: How :func:`dghmc_loss` scales the weighted sum: eq. (12) as written, or by the weights' mass.
+NORMALIZATIONS = ('paper', 'mass')
 
 
 def unit_mass_(weight: Tensor, sync: bool = False) -> Tensor:
@@ -252,27 +251,6 @@ def unit_mass_(weight: Tensor, sync: bool = False) -> Tensor:
     if sync and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
         dist.all_reduce(mass)
     return weight.div_(mass.clamp(min=torch.finfo(torch.float32).tiny))
-
-
-def unit_mean_(weight: Tensor, valid: Tensor, sync: bool = False) -> Tensor:
-    """Divide the element weights by their mean over the valid elements, in place.
-
-    :func:`unit_mass_` times the number n of valid elements: sum(w * l) keeps the relative
-    weights and becomes the scale of the plain sum of l over the n elements, what a head that
-    sums its loss and divides by its positives itself expects (YOLOX's objectness).
-
-    Args:
-        weight (Tensor): Non-negative element weights (label weights applied), overwritten.
-        valid (Tensor): bool broadcastable to ``weight``, the elements counted in n.
-        sync (bool): Mass and count of the global batch under DDP. Defaults to False.
-
-    Returns:
-        Tensor: ``weight``, now summing to n.
-    """
-    count = valid.expand_as(weight).sum().to(weight.dtype)
-    if sync and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-        dist.all_reduce(count)
-    return unit_mass_(weight, sync).mul_(count)
 
 
 def check_options(name: str, bins: int, mu_noisy: float, mu_clean: float, outlier_thr: float,
@@ -441,7 +419,7 @@ def population_weight_tables(statistics: Tensor, gammas: Tensor, bins: int,
     Returns:
         Tensor: (P, bins * 2K + 1) float32 tables laid out as
         :func:`harmonizing_weight_table`'s, divided by the population's mass for
-        ``normalize='mass'``, by its mean for ``'count'``.
+        ``normalize='mass'``.
     """
     num_groups = gammas.numel()
     num_slots = bins * 2 * num_groups
@@ -452,10 +430,8 @@ def population_weight_tables(statistics: Tensor, gammas: Tensor, bins: int,
     # One small table per population (a level, or the batch): a handful of iterations.
     tables = torch.stack([DENSITY_TABLES[density](counts[p], num_present[p], gammas, bins,
                                                   *extra) for p in range(counts.size(0))])
-    if normalize in ('mass', 'count'):
+    if normalize == 'mass':
         mass = (tables.double() * statistics[:, 1]).sum(-1, keepdim=True)
-        if normalize == 'count':
-            mass = mass / statistics[:, 0, :num_slots].sum(-1, keepdim=True)
         tables = (tables / mass.clamp(min=torch.finfo(torch.float32).tiny)).float()
     return tables
 
@@ -508,9 +484,7 @@ def dghmc_loss(pred: Tensor,
         sync (bool): Densities of the global batch under DDP. Defaults to False.
         normalize (str): ``'paper'``: the weighted sum of eq. (12); ``'mass'``: that sum
             divided by the weights' total (:func:`unit_mass_`), a weighted mean of BCE with
-            the same relative weights; ``'count'``: divided by the weights' mean over the
-            valid elements (:func:`unit_mean_`), the scale of a plain sum of BCE. Defaults to
-            ``'paper'``.
+            the same relative weights. Defaults to ``'paper'``.
         reduction (str): ``'none'`` returns the (N, C) weighted terms; ``'sum'`` and
             ``'mean'`` both return their sum, the weights normalising by the number of
             elements already. Defaults to ``'sum'``.
@@ -557,8 +531,6 @@ def dghmc_terms(logits: Tensor, target: Tensor, label_weights: Tensor, partial: 
     weight = harmonized.mul_(label_weights)
     if normalize == 'mass':
         unit_mass_(weight, weight_options.get('sync', False))
-    elif normalize == 'count':
-        unit_mean_(weight, label_weights > 0, weight_options.get('sync', False))
     return F.binary_cross_entropy_with_logits(logits, target, weight=weight, reduction='none')
 
 
@@ -603,9 +575,7 @@ class DGHMCLoss(PartialSigmoidLoss):
             of clean outliers (mu_clean < 1) and needs gradient clipping under SGD;
             ``'mass'``: the same weights divided by their total (:func:`unit_mass_`), a
             weighted mean of BCE that trains under a stock detector's optimizer without
-            clipping (the ``configs/dghmc_swap`` default); ``'count'``: divided by their mean
-            instead, the scale of a plain sum of BCE, for heads that sum the loss and
-            normalise it themselves (YOLOX's objectness). Defaults to ``'paper'``.
+            clipping (the ``configs/dghmc_swap`` default). Defaults to ``'paper'``.
         loss_weight (float): Scale of the loss. Defaults to 1.0.
         reduction (str): ``'none'`` returns the (N, C) weighted terms; ``'mean'`` and
             ``'sum'`` both return their sum, because the harmonizing weights already
