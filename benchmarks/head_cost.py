@@ -188,8 +188,8 @@ def main() -> None:
         '- `model.train_step` (preprocess, forward, backward, optimiser step), batch of 2 '
         'random images with 2 boxes each, one `partially_annotated`, one `partial_labels=[1]` '
         "(per-class mask); the stock configs' models (ResNet-50; YOLOX-s, RTMDet-tiny), no "
-        "pretrained weights; DGHM-C as the swap file sets it (`normalize='mass'`; YOLOX "
-        f"`'count'`), population `'{args.population}'`",
+        "pretrained weights; DGHM-C as the swap file sets it (`normalize='mass'`), "
+        f"population `'{args.population}'`",
         f'- Median of {args.repeats} interleaved rounds after 2 warm-up rounds; torch threads: '
         f'{args.threads}',
         f'- Machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} logical '
