@@ -137,10 +137,25 @@ def count_per_group_bin(slots: Tensor, num_groups: int, bins: int) -> Tensor:
         Tensor: (num_groups, bins) int64 counts.
     """
     per_slot = torch.bincount(slots.flatten(), minlength=(bins + 1) * 2 * num_groups)
-    # Slots are bin-major; the outlier halves share their bin's count; the dump is dropped.
-    per_slot = per_slot[:bins * 2 * num_groups].view(bins, num_groups, 2)
     # Contiguous: collective backends (NCCL, gloo) all-reduce only dense tensors in place.
-    return per_slot.sum(-1).t().contiguous()
+    return group_bin_counts(per_slot, num_groups, bins).contiguous()
+
+
+def group_bin_counts(per_slot: Tensor, num_groups: int, bins: int) -> Tensor:
+    """R[k, b] from the count of every slot (:func:`element_slots_`'s layout).
+
+    Slots are bin-major; the outlier halves share their bin's count; the dump slot is dropped.
+
+    Args:
+        per_slot (Tensor): (..., bins * 2K + 1) counts per slot (leading dimensions kept).
+        num_groups (int): K, the number of groups.
+        bins (int): Number of unit regions.
+
+    Returns:
+        Tensor: (..., K, bins) counts, a view-derived tensor of ``per_slot``'s dtype.
+    """
+    per_slot = per_slot[..., :bins * 2 * num_groups]
+    return per_slot.unflatten(-1, (bins, num_groups, 2)).sum(-1).transpose(-1, -2)
 
 
 def harmonizing_weight_table(density_counts: Tensor, num_present: Tensor, gammas: Tensor,
@@ -302,6 +317,19 @@ def update_moving_counts_(moving_counts: Tensor, counts: Tensor, momentum: float
     return moving_counts.copy_(torch.where(counts > 0, moved, moving_counts))
 
 
+def gradient_slots_(g: Tensor, target: Tensor, valid: Tensor, partial: Tensor, bins: int,
+                    outlier_thr: float, decouple: str) -> Tensor:
+    """Flat slot of every element from its gradient norm g = |p - t| (eq. 3), overwritten:
+    its group and outlier case (:func:`group_codes`), its bin, the dump slot if not valid.
+
+    Returns:
+        Tensor: (N, C) int32 slots in [0, bins * 2K] (:func:`element_slots_`).
+    """
+    codes = group_codes(target, partial, g >= outlier_thr, decouple)
+    return element_slots_(gradient_bins_(g, bins), codes, valid, DECOUPLE_GROUPS[decouple],
+                          bins)
+
+
 @torch.no_grad()
 def dghmc_weights(g: Tensor,
                   target: Tensor,
@@ -337,8 +365,7 @@ def dghmc_weights(g: Tensor,
         Tensor: (N, C) float32 weights, 0 for ignored elements, without gradient.
     """
     num_groups = DECOUPLE_GROUPS[decouple]
-    codes = group_codes(target, partial, g >= outlier_thr, decouple)
-    slots = element_slots_(gradient_bins_(g, bins), codes, valid, num_groups, bins)
+    slots = gradient_slots_(g, target, valid, partial, bins, outlier_thr, decouple)
     counts = count_per_group_bin(slots, num_groups, bins)
     if sync and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
         dist.all_reduce(counts)
@@ -369,10 +396,8 @@ def dghmc_slots(logits: Tensor, target: Tensor, label_weights: Tensor, partial: 
     Returns:
         Tensor: (N, C) int32 slots in [0, bins * 2K].
     """
-    g = logits.detach().sigmoid().sub_(target).abs_()
-    codes = group_codes(target, partial, g >= outlier_thr, decouple)
-    return element_slots_(gradient_bins_(g, bins), codes, label_weights > 0,
-                          DECOUPLE_GROUPS[decouple], bins)
+    return gradient_slots_(logits.detach().sigmoid().sub_(target).abs_(), target,
+                           label_weights > 0, partial, bins, outlier_thr, decouple)
 
 
 def slot_statistics(slots: Tensor, label_weights: Tensor, index: Optional[Tensor],
@@ -421,10 +446,7 @@ def population_weight_tables(statistics: Tensor, gammas: Tensor, bins: int,
         :func:`harmonizing_weight_table`'s, divided by the population's mass for
         ``normalize='mass'``.
     """
-    num_groups = gammas.numel()
-    num_slots = bins * 2 * num_groups
-    counts = statistics[:, 0, :num_slots].view(-1, bins, num_groups, 2).sum(-1)
-    counts = counts.transpose(1, 2).round().long()  # (P, K, bins)
+    counts = group_bin_counts(statistics[:, 0], gammas.numel(), bins).round().long()
     num_present = (counts.sum(-1) > 0).sum(-1)
     extra = () if reference_size is None else (reference_size, )
     # One small table per population (a level, or the batch): a handful of iterations.
