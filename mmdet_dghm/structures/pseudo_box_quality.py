@@ -13,7 +13,25 @@ import numpy as np
 import torch
 from mmdet.structures.bbox import bbox_overlaps
 
-__all__ = ['pseudo_box_quality']
+__all__ = ['pseudo_box_quality', 'count_removed_hits']
+
+
+def count_removed_hits(counts: Dict[str, int], pseudo: torch.Tensor, removed: torch.Tensor,
+                       iou_thr: float) -> None:
+    """Add one image's ``removed_boxes``, ``pseudo_on_removed`` and ``removed_found`` to
+    ``counts``.
+
+    Args:
+        counts (dict): Running counts, updated in place.
+        pseudo (Tensor): (P, 4) xyxy pseudo-boxes.
+        removed (Tensor): (R, 4) xyxy removed boxes, same device.
+        iou_thr (float): IoU from which a pseudo-box is on a removed box.
+    """
+    counts['removed_boxes'] += len(removed)
+    if len(pseudo) and len(removed):
+        hits = bbox_overlaps(pseudo, removed) >= iou_thr
+        counts['pseudo_on_removed'] += int(hits.any(dim=1).sum())
+        counts['removed_found'] += int(hits.any(dim=0).sum())
 
 
 def pseudo_box_quality(pseudo: Sequence[np.ndarray], removed: Sequence[np.ndarray],
@@ -42,11 +60,7 @@ def pseudo_box_quality(pseudo: Sequence[np.ndarray], removed: Sequence[np.ndarra
         boxes = torch.as_tensor(np.asarray(boxes, dtype=np.float32)).view(-1, 4)
         truth = torch.as_tensor(np.asarray(truth, dtype=np.float32)).view(-1, 4)
         counts['pseudo_boxes'] += len(boxes)
-        counts['removed_boxes'] += len(truth)
-        if len(boxes) and len(truth):
-            hits = bbox_overlaps(boxes, truth) >= iou_thr
-            counts['pseudo_on_removed'] += int(hits.any(dim=1).sum())
-            counts['removed_found'] += int(hits.any(dim=0).sum())
+        count_removed_hits(counts, boxes, truth, iou_thr)
     return dict(
         images=len(pseudo), **counts,
         precision=(counts['pseudo_on_removed'] / counts['pseudo_boxes']

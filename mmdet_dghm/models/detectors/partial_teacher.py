@@ -19,13 +19,13 @@ from mmdet.models.detectors import BaseDetector, SemiBaseDetector
 from mmdet.models.utils import rename_loss_dict, reweight_loss_dict
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
-from mmdet.structures.bbox import BaseBoxes, bbox_overlaps, bbox_project, get_box_tensor
+from mmdet.structures.bbox import BaseBoxes, bbox_project, get_box_tensor
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
-from ...structures import check_thresholds, select_pseudo_boxes
+from ...structures import check_thresholds, count_removed_hits, select_pseudo_boxes
 from ...structures.annotation_status import STATUS_KEYS, has_status, image_class_status
 
 __all__ = ['PartialTeacher', 'TEACHER_BRANCHES', 'detector_num_classes']
@@ -349,9 +349,5 @@ class PartialTeacher(SemiBaseDetector):
                             to_origin, teacher.ori_shape)[0]
         centres = (removed[:, :2] + removed[:, 2:]) / 2
         inside = ((centres >= view[:2]) & (centres < view[2:])).all(dim=1)
-        removed = removed[inside]
-        counts['removed_boxes'] += len(removed)
-        if len(removed) and len(positives):
-            hits = bbox_overlaps(positives, removed) >= self.semi_train_cfg['match_iou_thr']
-            counts['pseudo_on_removed'] += int(hits.any(dim=1).sum())
-            counts['removed_found'] += int(hits.any(dim=0).sum())
+        count_removed_hits(counts, positives, removed[inside],
+                           self.semi_train_cfg['match_iou_thr'])
