@@ -106,6 +106,12 @@ def one_level(image_index: Tensor) -> Tensor:
     return torch.zeros_like(image_index)
 
 
+def population_of(loss: nn.Module) -> str:
+    """The rows a status loss's statistic covers: its ``population``, ``'call'`` if it has
+    no such option (no statistic)."""
+    return getattr(loss, 'population', 'call')
+
+
 def rows_status(status: Tensor, image_index: Tensor) -> Tensor:
     """Each row's status: ``status[image_index]``, as (N,) where every image is uniform.
 
@@ -205,7 +211,7 @@ class StatusAwareHeadMixin:
     def batch_population_losses(self) -> List[nn.Module]:
         """The status losses computing their statistic over the batch (``'batch'``)."""
         return [loss for loss in self.status_taking_losses()
-                if getattr(loss, 'population', 'call') == 'batch']
+                if population_of(loss) == 'batch']
 
     @contextmanager
     def batch_status(self, batch_img_metas: Sequence[dict],
@@ -250,7 +256,7 @@ class StatusAwareHeadMixin:
                 torch.cuda.set_rng_state_all(cuda_rng)
         for loss, state in zip(losses, states):
             loss.batch_state = None
-            if getattr(loss, 'population', 'call') == 'batch':
+            if population_of(loss) == 'batch':
                 fixed = BatchStatistic()
                 gathered = state.gathered()
                 fixed.value = None if gathered is None else loss.reduce_statistics(gathered)
@@ -317,7 +323,7 @@ class StatusAwareHeadMixin:
                                    f'rows, but the head named the images of '
                                    f'{partial.size(0)} rows')
             given = dict(kwargs, partial=partial.to(pred.device))
-            if getattr(module, 'population', 'call') == 'level':
+            if population_of(module) == 'level':
                 if level_index is None:
                     raise ValueError(f"{head}: {type(module).__name__}(population='level') "
                                      f'needs the feature level of each row, and the rows of '

@@ -89,9 +89,9 @@ def box(x: float, y: float = 0.0) -> list:
 
 def metric_sample(path: str, bboxes, scores, gt, partial: bool) -> dict:
     return dict(img_path=path, partially_annotated=partial,
-                pred_instances=dict(bboxes=torch.tensor(bboxes, dtype=torch.float32),
-                                    scores=torch.tensor(scores, dtype=torch.float32)),
-                gt_instances=dict(bboxes=torch.tensor(gt, dtype=torch.float32).reshape(-1, 4)))
+                pred_instances=dict(bboxes=torch.as_tensor(bboxes, dtype=torch.float32),
+                                    scores=torch.as_tensor(scores, dtype=torch.float32)),
+                gt_instances=dict(bboxes=torch.as_tensor(gt, dtype=torch.float32).reshape(-1, 4)))
 
 
 def hand_made_samples(transform=np.asarray) -> List[dict]:
@@ -170,6 +170,15 @@ def pow8_logits(logits: torch.Tensor) -> torch.Tensor:
     return log_p - torch.log1p(-log_p.exp())
 
 
+def predicted_sample(index: int, pred) -> dict:
+    """Image ``index``'s metric sample: positive (three annotated cells) for the first
+    NUM_POS, normal after; its predictions ``pred``."""
+    positive = index < NUM_POS
+    gt = [[4.0, 4.0, 20.0, 20.0], [30.0, 8.0, 46.0, 24.0], [10.0, 36.0, 42.0, 60.0]]
+    return metric_sample(f'{index}.png', pred.bboxes, pred.scores, gt if positive else [],
+                         positive)
+
+
 def predict(head, cfg_test, transform=None) -> List[dict]:
     """Metric samples of NUM_POS positive and NUM_NORMAL normal images through the head's
     ``predict_by_feat`` under ``cfg_test``; ground truth: three anchors of each positive."""
@@ -184,12 +193,7 @@ def predict(head, cfg_test, transform=None) -> List[dict]:
         with torch.no_grad():
             pred = head.predict_by_feat(cls, reg, batch_img_metas=[meta], cfg=cfg_test,
                                         rescale=False)[0]
-        positive = index < NUM_POS
-        gt = [[4.0, 4.0, 20.0, 20.0], [30.0, 8.0, 46.0, 24.0], [10.0, 36.0, 42.0, 60.0]]
-        samples.append(dict(img_path=f'{index}.png', partially_annotated=positive,
-                            pred_instances=dict(bboxes=pred.bboxes, scores=pred.scores),
-                            gt_instances=dict(bboxes=torch.tensor(gt if positive else [])
-                                              .reshape(-1, 4))))
+        samples.append(predicted_sample(index, pred))
     return samples
 
 
@@ -257,12 +261,7 @@ def roi_predict(bbox_head, cfg_test, transform=None) -> List[dict]:
         with torch.no_grad():
             pred = bbox_head.predict_by_feat((rois, ), (cls, ), (reg, ), batch_img_metas=[meta],
                                              rcnn_test_cfg=cfg_test, rescale=False)[0]
-        positive = index < NUM_POS
-        gt = [[4.0, 4.0, 20.0, 20.0], [30.0, 8.0, 46.0, 24.0], [10.0, 36.0, 42.0, 60.0]]
-        samples.append(dict(img_path=f'{index}.png', partially_annotated=positive,
-                            pred_instances=dict(bboxes=pred.bboxes, scores=pred.scores),
-                            gt_instances=dict(bboxes=torch.tensor(gt if positive else [])
-                                              .reshape(-1, 4))))
+        samples.append(predicted_sample(index, pred))
     return samples
 
 
