@@ -2,6 +2,7 @@
 import os.path as osp
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -59,8 +60,6 @@ class SourceBoxes:
     width: int
     height: int
 
-
-_UNREAD = object()
 
 
 @DATASETS.register_module()
@@ -164,7 +163,6 @@ class DigestPathDataset(BaseDetDataset):
         self.drop_seed = drop_seed
         self.scale = scale
         self._positive_indices: Optional[np.ndarray] = None
-        self._written_removal = _UNREAD
         super().__init__(*args, **kwargs)
         check_status_keys(self.pipeline, (PARTIAL_KEY, ), self.test_mode,
                           f'DigestPathDataset({self.data_root})')
@@ -237,23 +235,21 @@ class DigestPathDataset(BaseDetDataset):
         return (fold == self.fold) == (self.split == 'val')
 
     # ------------------------------------------------------------------ annotations
-    @property
+    @cached_property
     def written_removal(self) -> Optional[RemovedBoxes]:
         """The removal written into the data root (its ``removed_boxes.json``), or None.
 
         Raises:
             ValueError: For a malformed file, or one on a dataset removing boxes itself.
         """
-        if self._written_removal is _UNREAD:
-            removal = read_removed_boxes(self.data_root) if self.data_root else None
-            if removal is not None and self.drop_rate > 0:
-                raise ValueError(
-                    f'{osp.join(self.data_root, REMOVED_BOXES_FILE)}: this data root has its '
-                    f'boxes removed already (drop_rate={removal.drop_rate}, drop_seed='
-                    f'{removal.drop_seed} of {removal.source}); read it with drop_rate=0, not '
-                    f'{self.drop_rate}')
-            self._written_removal = removal
-        return self._written_removal
+        removal = read_removed_boxes(self.data_root) if self.data_root else None
+        if removal is not None and self.drop_rate > 0:
+            raise ValueError(
+                f'{osp.join(self.data_root, REMOVED_BOXES_FILE)}: this data root has its '
+                f'boxes removed already (drop_rate={removal.drop_rate}, drop_seed='
+                f'{removal.drop_seed} of {removal.source}); read it with drop_rate=0, not '
+                f'{self.drop_rate}')
+        return removal
 
     def _check_written_removal(self, sources: Sequence[SourceImage]) -> None:
         removal = self.written_removal
