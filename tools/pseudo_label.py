@@ -46,6 +46,7 @@ One round on DigestPath with 70% of the boxes removed (the training dataset's
 """
 import argparse
 import copy
+import dataclasses
 import json
 import os
 from collections import defaultdict
@@ -293,11 +294,10 @@ def label_digestpath(args: argparse.Namespace, cfg: Config, model) -> Tuple[str,
                    materialised_drop=bool(args.materialise_drop), quality=None)
     text = f'{out}: {total} pseudo-boxes on {len(tiles)} positive images'
     if args.materialise_drop or earlier is not None:
-        removal = RemovedBoxes(boxes=removed, drop_rate=drop_rate,
-                               drop_seed=train.get('drop_seed', 0), source=str(root))
-        if earlier is not None:  # where the boxes were removed first
-            removal = RemovedBoxes(boxes=removed, drop_rate=earlier.drop_rate,
-                                   drop_seed=earlier.drop_seed, source=earlier.source)
+        # A root removed from earlier passes on where the boxes were removed first.
+        removal = dataclasses.replace(earlier, boxes=removed) if earlier is not None else \
+            RemovedBoxes(boxes=removed, drop_rate=drop_rate,
+                         drop_seed=train.get('drop_seed', 0), source=str(root))
         written = write_removed_boxes(out, removal)
         summary['quality'] = pseudo_box_quality(
             [_pseudo_boxes_of(xml, classes) for _, xml in labelled],
