@@ -277,17 +277,11 @@ class PULoss(PartialSigmoidLoss):
 
     def weighted_terms(self, logits: Tensor, target: Tensor, weight: Tensor,
                        status: Optional[Tensor]) -> Tensor:
-        """The per-element terms of L_c (:func:`nnpu_loss`), summing over each class to L_c."""
-        positive, unlabeled, negative = self.element_sets(target, status)
-        if self.missing_rate is None:
-            prior = self.class_values(self.prior, logits.size(1), 'prior')
-        else:
-            missing_rate = self.class_values(self.missing_rate, logits.size(1), 'missing_rate')
-            prior = prior_from_missing_rate(missing_rate, (weight * (positive & status)).sum(0),
-                                            (weight * unlabeled).sum(0))
-        loss_pos, loss_neg = sigmoid_base_terms(logits, self.base, self.gamma, self.alpha)
-        return nnpu_loss(loss_pos, loss_neg, positive, unlabeled, negative, weight, prior,
-                         self.correction, self.nn_beta, self.nn_gamma)
+        """The per-element terms of L_c (:func:`nnpu_loss`), summing over each class to L_c:
+        those of :meth:`terms_with_statistics` with the call's own statistic."""
+        return self.terms_with_statistics(
+            logits, target, weight, status,
+            self.statistics(logits, target, weight, status, None, 1), None)
 
     def statistics(self, logits: Tensor, target: Tensor, weight: Tensor,
                    status: Optional[Tensor], index: Optional[Tensor], size: int) -> Tensor:
