@@ -4,6 +4,9 @@
 # is a sigmoid CE on the difference of its two logits). The RPN lays RetinaNet's anchors (9 per
 # position, base sizes 16..256 px on P3-P7) under mmdet's RPN assignment and sampling; the RoI
 # head pools P3-P6 (every cell of 14-30 px maps to P3) into a light shared-FC head of 256 units.
+# Compact as the backbone: the RPN keeps 1,000 anchors per level before NMS (mmdet: 2,000) and
+# the RoI head samples 256 RoIs per image (mmdet: 512), which with 14-30 px cells still holds
+# every positive RoI; NMS and RoIAlign's backward are most of a CPU step otherwise.
 # Both heads are the status-aware ones, which train as RPNHead and StandardRoIHead with
 # status-blind losses: every faster-rcnn_r18-light_fpn_<loss>_digestpath.py changes only
 # loss lines. As in every DigestPath config, boxes the dataset flags ignored take no part in
@@ -66,7 +69,7 @@ model = dict(
             pos_weight=-1,
             debug=False),
         rpn_proposal=dict(
-            nms_pre=2000,
+            nms_pre=1000,
             max_per_img=1000,
             nms=dict(type='nms', iou_threshold=0.7),
             min_bbox_size=0),
@@ -80,7 +83,7 @@ model = dict(
                 ignore_iof_thr=0.5),
             sampler=dict(
                 type='RandomSampler',
-                num=512,
+                num=256,
                 pos_fraction=0.25,
                 neg_pos_ub=-1,
                 add_gt_as_proposals=True),

@@ -39,7 +39,11 @@ labeled positive anchors of those images, so pi = m / (1 - m) * n_P / n_U
 (:func:`prior_from_missing_rate`) with n_P the labeled positive elements in partially
 annotated images and n_U the unlabeled elements, both counted over the training set with the
 head's assigner. ``missing_rate=m`` applies that formula to the counts of each loss call
-instead, which follows the ratio as it changes between FPN levels, crops and batches. Zhao et
+instead, which follows the ratio as it changes between FPN levels, crops and batches. A head
+whose sampler keeps a few hundred anchors per image, every labeled positive among them (the
+RPN), hands the loss counts that overstate n_P / n_U by the ratio of the two sampling rates:
+give it a fixed ``prior`` measured before sampling (``tools/pu_prior.py``,
+:mod:`mmdet_dghm.apis.pu_prior`). Zhao et
 al. tune the prior by grid search on a validation set; this pi is the share of positives among
 the unlabeled elements, not among all of them (Kiryo's marginal prior pi_m over n elements
 corresponds to pi = (pi_m * n - n_P) / n_U).
