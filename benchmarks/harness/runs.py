@@ -542,9 +542,10 @@ def execute(run_dir: Path) -> dict:
 
 def _label_round_one(run_dir: Path, spec: RunSpec, profile: Profile) -> dict:
     """A self-training run's pseudo-labels (written now, or earlier by an interrupted attempt)
-    as the result's ``round1_run_id``, ``round1_checkpoint`` and ``pseudo_labels``: the tool's
+    as the result's ``round1_run_id``, ``round1_checkpoint``, ``pseudo_labels`` (the tool's
     summary with ``pseudo_boxes``, ``pseudo_on_exhaustive`` and the ``quality`` against the
-    removed boxes."""
+    removed boxes) and ``round1``: round one's ``metrics`` and ``train_metrics``, so that the
+    run pairs with the model that labelled its data wherever its record goes."""
     if (run_dir / SUMMARY_FILE).is_file():
         summary = json.loads((run_dir / SUMMARY_FILE).read_text())
         print(f'benchmark: {run_dir.name} trains on its pseudo-labels of {summary["checkpoint"]}',
@@ -553,8 +554,11 @@ def _label_round_one(run_dir: Path, spec: RunSpec, profile: Profile) -> dict:
         first_dir, checkpoint = round_one_checkpoint(run_dir, spec, profile)
         summary = pseudo_label(run_dir, spec.config_path(profile.variant, profile.detector),
                                first_dir, checkpoint, spec.drop_rate)
-    return dict(round1_run_id=round_one(spec).run_id,
-                round1_checkpoint=Path(summary['checkpoint']).name, pseudo_labels=summary)
+    first = round_one(spec).run_id
+    done = json.loads((run_dir.parent / first / RESULT_FILE).read_text())
+    return dict(round1_run_id=first, round1_checkpoint=Path(summary['checkpoint']).name,
+                pseudo_labels=summary, round1=dict(metrics=done['metrics'],
+                                                   train_metrics=done['train_metrics']))
 
 
 def reevaluate(run_dir: Path) -> dict:

@@ -108,6 +108,9 @@ def test_self_training_smoke_run_labels_round_one_and_trains_on_it(smoke, tmp_pa
     result = json.loads((run_dir / 'result.json').read_text())
     assert result['round1_run_id'] == smoke_run_id('ce')
     assert result['round1_checkpoint'] == 'iter_2.pth'
+    first = json.loads((tmp_path / 'runs' / smoke_run_id('ce') / 'result.json').read_text())
+    assert result['round1'] == dict(metrics=first['metrics'],
+                                    train_metrics=first['train_metrics'])
     assert result['config'] == ('configs/digestpath/'
                                 'retinanet_r18-light_fpn_selftrain-ce_digestpath.py')
     labels = result['pseudo_labels']
