@@ -2,8 +2,8 @@
 # at the RetinaNet config's missing rate (0.7, the benchmark's Table 4 setting).
 # - RPN objectness: a fixed prior. Its sampler keeps 256 of the ~12,000 anchors of a 256 px
 #   crop, every labeled positive among them, so a prior from each call's counts (missing_rate)
-#   would be ~45x too large. 7.3e-4 is the share of hidden cells' anchors among the background anchors
-#   before sampling, measured with this head's anchors and assigner on the benchmark's
+#   would be ~45x too large. 7.3e-4 is the share of hidden cells' anchors among the background
+#   anchors before sampling, measured with this head's anchors and assigner on the benchmark's
 #   synthetic Table 4 data (5.4e-4 on the real half-scale data); for your data:
 #   python tools/pu_prior.py CONFIG --missing-rate M.
 # - RoI box classifier, in its RoI form (roi_classifier=True: one sigmoid channel): the prior

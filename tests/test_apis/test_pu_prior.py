@@ -7,7 +7,7 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 from mmdet_dghm.apis.pu_prior import anchor_prior_counts, featmap_sizes, measure_anchor_prior
-from mmdet_dghm.models.dense_heads import DecoupledRPNHead, DecoupledRetinaHead
+from mmdet_dghm.models.dense_heads import DecoupledRetinaHead, DecoupledRPNHead
 
 ASSIGNER = dict(type='MaxIoUAssigner', pos_iou_thr=0.7, neg_iou_thr=0.3, min_pos_iou=0.3,
                 ignore_iof_thr=0.5)

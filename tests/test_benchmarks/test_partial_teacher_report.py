@@ -49,9 +49,9 @@ def page(root: Path, tmp_path: Path) -> str:
 def test_self_training_is_paired_with_its_base_and_its_round_one(tmp_path):
     text = page(write_runs(tmp_path / 'runs'), tmp_path)
     # (0.88 + 0.77 + 0.66) / (0.80 + 0.70 + 0.60) = 1.10; over its round one 2.31 / 2.10
-    assert "- Self-training (CE) against CE, held-out FROC: 1.10x; paired difference" in text
-    assert ("- Self-training (CE) against its round one, held-out FROC: 1.10x; paired "
-            "difference") in text
+    assert '- Self-training (CE) against CE, held-out FROC: 1.10x; paired difference' in text
+    assert ('- Self-training (CE) against its round one, held-out FROC: 1.10x; paired '
+            'difference') in text
     assert "- Self-training (CE) against its round one, removed cells' recall at 8 FP/img: " \
         "1.28x" in text  # 1.155 / 0.9
     assert '| Self-training (CE) | 3 | 0.770 ± 0.090 | 0.385 ± 0.045 | 0.100 ± 0.000 | ' \
