@@ -36,13 +36,7 @@ import numpy as np
 import torch
 
 import mmdet_dghm  # noqa: F401  (registration)
-from mmdet_dghm.apis import (
-    OverviewCanvas,
-    TiledDetector,
-    TissueMask,
-    build_detector,
-    export_detections,
-)
+from mmdet_dghm.apis import TiledDetector, TissueMask, build_detector, export_detections
 from mmdet_dghm.fileio import open_image
 from mmdet_dghm.testing import generate_synthetic_digestpath
 
@@ -72,11 +66,12 @@ def run_once(detector: TiledDetector, image: Path, out_dir: Path, masked: bool =
     """Time one complete inference of ``image`` as ``tools/infer.py`` runs it."""
     start = time.perf_counter()
     with open_image(image) as reader:
-        canvas = OverviewCanvas.from_reader(reader, 2048)
-        tissue = TissueMask.from_thumbnail(canvas.image, canvas.factor) if masked else None
+        overview = reader.read_overview(2048)
+        tissue = TissueMask.from_thumbnail(overview.image, overview.factor) if masked else None
         det = detector.detect(reader, tissue=tissue)
     detected = time.perf_counter()
-    export_detections(det, out_dir, image.stem, overview=canvas)
+    export_detections(det, out_dir, image.stem, overview=overview,
+                      class_names=detector.class_names)
     end = time.perf_counter()
     return dict(total=end - start, forward=det.forward_seconds,
                 read_merge=detected - start - det.forward_seconds, write=end - detected,
