@@ -13,6 +13,7 @@ Example::
     python -m benchmarks.density_scaling RUN_DIR/config.py RUN_DIR/iter_300.pth
 """
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -39,8 +40,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--mu-noisy', type=float, default=2.0, help='mu_n of eq. (11)')
     p.add_argument('--mu-clean', type=float, default=0.5, help='mu_c of eq. (11)')
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--out', default='benchmarks/density_scaling.md',
-                   help='Markdown path (the plot: same name .png)')
+    p.add_argument('--out', default='benchmarks/density_scaling.md', help='Markdown path')
+    p.add_argument('--figure', default='benchmarks/figures/density_scaling/ratios.png',
+                   help='the plot')
     return p.parse_args(argv)
 
 
@@ -56,7 +58,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                             args.draws, kwargs, args.seed)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    png = out.with_suffix('.png')
+    png = Path(args.figure)
+    png.parent.mkdir(parents=True, exist_ok=True)
     plot_ratios(ratios, f'DGHM-C, mu_n {args.mu_noisy:g}, mu_c {args.mu_clean:g}', png)
     table = ratios_table(ratios)
     command = 'python -m benchmarks.density_scaling ' + ' '.join(
@@ -74,7 +77,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         "(last column 1); `normalized` divides the counts by the group's size, `rescaled` "
         f'rescales them to the mean size of the B = {min(args.batch_sizes)} batches. n/a: the '
         'group has no outliers.', '']
-    lines += table + ['', f'![outlier weight ratio vs batch size]({png.name})', '',
+    link = Path(os.path.relpath(png, out.parent)).as_posix()
+    lines += table + ['', f'![outlier weight ratio vs batch size]({link})', '',
                       f'Command: `{command}`', '']
     out.write_text('\n'.join(lines))
     print('\n'.join(table))
