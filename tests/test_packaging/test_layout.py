@@ -29,7 +29,8 @@ USER_COMMANDS = {
     'tools/setup_env.sh', 'tools/make_wheelhouse.sh', 'tools/train.py', 'tools/test.py',
     'tools/infer.py', 'tools/dist_train.sh', 'tools/slurm_train.sh', 'tools/dist_infer.sh',
     'tools/slurm_infer.sh', 'tools/make_synthetic.py', 'tools/demo.sh', 'tools/benchmark.sh',
-    'tools/export_detector.py', 'tools/pseudo_label.py', 'tools/mark_partial.py'
+    'tools/export_detector.py', 'tools/pseudo_label.py', 'tools/mark_partial.py',
+    'tools/pu_prior.py'
 }
 #: The registries whose members make a module of ``datasets/`` a dataset module.
 DATA_REGISTRIES = {'DATASETS', 'TRANSFORMS', 'DATA_SAMPLERS'}
