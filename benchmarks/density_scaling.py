@@ -41,8 +41,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--mu-clean', type=float, default=0.5, help='mu_c of eq. (11)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--out', default='benchmarks/density_scaling.md', help='Markdown path')
-    p.add_argument('--figure', default='benchmarks/figures/density_scaling/ratios.png',
-                   help='the plot')
+    p.add_argument('--figure', default=None,
+                   help="the plot (default: figures/<the markdown's name>/ratios.png beside "
+                   'the markdown)')
     return p.parse_args(argv)
 
 
@@ -58,7 +59,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                             args.draws, kwargs, args.seed)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    png = Path(args.figure)
+    png = Path(args.figure) if args.figure else out.parent / 'figures' / out.stem / 'ratios.png'
     png.parent.mkdir(parents=True, exist_ok=True)
     plot_ratios(ratios, f'DGHM-C, mu_n {args.mu_noisy:g}, mu_c {args.mu_clean:g}', png)
     table = ratios_table(ratios)

@@ -129,4 +129,6 @@ def test_tool_on_a_trained_smoke_model(smoke_dghmc_run, tmp_path):
     # The clean outliers' ratio grows about as sqrt(2) under the paper's form.
     assert float(rows[('trained', 'paper', 'clean')]) > 1.2
     assert abs(np.log(float(rows[('trained', 'normalized', 'clean')]))) < 0.1
-    assert out.with_suffix('.png').stat().st_size > 1000
+    figure = tmp_path / 'figures' / 'scaling' / 'ratios.png'
+    assert figure.stat().st_size > 1000
+    assert '![outlier weight ratio vs batch size](figures/scaling/ratios.png)' in text
